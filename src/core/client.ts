@@ -1,0 +1,178 @@
+/**
+ * The client's protocol core: sessions, retransmission and reply quorums.
+ * Pure and synchronous like the replica core; time arrives as `tick`.
+ *
+ * A client owns several sessions (client ids); each has at most one request
+ * outstanding, numbered above every earlier request of that session.
+ * Invocations wait in a bounded FIFO queue for a free session. A request goes
+ * to every replica; its result is accepted when f + 1 distinct replicas
+ * returned identical bytes, so at least one correct replica vouches for it
+ * (ancestor defect 4: one faulty first reply must not decide). Without an
+ * answer the request is sent again, with exponential backoff.
+ */
+import { assert, assertNever } from './assert.js';
+import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
+import type { ReplyMessage, RequestMessage } from './messages.js';
+import { next, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
+import { VoteSet } from './quorum.js';
+
+export interface ClientCoreInit {
+  readonly n: number;
+  readonly f: number;
+  /** The session ids this client may use. */
+  readonly sessions: readonly ClientId[];
+  /**
+   * Request number of each session's first request. Must exceed any number
+   * an earlier incarnation with the same ids used (the runtime derives it
+   * from the wall clock, as PBFT's request timestamps).
+   */
+  readonly firstRequestNo: number;
+  /** Ticks before the first retransmission of a request. */
+  readonly retransmitTicks: number;
+  /** Backoff ceiling, in ticks. */
+  readonly retransmitTicksMax: number;
+  /** Invocations that may wait for a free session. */
+  readonly queueMax: number;
+}
+
+export type ClientEvent =
+  | { readonly type: 'invoke'; readonly token: number; readonly operation: Uint8Array }
+  | { readonly type: 'reply'; readonly from: ReplicaId; readonly message: ReplyMessage }
+  | { readonly type: 'tick' };
+
+export type ClientEffect =
+  /** Send to every replica. */
+  | { readonly type: 'broadcast'; readonly message: RequestMessage; readonly retransmission: boolean }
+  /** Invocation `token` completed with `result` (f + 1 matching replies). */
+  | {
+      readonly type: 'resolve';
+      readonly token: number;
+      readonly result: Uint8Array;
+      /** How many replicas sent this result when it was accepted. */
+      readonly replicas: number;
+      /** The view of the reply that completed the quorum. */
+      readonly view: View;
+    }
+  /** Invocation `token` was refused: the queue is full. */
+  | { readonly type: 'overloaded'; readonly token: number }
+  /** A reply was ignored; for logs and metrics. */
+  | { readonly type: 'rejected'; readonly from: ReplicaId; readonly reason: string };
+
+interface Outstanding {
+  readonly token: number;
+  readonly message: RequestMessage;
+  readonly replies: VoteSet<Uint8Array>;
+  ticksLeft: number;
+  backoff: number;
+}
+
+interface Session {
+  readonly id: ClientId;
+  lastRequestNo: RequestNo;
+  outstanding: Outstanding | undefined;
+}
+
+export class ClientCore {
+  private readonly sessions: Session[];
+  private readonly byId = new Map<ClientId, Session>();
+  private readonly idle: Session[];
+  private readonly queue: { token: number; operation: Uint8Array }[] = [];
+  private readonly weak: number;
+  private effects: ClientEffect[] = [];
+
+  constructor(private readonly init: ClientCoreInit) {
+    assert(init.sessions.length > 0, 'a client needs at least one session');
+    assert(init.n >= 3 * init.f + 1, `n=${init.n} cannot tolerate f=${init.f}`);
+    assert(init.firstRequestNo >= 1, 'firstRequestNo must be >= 1');
+    assert(init.retransmitTicks >= 1 && init.retransmitTicksMax >= init.retransmitTicks, 'bad retransmission ticks');
+    this.weak = init.f + 1;
+    const last = toRequestNo(init.firstRequestNo - 1);
+    this.sessions = init.sessions.map((id) => ({ id, lastRequestNo: last, outstanding: undefined }));
+    for (const s of this.sessions) this.byId.set(s.id, s);
+    this.idle = [...this.sessions].reverse();
+  }
+
+  step(event: ClientEvent): ClientEffect[] {
+    switch (event.type) {
+      case 'invoke':
+        this.onInvoke(event.token, event.operation);
+        break;
+      case 'reply':
+        this.onReply(event.from, event.message);
+        break;
+      case 'tick':
+        this.onTick();
+        break;
+      default:
+        assertNever(event, 'client event');
+    }
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+
+  /** Invocations sent and not yet resolved, plus those queued. */
+  get inFlight(): number {
+    return this.sessions.length - this.idle.length + this.queue.length;
+  }
+
+  private onInvoke(token: number, operation: Uint8Array): void {
+    const session = this.idle.pop();
+    if (session !== undefined) {
+      this.send(session, token, operation);
+    } else if (this.queue.length < this.init.queueMax) {
+      this.queue.push({ token, operation });
+    } else {
+      this.effects.push({ type: 'overloaded', token });
+    }
+  }
+
+  private send(session: Session, token: number, operation: Uint8Array): void {
+    session.lastRequestNo = next(session.lastRequestNo);
+    const message: RequestMessage = {
+      type: 'request',
+      request: { clientId: session.id, requestNo: session.lastRequestNo, operation },
+    };
+    session.outstanding = {
+      token,
+      message,
+      replies: new VoteSet(bytesEqual),
+      ticksLeft: this.init.retransmitTicks,
+      backoff: this.init.retransmitTicks,
+    };
+    this.effects.push({ type: 'broadcast', message, retransmission: false });
+  }
+
+  private onReply(from: ReplicaId, reply: ReplyMessage): void {
+    if (from < 0 || from >= this.init.n) return this.reject(from, 'unknown-replica');
+    const session = this.byId.get(reply.clientId);
+    const outstanding = session?.outstanding;
+    if (session === undefined || outstanding === undefined || reply.requestNo !== session.lastRequestNo) {
+      return this.reject(from, 'not-outstanding'); // late duplicate or never ours
+    }
+    const vote = outstanding.replies.add(from, reply.result);
+    if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
+    if (vote === 'duplicate') return;
+    const matching = outstanding.replies.count(reply.result);
+    if (matching < this.weak) return;
+    session.outstanding = undefined;
+    this.effects.push({ type: 'resolve', token: outstanding.token, result: reply.result, replicas: matching, view: reply.view });
+    const waiting = this.queue.shift();
+    if (waiting !== undefined) this.send(session, waiting.token, waiting.operation);
+    else this.idle.push(session);
+  }
+
+  private onTick(): void {
+    for (const session of this.sessions) {
+      const o = session.outstanding;
+      if (o === undefined || --o.ticksLeft > 0) continue;
+      o.backoff = Math.min(o.backoff * 2, this.init.retransmitTicksMax);
+      o.ticksLeft = o.backoff;
+      this.effects.push({ type: 'broadcast', message: o.message, retransmission: true });
+    }
+  }
+
+  private reject(from: ReplicaId, reason: string): void {
+    this.effects.push({ type: 'rejected', from, reason });
+  }
+}
