@@ -34,3 +34,19 @@ export const defaultProtocolOptions: ProtocolOptions = {
   pendingRequestsMax: 100_000,
   clientSessionsMax: 1_000_000,
 };
+
+/**
+ * The first inconsistency in `options`, or undefined. Limits that must agree
+ * are checked together: a request larger than a batch could never be
+ * proposed without every backup rejecting the batch.
+ */
+export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof ProtocolOptions; message: string } | undefined {
+  for (const [field, value] of Object.entries(options) as [keyof ProtocolOptions, number][]) {
+    if (!Number.isSafeInteger(value) || value < 1) return { field, message: 'must be a positive integer' };
+  }
+  if (options.requestBytesMax > options.batchBytesMax) {
+    return { field: 'requestBytesMax', message: 'must not exceed batchBytesMax' };
+  }
+  if (options.logWindow < options.pipelineMax) return { field: 'logWindow', message: 'must be at least pipelineMax' };
+  return undefined;
+}

@@ -1,7 +1,7 @@
 /**
  * Sequence numbers, views and request numbers: the "ordering" module.
  *
- * Representation (docs/ORDERING.md): plain 64-bit counters that never wrap,
+ * Representation (docs/DESIGN.md, "Sequence numbers"): plain 64-bit counters that never wrap,
  * held in memory as JavaScript numbers restricted to the safe-integer range
  * [0, 2^53 - 1]. At one million sequence numbers a second the range lasts
  * about 285 years, so there is a single total order (no wrapped comparison

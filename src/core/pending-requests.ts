@@ -1,7 +1,8 @@
 /**
- * Client requests a replica has received and not yet seen ordered, one per
- * client session (a session has at most one request outstanding; a higher
- * request number replaces a lower one). Bounded by `pendingRequestsMax`:
+ * Client requests a replica has received and not yet seen ordered: per
+ * client session at most one proposed by this replica and one waiting (a
+ * session has one request outstanding; a higher request number replaces a
+ * lower waiting one). Bounded by `pendingRequestsMax`:
  * when full, new sessions are refused, never buffered without limit.
  *
  * The primary proposes from here in arrival order; every replica drops a
@@ -22,11 +23,17 @@ export class PendingRequests {
   constructor(private readonly max: number) {}
 
   add(request: Request): AddResult {
-    const known = this.proposed.get(request.clientId) ?? this.unproposed.get(request.clientId);
-    if (known !== undefined) {
-      if (request.requestNo < known.requestNo) return 'stale';
-      if (request.requestNo === known.requestNo) return 'duplicate';
-      if (this.proposed.has(request.clientId)) return 'stale';
+    const proposed = this.proposed.get(request.clientId);
+    if (proposed !== undefined && request.requestNo <= proposed.requestNo) {
+      return request.requestNo === proposed.requestNo ? 'duplicate' : 'stale';
+    }
+    // A session's next request may arrive while its previous one is proposed
+    // and not yet ordered here (f + 1 other replicas may already have
+    // answered it): it waits as unproposed.
+    const waiting = this.unproposed.get(request.clientId);
+    if (waiting !== undefined) {
+      if (request.requestNo < waiting.requestNo) return 'stale';
+      if (request.requestNo === waiting.requestNo) return 'duplicate';
       this.unproposed.delete(request.clientId);
       this.unproposed.set(request.clientId, request);
       return 'replaced';

@@ -12,7 +12,7 @@ import type { ReplicaEffect } from './effects.js';
 import type { ReplicaEvent } from './events.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CommitMessage, PrepareMessage, PrePrepareMessage, ReplicaMessage, Request } from './messages.js';
-import type { ProtocolOptions } from './options.js';
+import { protocolOptionsProblem, type ProtocolOptions } from './options.js';
 import { next, seqNo, view as toView, type SeqNo, type View } from './ordering.js';
 import { PendingRequests } from './pending-requests.js';
 import { quorumSizes, type QuorumSizes } from './quorum.js';
@@ -63,9 +63,8 @@ export class ReplicaCore {
     this.id = init.id;
     this.sizes = quorumSizes(init.n, init.f);
     assert(init.id >= 0 && init.id < init.n, `replica id ${init.id} not in 0..${init.n - 1}`);
-    assert(init.options.pipelineMax >= 1, 'pipelineMax must be >= 1');
-    assert(init.options.logWindow >= init.options.pipelineMax, 'logWindow must be >= pipelineMax');
-    assert(init.options.executeBacklogMax >= 1, 'executeBacklogMax must be >= 1');
+    const problem = protocolOptionsProblem(init.options);
+    assert(problem === undefined, `protocol options: ${problem?.field} ${problem?.message}`);
     this.options = init.options;
     this.batchDigest = init.batchDigest;
     this.pending = new PendingRequests(init.options.pendingRequestsMax);
@@ -196,11 +195,11 @@ export class ReplicaCore {
     let bytes = 0;
     for (const r of m.requests) bytes += r.operation.length;
     if (bytes > this.options.batchBytesMax) return rejectPeer('batch-too-large');
+    if (!bytesEqual(this.batchDigest(m.requests), m.digest)) return rejectPeer('batch-digest-mismatch'); // [N4]
     const slot = this.slotFor(m.seq);
     if (slot.prePrepare !== undefined) {
       return bytesEqual(slot.prePrepare.digest, m.digest) ? ignore('duplicate') : rejectPeer('conflicting-pre-prepare'); // [N5]
     }
-    if (!bytesEqual(this.batchDigest(m.requests), m.digest)) return rejectPeer('batch-digest-mismatch'); // [N4]
     slot.prePrepare = m; // [N6]
     const prepare: PrepareMessage = { type: 'prepare', view: m.view, seq: m.seq, digest: m.digest };
     slot.prepares.add(this.id, m.digest); // [N7]

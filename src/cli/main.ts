@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/** The `bafomet` command line: a thin layer over the library. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { initCluster } from '../cluster/init.js';
+import { BafometError } from '../errors.js';
+import type { LogLevel } from '../log.js';
+import { printSummary, runDemo } from './demo.js';
+import { runReplicaCommand } from './replica-command.js';
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    }
+    return value;
+  };
+}
+
+const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+const program = new Command('bafomet').description('Byzantine-fault-tolerant state machine replication');
+
+program
+  .command('init')
+  .description('write a cluster config and one key file per replica')
+  .option('--replicas <n>', 'number of replicas (n >= 3f + 1)', integer(1, 1000), 4)
+  .option('--f <f>', 'faults tolerated (default: the most n allows)', integer(0))
+  .option('--host <host>', 'host every replica listens on', '127.0.0.1')
+  .option('--base-port <port>', 'replica i listens on base-port + i', integer(1, 65535), 10000)
+  .requiredOption('--out <dir>', 'folder for cluster.json and the key files')
+  .action(async (o: { replicas: number; f?: number; host: string; basePort: number; out: string }) => {
+    const { configPath } = await initCluster({
+      replicas: o.replicas,
+      host: o.host,
+      basePort: o.basePort,
+      out: o.out,
+      ...(o.f === undefined ? {} : { f: o.f }),
+    });
+    process.stdout.write(`wrote ${configPath} and ${o.replicas} key files\n`);
+  });
+
+program
+  .command('replica')
+  .description('run one replica')
+  .requiredOption('--config <file>', 'cluster config (bafomet init)')
+  .requiredOption('--id <id>', 'this replica id', integer(0))
+  .option('--key <file>', 'private key file (default: replica-<id>.key.pem beside the config)')
+  .option('--service <name|module>', 'built-in service (kv, counter) or a module exporting a Service', 'kv')
+  .option('--control', 'answer status/digest commands on stdin (for local tooling); exit when stdin closes', false)
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
+  .action(async (o: { config: string; id: number; key?: string; service: string; control: boolean; logLevel?: LogLevel }) => {
+    await runReplicaCommand(o);
+  });
+
+program
+  .command('demo')
+  .description('start a local cluster of replica processes, run clients against it, print a summary')
+  .option('--duration <seconds>', 'how long the clients run', integer(1, 86_400), 10)
+  .option('--clients <n>', 'concurrent client sessions', integer(1, 65_536), 50)
+  .option('--replicas <n>', 'replica processes', integer(4, 64), 4)
+  .option('--json', 'print the summary as one JSON object on the last line of stdout', false)
+  .action(async (o: { duration: number; clients: number; replicas: number; json: boolean }) => {
+    const summary = await runDemo(o);
+    printSummary(summary, o.json);
+    if (summary.wrongReplies > 0 || !summary.statesEqual) process.exitCode = 1;
+  });
+
+program.parseAsync().catch((error: unknown) => {
+  const message = error instanceof BafometError ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.stack : error);
+  process.stderr.write(`bafomet: ${message}\n`);
+  process.exit(1);
+});

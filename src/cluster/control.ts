@@ -1,0 +1,38 @@
+/**
+ * The control channel of a replica process started with `--control`: JSON
+ * lines on stdin (commands) and stdout (the ready line and answers). A local
+ * parent (demo, tests, chaos runner) uses it to ask for status and state
+ * digests; the replica exits when stdin closes, so it never outlives its parent.
+ */
+export type ControlCommand = { readonly id: number; readonly cmd: 'status' | 'digest' };
+
+export interface ReadyLine {
+  readonly event: 'ready';
+  readonly replica: number;
+  readonly port: number;
+  readonly pid: number;
+}
+
+export interface StatusAnswer {
+  readonly id: number;
+  readonly status: {
+    readonly view: number;
+    readonly primary: number;
+    readonly lastDelivered: number;
+    readonly lastExecuted: number;
+    readonly pendingRequests: number;
+    readonly requestsExecuted: number;
+    readonly rejectedMessages: number;
+    readonly malformedFrames: number;
+  };
+}
+
+export interface DigestAnswer {
+  readonly id: number;
+  /** SHA-256 of the encoded service state, hex. */
+  readonly digest: string;
+  /** The state is the one after executing batch `seq`. */
+  readonly seq: number;
+}
+
+export type ControlAnswer = StatusAnswer | DigestAnswer | { readonly id: number; readonly error: string };

@@ -1,0 +1,173 @@
+/**
+ * A cluster of replica OS processes on 127.0.0.1, started by this process:
+ * the demo, the integration tests and (later) the chaos runner use it. Each
+ * replica runs `bafomet replica --control`, so this process can ask it for
+ * status and state digests over its stdin/stdout, and it exits if we die.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { ClusterConfig } from '../config.js';
+import type { LogLevel } from '../log.js';
+import type { ControlAnswer, DigestAnswer, ReadyLine, StatusAnswer } from './control.js';
+import { freePorts } from './free-ports.js';
+import { initCluster } from './init.js';
+
+export interface LocalClusterOptions {
+  /** Replica processes; default 4 (f = 1). */
+  readonly replicas?: number;
+  /** Built-in service name or module path; default `kv`. */
+  readonly service?: string;
+  /** Log level of the replica processes (their logs go to this process's stderr). */
+  readonly logLevel?: LogLevel;
+  /** Bound on each replica's start-up. */
+  readonly startTimeoutMs?: number;
+}
+
+const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+const CONTROL_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 5_000;
+
+class ReplicaProcess {
+  private nextId = 1;
+  private readonly waiting = new Map<number, (answer: ControlAnswer) => void>();
+  readonly exited: Promise<number | null>;
+  readonly ready: Promise<ReadyLine>;
+
+  constructor(readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    let onReady: (line: ReadyLine) => void = () => {};
+    this.ready = new Promise((resolve) => (onReady = resolve));
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      let parsed: ReadyLine | ControlAnswer;
+      try {
+        parsed = JSON.parse(line) as ReadyLine | ControlAnswer;
+      } catch {
+        return; // not a control line
+      }
+      if ('event' in parsed) onReady(parsed);
+      else this.waiting.get(parsed.id)?.(parsed);
+    });
+  }
+
+  async ask(cmd: 'status' | 'digest'): Promise<ControlAnswer> {
+    const id = this.nextId++;
+    const answer = new Promise<ControlAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`replica did not answer ${cmd}`)), CONTROL_TIMEOUT_MS);
+      this.waiting.set(id, (a) => {
+        clearTimeout(timer);
+        resolve(a);
+      });
+    });
+    this.child.stdin!.write(JSON.stringify({ id, cmd }) + '\n');
+    try {
+      return await answer;
+    } finally {
+      this.waiting.delete(id);
+    }
+  }
+}
+
+export class LocalCluster {
+  private readonly processes: (ReplicaProcess | undefined)[] = [];
+
+  private constructor(
+    readonly dir: string,
+    readonly config: ClusterConfig,
+    readonly configPath: string,
+    private readonly options: LocalClusterOptions,
+  ) {}
+
+  /** Writes a fresh config and keys into a temporary folder and starts every replica. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const n = options.replicas ?? 4;
+    const dir = await mkdtemp(join(tmpdir(), 'bafomet-cluster-'));
+    const ports = await freePorts(n);
+    const { config, configPath } = await initCluster({ replicas: n, host: '127.0.0.1', basePort: 0, ports, out: dir });
+    const cluster = new LocalCluster(dir, config, configPath, options);
+    try {
+      await Promise.all(config.replicas.map((r) => cluster.startReplica(r.id)));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get f(): number {
+    return this.config.f;
+  }
+
+  /** Starts (or restarts) replica `id` and waits until it listens. */
+  async startReplica(id: number): Promise<void> {
+    const args = [CLI_MAIN, 'replica', '--config', this.configPath, '--id', String(id), '--control'];
+    args.push('--service', this.options.service ?? 'kv');
+    if (this.options.logLevel !== undefined) args.push('--log-level', this.options.logLevel);
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const replica = new ReplicaProcess(child);
+    this.processes[id] = replica;
+    const timeoutMs = this.options.startTimeoutMs ?? 15_000;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        replica.ready,
+        replica.exited.then((code) => Promise.reject(new Error(`replica ${id} exited with ${code} during start`))),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`replica ${id} not ready after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async status(id: number): Promise<StatusAnswer['status']> {
+    const answer = await this.process(id).ask('status');
+    if (!('status' in answer)) throw new Error(`replica ${id} status: ${JSON.stringify(answer)}`);
+    return answer.status;
+  }
+
+  async digest(id: number): Promise<DigestAnswer> {
+    const answer = await this.process(id).ask('digest');
+    if (!('digest' in answer)) throw new Error(`replica ${id} digest: ${JSON.stringify(answer)}`);
+    return answer;
+  }
+
+  /** Ids of replicas whose process is running. */
+  get running(): number[] {
+    return this.processes.flatMap((p, id) => (p !== undefined && p.child.exitCode === null && p.child.signalCode === null ? [id] : []));
+  }
+
+  /** Kills replica `id` (default SIGKILL, as a crash) and waits for it to exit. */
+  async kill(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const replica = this.process(id);
+    replica.child.kill(signal);
+    await replica.exited;
+    this.processes[id] = undefined;
+  }
+
+  /** Stops every replica (SIGTERM, then SIGKILL after a bound) and removes the folder. */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.processes.map(async (replica) => {
+        if (replica === undefined || replica.child.exitCode !== null || replica.child.signalCode !== null) return;
+        replica.child.kill('SIGTERM');
+        const timer = setTimeout(() => replica.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+        await replica.exited;
+        clearTimeout(timer);
+      }),
+    );
+    this.processes.length = 0;
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  private process(id: number): ReplicaProcess {
+    const replica = this.processes[id];
+    if (replica === undefined) throw new Error(`replica ${id} is not running`);
+    return replica;
+  }
+}

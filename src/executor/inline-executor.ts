@@ -1,0 +1,70 @@
+/** Runs the service on the calling thread: for unit tests and deterministic simulation. */
+import { assert } from '../core/assert.js';
+import { ClosedError } from '../errors.js';
+import type { AnyService } from '../service.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot } from './executor.js';
+import { ServiceRunner } from './runner.js';
+
+/**
+ * An {@link Executor} that runs `update` synchronously inside `execute()`,
+ * then reports through a microtask: never re-entrantly from `execute()`,
+ * but before any timer or I/O callback, in `execute()` order. No threads, no
+ * timing: the same calls give the same callbacks every run. A service that
+ * blocks blocks the caller.
+ */
+export class InlineExecutor implements Executor {
+  readonly #runner: ServiceRunner;
+  readonly #callbacks: ExecutorCallbacks;
+  #lastSeq = -1;
+  #closed = false;
+  /** The service failure that stopped this executor, if any. */
+  #failure: Error | undefined;
+
+  /** Runs `service.initialState()` now; throws whatever it throws. */
+  constructor(service: AnyService, callbacks: ExecutorCallbacks) {
+    this.#runner = new ServiceRunner(service);
+    this.#callbacks = callbacks;
+  }
+
+  execute(seq: number, operations: readonly Uint8Array[]): void {
+    assert(Number.isSafeInteger(seq) && seq > this.#lastSeq, `execute(${seq}) after ${this.#lastSeq}`);
+    this.#lastSeq = seq;
+    if (this.#closed || this.#failure !== undefined) return;
+    let results: Uint8Array[];
+    try {
+      // Copies, so results never share memory with the service state.
+      results = this.#runner.run(seq, operations).map((result) => result.slice());
+    } catch (error) {
+      this.#fail(error as Error);
+      return;
+    }
+    this.#report(() => this.#callbacks.onExecuted(seq, results));
+  }
+
+  snapshot(): Promise<ExecutorSnapshot> {
+    if (this.#closed) return Promise.reject(new ClosedError('executor'));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    try {
+      return Promise.resolve(this.#runner.snapshot());
+    } catch (error) {
+      this.#fail(error as Error);
+      return Promise.reject(error);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
+  /** The runner only throws `ServiceError`s. */
+  #fail(error: Error): void {
+    this.#failure = error;
+    this.#report(() => this.#callbacks.onFatal(error));
+  }
+
+  #report(callback: () => void): void {
+    queueMicrotask(() => {
+      if (!this.#closed) callback();
+    });
+  }
+}

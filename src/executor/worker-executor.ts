@@ -1,0 +1,152 @@
+/** Runs the service in a worker thread, so user code never blocks the protocol loop. */
+import { Worker } from 'node:worker_threads';
+import { assert } from '../core/assert.js';
+import { ClosedError } from '../errors.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot } from './executor.js';
+import { describeError, ServiceError, ServiceLoadError } from './errors.js';
+import { serviceModuleUrl } from './load.js';
+import { fromWire, pack, transferList, unpack, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+
+/** Where `WorkerExecutor.start` finds the service. */
+export interface WorkerExecutorOptions {
+  /**
+   * The module exporting the service: a URL or a filesystem path (see
+   * `serviceModuleUrl`), e.g. `new URL('./my-service.js', import.meta.url)`.
+   */
+  readonly serviceModule: string | URL;
+  /** The export holding the service; default `'default'`. */
+  readonly exportName?: string;
+}
+
+interface Deferred<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+}
+
+/**
+ * An {@link Executor} whose service runs in a `worker_threads` Worker, one
+ * postMessage round trip per batch (never per request). Results arrive
+ * asynchronously, as worker messages on the event loop. The worker keeps the
+ * process alive until `close()`.
+ */
+export class WorkerExecutor implements Executor {
+  readonly #worker: Worker;
+  readonly #callbacks: ExecutorCallbacks;
+  readonly #snapshots: Deferred<ExecutorSnapshot>[] = [];
+  /** Settles `start()`; unset once the service has loaded. */
+  #loading: Deferred<void> | undefined;
+  #lastSeq = -1;
+  /** Set once, by close() or a fatal error; every later call is refused. */
+  #stopped: Error | undefined;
+
+  private constructor(worker: Worker, service: string, callbacks: ExecutorCallbacks) {
+    this.#worker = worker;
+    this.#callbacks = callbacks;
+    worker.on('message', (message: FromWorker) => this.#onMessage(message));
+    worker.on('error', (error: unknown) =>
+      this.#fail(new ServiceError(`${service}: worker crashed: ${describeError(error)}`, { cause: error })),
+    );
+    worker.on('messageerror', (error) =>
+      this.#fail(new ServiceError(`${service}: worker sent an unreadable message`, { cause: error })),
+    );
+    worker.on('exit', (code) =>
+      this.#fail(new ServiceError(`${service}: worker exited unexpectedly with code ${code}`)),
+    );
+  }
+
+  /**
+   * Starts a worker, loads the service in it and runs `initialState()`.
+   * Rejects with `ServiceLoadError` if any of that fails.
+   */
+  static async start(options: WorkerExecutorOptions, callbacks: ExecutorCallbacks): Promise<WorkerExecutor> {
+    const init: WorkerInit = {
+      moduleUrl: serviceModuleUrl(options.serviceModule),
+      exportName: options.exportName ?? 'default',
+    };
+    const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+    const executor = new WorkerExecutor(worker, `service ${init.moduleUrl}#${init.exportName}`, callbacks);
+    try {
+      await new Promise<void>((resolve, reject) => (executor.#loading = { resolve, reject }));
+    } catch (error) {
+      await worker.terminate();
+      throw error;
+    }
+    return executor;
+  }
+
+  execute(seq: number, operations: readonly Uint8Array[]): void {
+    assert(Number.isSafeInteger(seq) && seq > this.#lastSeq, `execute(${seq}) after ${this.#lastSeq}`);
+    this.#lastSeq = seq;
+    if (this.#stopped !== undefined) return;
+    const packed = pack(operations);
+    this.#post({ type: 'execute', seq, operations: packed }, transferList(packed));
+  }
+
+  snapshot(): Promise<ExecutorSnapshot> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    return new Promise((resolve, reject) => {
+      this.#snapshots.push({ resolve, reject });
+      this.#post({ type: 'snapshot' });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#stop(new ClosedError('executor'));
+    await this.#worker.terminate();
+  }
+
+  #post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #onMessage(message: FromWorker): void {
+    if (this.#stopped !== undefined) return;
+    switch (message.type) {
+      case 'ready':
+        assert(this.#loading !== undefined, 'worker loaded twice');
+        this.#loading.resolve();
+        this.#loading = undefined;
+        break;
+      case 'load-failed':
+        this.#fail(fromWire(message.error, (m, o) => new ServiceLoadError(m, o)));
+        break;
+      case 'executed':
+        // Copy each result out of the shared batch buffer: a reply cache keeping
+        // one must not pin the whole batch.
+        this.#callbacks.onExecuted(message.seq, unpack(message.results).map((view) => view.slice()));
+        break;
+      case 'snapshot': {
+        const pending = this.#snapshots.shift();
+        assert(pending !== undefined, 'snapshot reply without a request');
+        pending.resolve({ state: new Uint8Array(message.state), digest: new Uint8Array(message.digest) });
+        break;
+      }
+      case 'fatal':
+        this.#fail(fromWire(message.error, (m, o) => new ServiceError(m, o)));
+        break;
+    }
+  }
+
+  /**
+   * Fail-stop: report once (to `start()` while loading, else to `onFatal`),
+   * refuse everything after and free the thread.
+   */
+  #fail(error: Error): void {
+    if (this.#stopped !== undefined) return;
+    this.#stop(error);
+    void this.#worker.terminate();
+    if (this.#loading === undefined) {
+      this.#callbacks.onFatal(error);
+      return;
+    }
+    const loadError = error instanceof ServiceLoadError ? error : new ServiceLoadError(error.message, { cause: error });
+    this.#loading.reject(loadError);
+    this.#loading = undefined;
+  }
+
+  #stop(reason: Error): void {
+    if (this.#stopped !== undefined) return;
+    this.#stopped = reason;
+    for (const pending of this.#snapshots.splice(0)) pending.reject(reason);
+  }
+}

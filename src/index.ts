@@ -1,0 +1,23 @@
+/**
+ * bafomet: Byzantine-fault-tolerant state machine replication for Node.js.
+ *
+ * Write a {@link Service}, start n = 3f + 1 {@link Replica}s, and talk to them
+ * with a {@link Client}: requests are ordered by PBFT's three-phase protocol
+ * and a reply is accepted once f + 1 replicas agree on it.
+ *
+ * @packageDocumentation
+ */
+export { type Codec, type Service, type StateOf, type RequestOf, type ReplyOf, defineService } from './service.js';
+export { jsonCodec, bytesCodec, utf8Codec } from './codecs.js';
+export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadClusterConfig } from './config.js';
+export { Replica, type ReplicaOptions, type ReplicaCounters } from './runtime/replica.js';
+export { Client, type ClientOptions, type ClientCodecs } from './runtime/client.js';
+export type { ReplicaStatus } from './core/replica.js';
+export { type ProtocolOptions, defaultProtocolOptions } from './core/options.js';
+export { generateIdentity, loadIdentity, savePrivateKey, publicKeyBase64, type NodeIdentity } from './net/identity.js';
+export { initCluster, replicaKeyFile, type InitOptions } from './cluster/init.js';
+export { createLogger, type Logger, type LogLevel, type LogFields } from './log.js';
+export { BafometError, ConfigError, ClosedError, OverloadedError } from './errors.js';
+export { ServiceError, ServiceLoadError } from './executor/errors.js';
+export { kvService, type KvRequest, type KvReply, type KvState } from './services/kv.js';
+export { counterService, type CounterRequest, type CounterReply } from './services/counter.js';

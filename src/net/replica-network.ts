@@ -1,0 +1,292 @@
+/**
+ * A replica's transport: a TLS 1.3 listener for other replicas and clients,
+ * and one outgoing, send-only connection to each other replica.
+ */
+import type { Socket } from 'node:net';
+import { createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls';
+import type { ClusterConfig } from '../config.js';
+import { replicaId, type ReplicaId } from '../core/ids.js';
+import { ConfigError } from '../errors.js';
+import { ClientSession, type ClientConnection, type ClientCounters } from './client-session.js';
+import { clientIdBase, tlsCredentials, type NodeIdentity, type TlsCredentials } from './identity.js';
+import { checkTransportLimits, type TransportLimits } from './limits.js';
+import { invokeSafely, silentLog, type NetLog } from './log.js';
+import { PeerLink, type LinkStats } from './peer-link.js';
+import { destroyAndWait, peerPublicKey, readFrames, secureContextOptions, tuneSocket } from './tls-socket.js';
+
+/** Settings and callbacks of {@link ReplicaNetwork.start}. */
+export interface ReplicaNetworkOptions extends TransportLimits {
+  readonly config: ClusterConfig;
+  /** This replica's id; `identity` must hold the key configured for it. */
+  readonly selfId: number;
+  readonly identity: NodeIdentity;
+  /** A frame from replica `from` (authenticated by its key). */
+  readonly onReplicaFrame: (from: ReplicaId, payload: Uint8Array) => void;
+  /** A frame from a client connection (authenticated by its key, see {@link ClientConnection.clientIdBase}). */
+  readonly onClientFrame: (session: ClientConnection, payload: Uint8Array) => void;
+  /** A client connection closed; no more frames will arrive from `session`. */
+  readonly onClientClosed?: (session: ClientConnection) => void;
+  readonly log?: NetLog;
+}
+
+/** Counters of the traffic with one other replica. */
+export interface ReplicaPeerStats extends LinkStats {
+  readonly id: number;
+  /** The peer's incoming connection (which carries its frames to us) is up. */
+  readonly inboundConnected: boolean;
+  /** Frames received from the peer on its incoming connection. */
+  readonly framesReceived: number;
+}
+
+/** A snapshot of a {@link ReplicaNetwork}'s counters. */
+export interface ReplicaNetworkStats {
+  /** One entry per other replica, by ascending id. */
+  readonly peers: readonly ReplicaPeerStats[];
+  readonly clientConnections: number;
+  readonly clientFramesReceived: number;
+  readonly clientFramesSent: number;
+  /** Frames for clients refused because the payload was too large or the queue full. */
+  readonly clientFramesDropped: number;
+  /** Clients disconnected because their send queue filled up. */
+  readonly clientSlowDisconnects: number;
+  /** Incoming connections dropped before authentication: failed or timed-out handshake, or no Ed25519 certificate. */
+  readonly rejectedConnections: number;
+}
+
+/**
+ * Authenticated, framed, bounded and reconnecting transport of one replica.
+ * Frames to other replicas are dropped (and counted) rather than queued without
+ * bound; the protocol above tolerates loss.
+ */
+export class ReplicaNetwork {
+  private readonly log: NetLog;
+  private readonly selfId: ReplicaId;
+  private readonly replicaByKey = new Map<string, number>();
+  private readonly links = new Map<number, PeerLink>();
+  /** The current incoming connection of each other replica; a newer one replaces it. */
+  private readonly inbound = new Map<number, TLSSocket>();
+  private readonly receivedFrom = new Map<number, number>();
+  private readonly sessions = new Set<ClientSession>();
+  /** Every accepted TCP connection, so close() can end those still handshaking. */
+  private readonly rawSockets = new Set<Socket>();
+  private readonly secureSockets = new Set<TLSSocket>();
+  private readonly clientCounters: ClientCounters = { sent: 0, dropped: 0, slowDisconnects: 0 };
+  private clientFramesReceived = 0;
+  private rejectedConnections = 0;
+  private readonly server: Server;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: ReplicaNetworkOptions,
+    credentials: TlsCredentials,
+  ) {
+    this.log = options.log ?? silentLog;
+    this.selfId = replicaId(options.selfId);
+    for (const replica of options.config.replicas) {
+      this.replicaByKey.set(Buffer.from(replica.publicKey, 'base64').toString('base64'), replica.id);
+      if (replica.id !== options.selfId) this.receivedFrom.set(replica.id, 0);
+    }
+    this.server = createServer(
+      {
+        ...secureContextOptions(credentials),
+        // Every peer must present a certificate; its key, not its issuer, identifies it.
+        requestCert: true,
+        rejectUnauthorized: false,
+        handshakeTimeout: options.handshakeTimeoutMs,
+      },
+      this.onSecureConnection,
+    );
+    this.server.on('connection', (raw: Socket) => {
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
+    this.server.on('tlsClientError', (error) => {
+      this.rejectedConnections++;
+      this.log('debug', 'incoming TLS handshake failed', { error: error.message });
+    });
+  }
+
+  /**
+   * Listens on this replica's configured host and port and starts dialing
+   * every other replica. Resolves once listening.
+   *
+   * @throws ConfigError if `selfId` or the limits are invalid or `identity` is
+   * not the configured key of `selfId`; the listen error if the port is unavailable.
+   */
+  static async start(options: ReplicaNetworkOptions): Promise<ReplicaNetwork> {
+    checkTransportLimits(options);
+    const self = options.config.replicas[options.selfId];
+    if (self === undefined) throw new ConfigError('selfId', `no replica ${options.selfId} in the configuration`);
+    if (Buffer.from(options.identity.publicKey).toString('base64') !== Buffer.from(self.publicKey, 'base64').toString('base64')) {
+      throw new ConfigError(`replicas[${self.id}].publicKey`, "is not this replica's identity key");
+    }
+    const credentials = await tlsCredentials(options.identity);
+    const network = new ReplicaNetwork(options, credentials);
+    await network.listen(self.host, self.port);
+    network.dialPeers(credentials);
+    return network;
+  }
+
+  /**
+   * Queues a frame for replica `id`. Returns false if it was dropped: the
+   * queue is full or the payload exceeds `maxFrameBytes`, or the network is closed.
+   *
+   * @throws RangeError if `id` is this replica or not in the configuration.
+   */
+  sendToReplica(id: number, payload: Uint8Array): boolean {
+    const link = this.links.get(id);
+    if (link === undefined) throw new RangeError(`replica ${id} is not another replica of the cluster`);
+    if (this.closing !== undefined) return false;
+    const result = link.send(payload);
+    if (result === 'oversized') {
+      this.log('warn', 'dropping frame larger than maxFrameBytes', { peer: id, bytes: payload.length });
+    }
+    return result === 'queued';
+  }
+
+  /** Queues a frame for every other replica (dropping it for those whose queue is full). */
+  broadcast(payload: Uint8Array): void {
+    for (const id of this.links.keys()) this.sendToReplica(id, payload);
+  }
+
+  /** A snapshot of the counters. */
+  stats(): ReplicaNetworkStats {
+    const peers: ReplicaPeerStats[] = [];
+    for (const [id, link] of this.links) {
+      peers.push({
+        ...link.stats(),
+        id,
+        inboundConnected: this.inbound.has(id),
+        framesReceived: this.receivedFrom.get(id) ?? 0,
+      });
+    }
+    return {
+      peers,
+      clientConnections: this.sessions.size,
+      clientFramesReceived: this.clientFramesReceived,
+      clientFramesSent: this.clientCounters.sent,
+      clientFramesDropped: this.clientCounters.dropped,
+      clientSlowDisconnects: this.clientCounters.slowDisconnects,
+      rejectedConnections: this.rejectedConnections,
+    };
+  }
+
+  /** Stops listening and dialing and closes every connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const sockets = [...this.secureSockets, ...this.rawSockets];
+    await Promise.all([
+      serverClosed,
+      ...[...this.links.values()].map((link) => link.close()),
+      ...sockets.map((socket) => destroyAndWait(socket)),
+    ]);
+    this.log('info', 'replica network closed', { self: this.selfId });
+  }
+
+  private listen(host: string, port: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        this.server.on('error', (error) => this.log('error', 'listener error', { error: error.message }));
+        this.log('info', 'listening', { self: this.selfId, host, port });
+        resolve();
+      });
+    });
+  }
+
+  private dialPeers(credentials: TlsCredentials): void {
+    const secureContext = createSecureContext(secureContextOptions(credentials));
+    for (const peer of this.options.config.replicas) {
+      if (peer.id === this.selfId) continue;
+      this.links.set(
+        peer.id,
+        new PeerLink({
+          peer,
+          secureContext,
+          maxFrameBytes: this.options.maxFrameBytes,
+          sendQueueFramesMax: this.options.sendQueueFramesMax,
+          handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+          log: this.log,
+        }),
+      );
+    }
+  }
+
+  private readonly onSecureConnection = (socket: TLSSocket): void => {
+    const remote = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
+    socket.on('error', (error) => this.log('debug', 'connection error', { ...remote, error: error.message }));
+    if (this.closing !== undefined) {
+      socket.destroy();
+      return;
+    }
+    const key = peerPublicKey(socket);
+    if (key === undefined) {
+      this.rejectedConnections++;
+      this.log('info', 'dropping peer without an Ed25519 certificate', remote);
+      socket.destroy();
+      return;
+    }
+    tuneSocket(socket);
+    this.secureSockets.add(socket);
+    socket.once('close', () => this.secureSockets.delete(socket));
+    const from = this.replicaByKey.get(Buffer.from(key).toString('base64'));
+    if (from !== undefined && from !== this.selfId) this.acceptReplica(from, socket);
+    else this.acceptClient(clientIdBase(key), socket);
+  };
+
+  private acceptReplica(from: number, socket: TLSSocket): void {
+    const fields = { peer: from };
+    const previous = this.inbound.get(from);
+    if (previous !== undefined) {
+      // The peer redialed, so the old connection is dead even if TCP has not noticed yet.
+      this.log('info', 'replica reconnected; closing its previous connection', fields);
+      previous.destroy();
+    }
+    this.inbound.set(from, socket);
+    this.log('info', 'replica connected', fields);
+    const sender = replicaId(from);
+    readFrames(
+      socket,
+      this.options.maxFrameBytes,
+      (payload) => {
+        this.receivedFrom.set(from, (this.receivedFrom.get(from) ?? 0) + 1);
+        this.options.onReplicaFrame(sender, payload);
+      },
+      this.log,
+      fields,
+    );
+    socket.once('close', () => {
+      if (this.inbound.get(from) === socket) this.inbound.delete(from);
+      this.log('info', 'replica disconnected', fields);
+    });
+  }
+
+  private acceptClient(base: number, socket: TLSSocket): void {
+    const { maxFrameBytes, sendQueueFramesMax, onClientFrame, onClientClosed } = this.options;
+    const session = new ClientSession(base, socket, sendQueueFramesMax, maxFrameBytes, this.clientCounters, this.log);
+    this.sessions.add(session);
+    const fields = { clientIdBase: base };
+    this.log('debug', 'client connected', fields);
+    readFrames(
+      socket,
+      maxFrameBytes,
+      (payload) => {
+        this.clientFramesReceived++;
+        onClientFrame(session, payload);
+      },
+      this.log,
+      fields,
+    );
+    socket.once('close', () => {
+      this.sessions.delete(session);
+      this.log('debug', 'client disconnected', fields);
+      if (onClientClosed !== undefined) invokeSafely(this.log, 'onClientClosed', () => onClientClosed(session));
+    });
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The user-facing service API: a deterministic state machine plus the codecs
+ * that turn its requests, replies and state into bytes.
+ */
+
+/**
+ * Converts values of type `T` to bytes and back.
+ *
+ * Both directions must be deterministic: equal values encode to equal bytes on
+ * every replica, because replies are compared across replicas and state is
+ * compared by digest.
+ */
+export interface Codec<T> {
+  /** Encodes `value`. The result may share memory with `value`; callers copy it before keeping it. */
+  encode(value: T): Uint8Array;
+  /**
+   * Decodes `bytes`, throwing if they are malformed. `bytes` may be a view into
+   * a larger buffer: copy them before keeping them beyond this call.
+   */
+  decode(bytes: Uint8Array): T;
+}
+
+/**
+ * A replicated service: every correct replica starts from `initialState()`
+ * and applies the same requests in the same order with `update`, so all of
+ * them hold the same state and produce the same replies.
+ *
+ * `update` runs in a worker thread (see `WorkerExecutor`), fed whole batches;
+ * it must be synchronous and deterministic: no clocks, randomness, I/O,
+ * environment or iteration order that differs between processes.
+ *
+ * @typeParam State - the service state. `update` can only change it in place,
+ *   so it is a mutable object (wrap a primitive in one).
+ * @typeParam Req - a decoded client request.
+ * @typeParam Rep - a reply to one request.
+ */
+export interface Service<State, Req, Rep> {
+  /** Short identifier, used in logs and error messages. */
+  readonly name: string;
+  /**
+   * Codec for client requests. `decode` runs on untrusted client bytes: if it
+   * throws, the executor answers that request with an empty reply (zero
+   * bytes), leaves the state untouched and carries on. A decoded value can
+   * still have any shape the codec lets through; `update` must check it.
+   */
+  readonly request: Codec<Req>;
+  /** Codec for replies; encoding a reply `update` returned must not throw. */
+  readonly reply: Codec<Rep>;
+  /** Codec for snapshots and state transfer; the state digest is SHA-256 of `encode(state)`. */
+  readonly state: Codec<State>;
+  /** The state before the first request. Called once per executor. */
+  initialState(): State;
+  /**
+   * Applies `request` to `state` and returns the reply. Deterministic; may
+   * mutate state. Must not throw for any request a client can send: return
+   * errors as reply values. A throw is treated as a bug in the service and
+   * stops the replica (fail-stop), since the state may be half-updated.
+   */
+  update(state: State, request: Req): Rep;
+}
+
+/** A service whose types have been erased, as executors hold it. */
+export type AnyService = Service<unknown, unknown, unknown>;
+
+/** The state type of service `S`. */
+export type StateOf<S> = S extends Service<infer State, unknown, unknown> ? State : never;
+/** The request type of service `S`. */
+export type RequestOf<S> = S extends Service<unknown, infer Req, unknown> ? Req : never;
+/** The reply type of service `S`. */
+export type ReplyOf<S> = S extends Service<unknown, unknown, infer Rep> ? Rep : never;
+
+/**
+ * Returns `service` unchanged; exists so that TypeScript infers and checks
+ * the state, request and reply types of an object literal in one place.
+ */
+export function defineService<S, Q, P>(service: Service<S, Q, P>): Service<S, Q, P> {
+  return service;
+}
