@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { loadClusterConfig } from '../config.js';
 import { replicaKeyFile } from '../cluster/init.js';
 import type { ControlAnswer, ControlCommand, ReadyLine } from '../cluster/control.js';
-import { serviceModuleUrl } from '../cluster/service-module.js';
+import { resolveServiceModule } from '../cluster/service-module.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { Replica } from '../runtime/replica.js';
@@ -27,7 +27,7 @@ export async function runReplicaCommand(options: ReplicaCommandOptions): Promise
     config,
     id: options.id,
     identity: options.key ?? replicaKeyFile(dirname(options.config), options.id),
-    service: serviceModuleUrl(options.service),
+    service: resolveServiceModule(options.service),
     logger,
   });
   const stop = (): void => {

@@ -1,6 +1,4 @@
 /** Where a service named on the command line is loaded from. */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 /** Services that ship with bafomet, by name. */
 export const BUILT_IN_SERVICES = {
@@ -8,8 +6,10 @@ export const BUILT_IN_SERVICES = {
   counter: new URL('../services/counter.js', import.meta.url),
 } as const;
 
-/** A built-in service name (`kv`, `counter`) or the path of a module whose default export is a Service. */
-export function serviceModuleUrl(nameOrPath: string): URL {
-  if (Object.hasOwn(BUILT_IN_SERVICES, nameOrPath)) return BUILT_IN_SERVICES[nameOrPath as keyof typeof BUILT_IN_SERVICES];
-  return pathToFileURL(resolve(nameOrPath));
+/**
+ * A built-in service name (`kv`, `counter`) as its module URL; anything else
+ * is a module path or URL, passed on as given (the executor resolves it).
+ */
+export function resolveServiceModule(nameOrPath: string): string | URL {
+  return Object.hasOwn(BUILT_IN_SERVICES, nameOrPath) ? BUILT_IN_SERVICES[nameOrPath as keyof typeof BUILT_IN_SERVICES] : nameOrPath;
 }

@@ -100,9 +100,11 @@ export class ReplicaNetwork {
       this.rawSockets.add(raw);
       raw.once('close', () => this.rawSockets.delete(raw));
     });
-    this.server.on('tlsClientError', (error) => {
+    this.server.on('tlsClientError', (error, socket) => {
       this.rejectedConnections++;
       this.log('debug', 'incoming TLS handshake failed', { error: error.message });
+      // node:tls reports a handshake timeout without closing the socket.
+      socket.destroy();
     });
   }
 

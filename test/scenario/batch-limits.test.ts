@@ -27,7 +27,7 @@ describe('batch limits', () => {
 
   it('batchBytesMax: batches stop before exceeding the byte limit', () => {
     // Operations of 10 bytes; 25 bytes per batch -> 2 requests per batch.
-    const c = new Cluster({ n: 4, options: { batchBytesMax: 25, pipelineMax: 1 } });
+    const c = new Cluster({ n: 4, options: { batchBytesMax: 25, requestBytesMax: 25, pipelineMax: 1 } });
     for (let client = 1; client <= 7; client++) c.submit(req(client, 1, `operation${client}`));
     c.deliverAll();
     assertSameHistories(c);
@@ -38,7 +38,7 @@ describe('batch limits', () => {
   });
 
   it('rejects malformed batches from the primary and keeps the slot free for a good one', () => {
-    const c = new Cluster({ n: 4, options: { batchRequestsMax: 3, batchBytesMax: 40 } });
+    const c = new Cluster({ n: 4, options: { batchRequestsMax: 3, batchBytesMax: 40, requestBytesMax: 40 } });
     const A = [req(1, 1, 'a')];
     const B = [req(2, 1, 'b')];
     runSteps(c, [
@@ -62,6 +62,7 @@ describe('batch limits', () => {
         absent: [/^r1 -> r\d prepare/],
         check: (c) => {
           assert.ok(c.rejectionsAt(1).every((r) => r.action === 'reject-peer'));
+          assert.equal(c.replica(1).status().slots, 0, 'a rejected PRE-PREPARE leaves no slot');
         },
       },
       {

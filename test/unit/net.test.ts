@@ -289,6 +289,25 @@ describe('replica network', () => {
     assert.equal(replica.network.stats().rejectedConnections, 1);
   });
 
+  it('logs a throwing frame handler and keeps the connection', async () => {
+    const cluster = await makeCluster();
+    const logged: string[] = [];
+    const received: string[] = [];
+    await startReplica(cluster, 0, {
+      onClientFrame: (_session, payload) => {
+        received.push(text(payload));
+        if (received.length === 1) throw new Error('handler bug');
+      },
+      log: (level, msg) => logged.push(`${level}:${msg}`),
+    });
+    const client = await startClient(cluster.config, generateIdentity());
+    client.network.send(0, bytes('first'));
+    client.network.send(0, bytes('second'));
+    await waitFor(() => received.length === 2, 'both frames');
+    assert.ok(logged.includes('error:frame handler threw'));
+    assert.equal(client.network.stats().replicas[0]!.connects, 1);
+  });
+
   it('drops a peer that does not complete the handshake in time', async () => {
     const cluster = await makeCluster();
     const replica = await startReplica(cluster, 0, { handshakeTimeoutMs: 200 });
