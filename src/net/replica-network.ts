@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import { createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls';
 import type { ClusterConfig } from '../config.js';
-import { replicaId, type ReplicaId } from '../core/ids.js';
+import { bytesEqual, replicaId, type ReplicaId } from '../core/ids.js';
 import { ConfigError } from '../errors.js';
 import { ClientSession, type ClientConnection, type ClientCounters } from './client-session.js';
 import { clientIdBase, tlsCredentials, type NodeIdentity, type TlsCredentials } from './identity.js';
@@ -26,6 +26,8 @@ export interface ReplicaNetworkOptions extends TransportLimits {
   readonly onClientFrame: (session: ClientConnection, payload: Uint8Array) => void;
   /** A client connection closed; no more frames will arrive from `session`. */
   readonly onClientClosed?: (session: ClientConnection) => void;
+  /** Client connections open at once; further ones are refused (each may hold a partial frame). */
+  readonly clientConnectionsMax: number;
   readonly log?: NetLog;
 }
 
@@ -49,7 +51,7 @@ export interface ReplicaNetworkStats {
   readonly clientFramesDropped: number;
   /** Clients disconnected because their send queue filled up. */
   readonly clientSlowDisconnects: number;
-  /** Incoming connections dropped before authentication: failed or timed-out handshake, or no Ed25519 certificate. */
+  /** Incoming connections dropped: failed or timed-out handshake, no Ed25519 certificate, or over clientConnectionsMax. */
   readonly rejectedConnections: number;
 }
 
@@ -119,7 +121,7 @@ export class ReplicaNetwork {
     checkTransportLimits(options);
     const self = options.config.replicas[options.selfId];
     if (self === undefined) throw new ConfigError('selfId', `no replica ${options.selfId} in the configuration`);
-    if (Buffer.from(options.identity.publicKey).toString('base64') !== Buffer.from(self.publicKey, 'base64').toString('base64')) {
+    if (!bytesEqual(options.identity.publicKey, Buffer.from(self.publicKey, 'base64'))) {
       throw new ConfigError(`replicas[${self.id}].publicKey`, "is not this replica's identity key");
     }
     const credentials = await tlsCredentials(options.identity);
@@ -270,6 +272,12 @@ export class ReplicaNetwork {
   }
 
   private acceptClient(base: number, socket: TLSSocket): void {
+    if (this.sessions.size >= this.options.clientConnectionsMax) {
+      this.rejectedConnections++;
+      this.log('warn', 'client connection refused: clientConnectionsMax reached', { clientIdBase: base });
+      socket.destroy();
+      return;
+    }
     const { maxFrameBytes, sendQueueFramesMax, onClientFrame, onClientClosed } = this.options;
     const session = new ClientSession(base, socket, sendQueueFramesMax, maxFrameBytes, this.clientCounters, this.log);
     this.sessions.add(session);

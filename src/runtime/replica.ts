@@ -26,6 +26,11 @@ import { decodeMessage, encodeBatch, encodeMessage, wireLimitsFrom, type WireLim
 import { ClientRegistry } from './client-registry.js';
 import { frameBytesMax, resolveProtocolOptions } from './protocol-options.js';
 
+/** Frames queued per connection (replica or client) before further ones are dropped. */
+const SEND_QUEUE_FRAMES_MAX = 4096;
+const HANDSHAKE_TIMEOUT_MS = 5000;
+const CLIENT_CONNECTIONS_MAX = 10_000;
+
 /** Options of {@link Replica.start}. */
 export interface ReplicaOptions {
   /** The cluster this replica belongs to. */
@@ -42,6 +47,8 @@ export interface ReplicaOptions {
   readonly serviceExport?: string;
   /** Protocol limits; every replica of a cluster must use the same values. */
   readonly protocol?: Partial<ProtocolOptions>;
+  /** Client connections served at once (default 10,000). */
+  readonly clientConnectionsMax?: number;
   readonly logger?: Logger;
 }
 
@@ -99,8 +106,9 @@ export class Replica {
       selfId: options.id,
       identity,
       maxFrameBytes: frameBytesMax(protocol),
-      sendQueueFramesMax: 4096,
-      handshakeTimeoutMs: 5000,
+      sendQueueFramesMax: SEND_QUEUE_FRAMES_MAX,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      clientConnectionsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX,
       onReplicaFrame: (from, payload) => replica?.onReplicaFrame(replicaId(from), payload),
       onClientFrame: (connection, payload) => replica?.onClientFrame(connection, payload),
       onClientClosed: (connection) => clients.forget(connection),

@@ -92,6 +92,7 @@ async function startReplica(
     maxFrameBytes: MAX_FRAME_BYTES,
     sendQueueFramesMax: 64,
     handshakeTimeoutMs: 2000,
+    clientConnectionsMax: 100,
     onReplicaFrame: (from, payload) => replicaFrames.push({ from, text: text(payload) }),
     onClientFrame: (session, payload) => clientFrames.push({ session, text: text(payload) }),
     onClientClosed: (session) => closedSessions.push(session),
@@ -306,6 +307,18 @@ describe('replica network', () => {
     await waitFor(() => received.length === 2, 'both frames');
     assert.ok(logged.includes('error:frame handler threw'));
     assert.equal(client.network.stats().replicas[0]!.connects, 1);
+  });
+
+  it('refuses client connections above clientConnectionsMax', async () => {
+    const cluster = await makeCluster();
+    const replica = await startReplica(cluster, 0, { clientConnectionsMax: 1 });
+    const first = await rawConnect(cluster.config.replicas[0]!.port, generateIdentity());
+    await waitFor(() => replica.network.stats().clientConnections === 1, 'first client accepted');
+    const second = await rawConnect(cluster.config.replicas[0]!.port, generateIdentity());
+    await waitFor(() => replica.network.stats().rejectedConnections === 1, 'second client refused');
+    assert.equal(replica.network.stats().clientConnections, 1);
+    first.destroy();
+    second.destroy();
   });
 
   it('drops a peer that does not complete the handshake in time', async () => {
