@@ -32,13 +32,15 @@ export function maxFaults(n: number): number {
  * counted without recording who voted). The first vote of a replica is kept; a
  * later different vote from the same replica is reported as equivocation.
  */
+export type VoteOutcome = 'new' | 'duplicate' | 'equivocation';
+
 export class VoteSet<V> {
   private readonly votes = new Map<ReplicaId, V>();
 
   constructor(private readonly equal: (a: V, b: V) => boolean) {}
 
   /** Records `voter`'s vote. Returns 'new', 'duplicate' or 'equivocation'. */
-  add(voter: ReplicaId, value: V): 'new' | 'duplicate' | 'equivocation' {
+  add(voter: ReplicaId, value: V): VoteOutcome {
     const previous = this.votes.get(voter);
     if (previous === undefined) {
       this.votes.set(voter, value);

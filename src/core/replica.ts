@@ -15,7 +15,7 @@ import type { CommitMessage, PrepareMessage, PrePrepareMessage, ReplicaMessage, 
 import { protocolOptionsProblem, type ProtocolOptions } from './options.js';
 import { next, seqNo, view as toView, type SeqNo, type View } from './ordering.js';
 import { PendingRequests } from './pending-requests.js';
-import { quorumSizes, type QuorumSizes } from './quorum.js';
+import { quorumSizes, type QuorumSizes, type VoteOutcome, type VoteSet } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Slot } from './slot.js';
 
@@ -187,7 +187,7 @@ export class ReplicaCore {
   }
 
   private onPrePrepare(from: ReplicaId, m: PrePrepareMessage): Rejection | undefined {
-    if (from !== this.primaryOf(m.view)) return rejectPeer('pre-prepare-not-from-primary'); // [N2]
+    if (!this.mayPrePrepare(from, m.view)) return rejectPeer('pre-prepare-not-from-primary'); // [N2]
     const outside = this.inWindow(m.view, m.seq); // [N3]
     if (outside !== undefined) return outside;
     if (m.requests.length === 0) return rejectPeer('empty-batch'); // [N4]
@@ -195,7 +195,7 @@ export class ReplicaCore {
     let bytes = 0;
     for (const r of m.requests) bytes += r.operation.length;
     if (bytes > this.options.batchBytesMax) return rejectPeer('batch-too-large');
-    if (!bytesEqual(this.batchDigest(m.requests), m.digest)) return rejectPeer('batch-digest-mismatch'); // [N4]
+    if (!this.digestMatches(m)) return rejectPeer('batch-digest-mismatch'); // [N4]
     const slot = this.slotFor(m.seq);
     if (slot.prePrepare !== undefined) {
       return bytesEqual(slot.prePrepare.digest, m.digest) ? ignore('duplicate') : rejectPeer('conflicting-pre-prepare'); // [N5]
@@ -213,7 +213,7 @@ export class ReplicaCore {
     const outside = this.inWindow(m.view, m.seq);
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
-    const vote = slot.prepares.add(from, m.digest); // [N10]
+    const vote = this.recordVote(slot.prepares, from, m.digest); // [N10]
     if (vote === 'equivocation') return rejectPeer('equivocating-prepare');
     if (vote === 'duplicate') return ignore('duplicate');
     this.progress(m.seq, slot);
@@ -224,7 +224,7 @@ export class ReplicaCore {
     const outside = this.inWindow(m.view, m.seq); // [N12]
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
-    const vote = slot.commits.add(from, m.digest);
+    const vote = this.recordVote(slot.commits, from, m.digest);
     if (vote === 'equivocation') return rejectPeer('equivocating-commit');
     if (vote === 'duplicate') return ignore('duplicate');
     this.progress(m.seq, slot);
@@ -233,7 +233,7 @@ export class ReplicaCore {
 
   /** Advances slot `s` through prepared [N11] and committed-local [N13]. */
   private progress(s: SeqNo, slot: Slot): void {
-    const { quorum } = this.sizes;
+    const quorum = this.quorum();
     if (!slot.commitSent && slot.isPrepared(quorum)) {
       const digest = (slot.prePrepare as PrePrepareMessage).digest;
       slot.commitSent = true;
@@ -251,10 +251,10 @@ export class ReplicaCore {
 
   private deliver(): void {
     for (;;) {
-      const s = next(this.lastDelivered);
-      const slot = this.slots.get(s);
-      if (slot === undefined || !slot.committed) return; // [E1]
       if (this.lastDelivered - this.lastExecuted >= this.options.executeBacklogMax) return;
+      const s = this.nextDeliverable(); // [E1]
+      if (s === undefined) return;
+      const slot = this.slots.get(s) as Slot;
       const batch = (slot.prePrepare as PrePrepareMessage).requests;
       const fresh: Request[] = [];
       for (const r of batch) {
@@ -292,6 +292,36 @@ export class ReplicaCore {
     }
     this.deliver(); // the backlog bound may have held deliveries back
     this.propose(); // [E7]
+  }
+
+  // --- decision points ------------------------------------------------------
+  // Protected so that the simulator's mutants (src/sim) can plant a protocol
+  // bug in exactly one rule and show that its checkers catch it.
+
+  /** Votes needed to prepare (with the PRE-PREPARE) and to commit. */
+  protected quorum(): number {
+    return this.sizes.quorum;
+  }
+
+  /** Whether `from` may send the PRE-PREPARE of view `v` [N2]. */
+  protected mayPrePrepare(from: ReplicaId, v: View): boolean {
+    return from === this.primaryOf(v);
+  }
+
+  /** Whether the PRE-PREPARE's digest is its batch's [N4]. */
+  protected digestMatches(m: PrePrepareMessage): boolean {
+    return bytesEqual(this.batchDigest(m.requests), m.digest);
+  }
+
+  /** Records `from`'s vote: one per replica [N10]. */
+  protected recordVote(votes: VoteSet<Digest>, from: ReplicaId, digest: Digest): VoteOutcome {
+    return votes.add(from, digest);
+  }
+
+  /** The committed sequence number to deliver next, if any: strictly the next one [E1]. */
+  protected nextDeliverable(): SeqNo | undefined {
+    const s = next(this.lastDelivered);
+    return this.slots.get(s)?.committed === true ? s : undefined;
   }
 
   // --- helpers --------------------------------------------------------------
