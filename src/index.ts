@@ -13,6 +13,8 @@ export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadCluste
 export { Replica, type ReplicaOptions, type ReplicaCounters } from './runtime/replica.js';
 export { Client, type ClientOptions, type ClientCodecs } from './runtime/client.js';
 export type { ReplicaStatus } from './core/replica.js';
+export type { ReplicaId, ClientId } from './core/ids.js';
+export type { SeqNo, View, RequestNo } from './core/ordering.js';
 export { type ProtocolOptions, defaultProtocolOptions } from './core/options.js';
 export { generateIdentity, loadIdentity, savePrivateKey, publicKeyBase64, type NodeIdentity } from './net/identity.js';
 export { initCluster, replicaKeyFile, type InitOptions } from './cluster/init.js';
@@ -20,4 +22,4 @@ export { createLogger, type Logger, type LogLevel, type LogFields } from './log.
 export { BafometError, ConfigError, ClosedError, OverloadedError } from './errors.js';
 export { ServiceError, ServiceLoadError } from './executor/errors.js';
 export { kvService, type KvRequest, type KvReply, type KvState } from './services/kv.js';
-export { counterService, type CounterRequest, type CounterReply } from './services/counter.js';
+export { counterService, type CounterRequest, type CounterReply, type CounterState } from './services/counter.js';
