@@ -10,7 +10,7 @@
  */
 import type { ClientId, ReplicaId } from './ids.js';
 import type { ReplicaMessage, ReplyMessage, Request } from './messages.js';
-import type { SeqNo } from './ordering.js';
+import type { SeqNo, View } from './ordering.js';
 import type { Rejection } from './rejection.js';
 
 /** Send `message` to one replica, or to every replica but this one. */
@@ -38,6 +38,35 @@ export interface ExecuteEffect {
   readonly requests: readonly Request[];
 }
 
+/**
+ * Take the service state's digest after batch `seq` (every earlier `execute`
+ * has been handed over; the snapshot must come after it and before any later
+ * one) and report it with a `state-digest` event.
+ */
+export interface SnapshotEffect {
+  readonly type: 'snapshot';
+  readonly seq: SeqNo;
+}
+
+/** A checkpoint became stable: everything at or below `seq` was garbage-collected. */
+export interface StableCheckpointEffect {
+  readonly type: 'stable-checkpoint';
+  readonly seq: SeqNo;
+}
+
+/** This replica left its view and voted for `view`; for logs and metrics. */
+export interface ViewChangeStartedEffect {
+  readonly type: 'view-change-started';
+  readonly view: View;
+}
+
+/** This replica installed `view` (NEW-VIEW accepted or sent); for logs and metrics. */
+export interface ViewInstalledEffect {
+  readonly type: 'view-installed';
+  readonly view: View;
+  readonly primary: ReplicaId;
+}
+
 /** Input from `from` was refused; for logs, metrics and peer scoring. */
 export interface RejectedEffect {
   readonly type: 'rejected';
@@ -53,4 +82,13 @@ export interface DeliveredEffect {
   readonly requests: number;
 }
 
-export type ReplicaEffect = SendEffect | ReplyEffect | ExecuteEffect | RejectedEffect | DeliveredEffect;
+export type ReplicaEffect =
+  | SendEffect
+  | ReplyEffect
+  | ExecuteEffect
+  | SnapshotEffect
+  | StableCheckpointEffect
+  | ViewChangeStartedEffect
+  | ViewInstalledEffect
+  | RejectedEffect
+  | DeliveredEffect;

@@ -1,5 +1,5 @@
 /** What the runtime feeds into the replica core. */
-import type { ReplicaId } from './ids.js';
+import type { Digest, ReplicaId } from './ids.js';
 import type { ReplicaMessage, Request } from './messages.js';
 import type { SeqNo } from './ordering.js';
 
@@ -26,4 +26,16 @@ export interface ExecutedEvent {
   readonly results: readonly Uint8Array[];
 }
 
-export type ReplicaEvent = MessageEvent | RequestEvent | ExecutedEvent;
+/** One unit of the replica's logical clock (the runtime's tick period, e.g. 10 ms). */
+export interface TickEvent {
+  readonly type: 'tick';
+}
+
+/** The state digest after batch `seq`, answering a `snapshot` effect. */
+export interface StateDigestEvent {
+  readonly type: 'state-digest';
+  readonly seq: SeqNo;
+  readonly stateDigest: Digest;
+}
+
+export type ReplicaEvent = MessageEvent | RequestEvent | ExecutedEvent | TickEvent | StateDigestEvent;

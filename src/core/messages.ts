@@ -6,7 +6,7 @@
  * Full request bodies travel inside PRE-PREPARE (docs/DESIGN.md, "Full
  * requests in PRE-PREPARE").
  */
-import type { ClientId, Digest } from './ids.js';
+import type { ClientId, Digest, ReplicaId } from './ids.js';
 import type { RequestNo, SeqNo, View } from './ordering.js';
 
 /** A client operation, identified by (clientId, requestNo). */
@@ -33,7 +33,16 @@ export interface ReplyMessage {
   readonly result: Uint8Array;
 }
 
-/** Primary -> backups: proposes `requests` at (view, seq). PBFT sec. 4.2. */
+/** Ed25519 signature, 64 bytes: on evidence that travels between replicas. */
+export type Signature = Uint8Array;
+export const SIGNATURE_BYTES = 64;
+
+/**
+ * Primary -> backups: proposes `requests` at (view, seq). PBFT sec. 4.2.
+ * Signed (statement `pre-prepare`), since it is part of the prepared
+ * certificates a view change forwards. An empty batch is a null request and
+ * only appears in a NEW-VIEW.
+ */
 export interface PrePrepareMessage {
   readonly type: 'pre-prepare';
   readonly view: View;
@@ -41,17 +50,19 @@ export interface PrePrepareMessage {
   /** Digest of the batch; receivers recompute and compare it. */
   readonly digest: Digest;
   readonly requests: readonly Request[];
+  readonly signature: Signature;
 }
 
-/** Backup -> all replicas: accepted the PRE-PREPARE for (view, seq, digest). */
+/** Backup -> all replicas: accepted the PRE-PREPARE for (view, seq, digest). Signed (statement `prepare`). */
 export interface PrepareMessage {
   readonly type: 'prepare';
   readonly view: View;
   readonly seq: SeqNo;
   readonly digest: Digest;
+  readonly signature: Signature;
 }
 
-/** Replica -> all replicas: prepared (view, seq, digest). */
+/** Replica -> all replicas: prepared (view, seq, digest). Authenticated by the channel only. */
 export interface CommitMessage {
   readonly type: 'commit';
   readonly view: View;
@@ -59,8 +70,91 @@ export interface CommitMessage {
   readonly digest: Digest;
 }
 
+/** Replica -> all replicas: its service state after batch `seq` has this digest. Signed. */
+export interface CheckpointMessage {
+  readonly type: 'checkpoint';
+  readonly seq: SeqNo;
+  readonly stateDigest: Digest;
+  readonly signature: Signature;
+}
+
+/** One replica's signature inside a certificate. */
+export interface SignedBy {
+  readonly replica: ReplicaId;
+  readonly signature: Signature;
+}
+
+/**
+ * Proof that a checkpoint is stable: quorum signatures on (seq, stateDigest).
+ * Sequence number 0 is the initial state, stable by definition, with no
+ * signatures (its state digest is empty).
+ */
+export interface CheckpointCertificate {
+  readonly seq: SeqNo;
+  readonly stateDigest: Digest;
+  readonly signatures: readonly SignedBy[];
+}
+
+/**
+ * Proof that a batch prepared at (view, seq): the primary's signed
+ * PRE-PREPARE and quorum - 1 signed PREPAREs from distinct backups.
+ */
+export interface PreparedCertificate {
+  readonly prePrepare: PrePrepareMessage;
+  readonly prepares: readonly SignedBy[];
+}
+
+/**
+ * Replica `replica` -> all: moves to `newView` and proves what it knows
+ * (docs/VIEW-CHANGE.md, V1-V8). Signed, since the new primary forwards it
+ * inside NEW-VIEW.
+ */
+export interface ViewChangeMessage {
+  readonly type: 'view-change';
+  readonly newView: View;
+  readonly replica: ReplicaId;
+  /** Its latest stable checkpoint. */
+  readonly checkpoint: CheckpointCertificate;
+  /** For each sequence number above the checkpoint it prepared, the certificate of the highest view. */
+  readonly prepared: readonly PreparedCertificate[];
+  readonly signature: Signature;
+}
+
+/**
+ * New primary -> all: installs `view` with the quorum of VIEW-CHANGEs that
+ * justifies it and the PRE-PREPAREs it implies for the sequence numbers
+ * after the chosen checkpoint (null requests where nothing prepared).
+ * Backups recompute `prePrepares` from `viewChanges` and refuse a mismatch.
+ */
+export interface NewViewMessage {
+  readonly type: 'new-view';
+  readonly view: View;
+  readonly viewChanges: readonly ViewChangeMessage[];
+  readonly prePrepares: readonly PrePrepareMessage[];
+}
+
+/** Backup -> primary: a client request that has waited too long at the backup. */
+export interface ForwardMessage {
+  readonly type: 'forward';
+  readonly request: Request;
+}
+
+/** What a signature covers: a statement, never raw message bytes, so kinds cannot be confused. */
+export type Statement =
+  | { readonly kind: 'pre-prepare'; readonly view: View; readonly seq: SeqNo; readonly digest: Digest }
+  | { readonly kind: 'prepare'; readonly view: View; readonly seq: SeqNo; readonly digest: Digest }
+  | { readonly kind: 'checkpoint'; readonly seq: SeqNo; readonly stateDigest: Digest }
+  | { readonly kind: 'view-change'; readonly message: Omit<ViewChangeMessage, 'signature'> };
+
 /** Messages exchanged between replicas. */
-export type ReplicaMessage = PrePrepareMessage | PrepareMessage | CommitMessage;
+export type ReplicaMessage =
+  | PrePrepareMessage
+  | PrepareMessage
+  | CommitMessage
+  | CheckpointMessage
+  | ViewChangeMessage
+  | NewViewMessage
+  | ForwardMessage;
 /** Messages a client sends. */
 export type ClientMessage = RequestMessage;
 /** Every message kind on the wire. */

@@ -21,18 +21,36 @@ export interface ProtocolOptions {
   readonly pendingRequestsMax: number;
   /** Client sessions a replica remembers (last request number and reply). */
   readonly clientSessionsMax: number;
+  /** A checkpoint every this many sequence numbers; at most logWindow / 2 so the window never stalls. */
+  readonly checkpointInterval: number;
+  /** Ticks a client request may wait at a backup before it is forwarded to the primary. */
+  readonly requestTimeoutTicks: number;
+  /** Ticks a client request may wait before the backup votes to change the view (first attempt). */
+  readonly viewChangeTimeoutTicks: number;
+  /** Ticks to wait for the NEW-VIEW once a quorum moved to a view; doubles with each failed view. */
+  readonly newViewTimeoutTicks: number;
+  /** Ticks between retransmissions of this replica's VIEW-CHANGE while the view is not installed. */
+  readonly viewChangeResendTicks: number;
+  /** Most bytes of a VIEW-CHANGE or NEW-VIEW (they carry certificates with whole batches). */
+  readonly viewChangeBytesMax: number;
 }
 
 export const defaultProtocolOptions: ProtocolOptions = {
   batchRequestsMax: 1024,
-  batchBytesMax: 4 * 1024 * 1024,
+  batchBytesMax: 1024 * 1024,
   requestBytesMax: 1024 * 1024,
   replyBytesMax: 1024 * 1024,
   pipelineMax: 8,
-  logWindow: 256,
+  logWindow: 128,
   executeBacklogMax: 32,
   pendingRequestsMax: 100_000,
   clientSessionsMax: 1_000_000,
+  checkpointInterval: 64,
+  requestTimeoutTicks: 40,
+  viewChangeTimeoutTicks: 100,
+  newViewTimeoutTicks: 200,
+  viewChangeResendTicks: 50,
+  viewChangeBytesMax: 64 * 1024 * 1024,
 };
 
 /**
@@ -48,5 +66,11 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
     return { field: 'requestBytesMax', message: 'must not exceed batchBytesMax' };
   }
   if (options.logWindow < options.pipelineMax) return { field: 'logWindow', message: 'must be at least pipelineMax' };
+  if (options.checkpointInterval * 2 > options.logWindow) {
+    return { field: 'checkpointInterval', message: 'must be at most logWindow / 2' };
+  }
+  if (options.viewChangeTimeoutTicks <= options.requestTimeoutTicks) {
+    return { field: 'viewChangeTimeoutTicks', message: 'must exceed requestTimeoutTicks' };
+  }
   return undefined;
 }

@@ -2,44 +2,55 @@
  * Client requests a replica has received and not yet seen ordered: per
  * client session at most one proposed by this replica and one waiting (a
  * session has one request outstanding; a higher request number replaces a
- * lower waiting one). Bounded by `pendingRequestsMax`:
- * when full, new sessions are refused, never buffered without limit.
+ * lower waiting one). Bounded by `pendingRequestsMax`: when full, new
+ * sessions are refused, never buffered without limit.
  *
  * The primary proposes from here in arrival order; every replica drops a
- * request once it is ordered. (The view change will also time requests
- * waiting here, to suspect the primary.)
+ * request once it is ordered. Backups time the oldest request here to
+ * forward it to the primary and, later, to suspect the primary
+ * (docs/VIEW-CHANGE.md T1-T4).
  */
 import type { ClientId } from './ids.js';
 import type { Request } from './messages.js';
 
 export type AddResult = 'added' | 'replaced' | 'duplicate' | 'stale' | 'full';
 
+interface Entry {
+  readonly request: Request;
+  /** Tick at which it arrived. */
+  readonly arrived: number;
+  forwarded: boolean;
+}
+
+/** Entries looked at per call when searching for requests to forward. */
+const FORWARD_SCAN_MAX = 1024;
+
 export class PendingRequests {
   /** Requests not yet proposed by this replica, in arrival order. */
-  private readonly unproposed = new Map<ClientId, Request>();
+  private readonly unproposed = new Map<ClientId, Entry>();
   /** Requests proposed by this replica and not yet ordered. */
-  private readonly proposed = new Map<ClientId, Request>();
+  private readonly proposed = new Map<ClientId, Entry>();
 
   constructor(private readonly max: number) {}
 
-  add(request: Request): AddResult {
+  add(request: Request, now: number): AddResult {
     const proposed = this.proposed.get(request.clientId);
-    if (proposed !== undefined && request.requestNo <= proposed.requestNo) {
-      return request.requestNo === proposed.requestNo ? 'duplicate' : 'stale';
+    if (proposed !== undefined && request.requestNo <= proposed.request.requestNo) {
+      return request.requestNo === proposed.request.requestNo ? 'duplicate' : 'stale';
     }
     // A session's next request may arrive while its previous one is proposed
     // and not yet ordered here (f + 1 other replicas may already have
     // answered it): it waits as unproposed.
     const waiting = this.unproposed.get(request.clientId);
     if (waiting !== undefined) {
-      if (request.requestNo < waiting.requestNo) return 'stale';
-      if (request.requestNo === waiting.requestNo) return 'duplicate';
+      if (request.requestNo < waiting.request.requestNo) return 'stale';
+      if (request.requestNo === waiting.request.requestNo) return 'duplicate';
       this.unproposed.delete(request.clientId);
-      this.unproposed.set(request.clientId, request);
+      this.unproposed.set(request.clientId, { request, arrived: now, forwarded: false });
       return 'replaced';
     }
     if (this.size >= this.max) return 'full';
-    this.unproposed.set(request.clientId, request);
+    this.unproposed.set(request.clientId, { request, arrived: now, forwarded: false });
     return 'added';
   }
 
@@ -52,23 +63,62 @@ export class PendingRequests {
   takeBatch(countMax: number, bytesMax: number): Request[] {
     const batch: Request[] = [];
     let bytes = 0;
-    for (const [clientId, request] of this.unproposed) {
+    for (const [clientId, entry] of this.unproposed) {
       if (batch.length >= countMax) break;
-      if (batch.length > 0 && bytes + request.operation.length > bytesMax) break;
-      bytes += request.operation.length;
-      batch.push(request);
+      const size = entry.request.operation.length;
+      if (batch.length > 0 && bytes + size > bytesMax) break;
+      bytes += size;
+      batch.push(entry.request);
       this.unproposed.delete(clientId);
-      this.proposed.set(clientId, request);
+      this.proposed.set(clientId, entry);
     }
     return batch;
+  }
+
+  /** Records that `request` is proposed (by a NEW-VIEW), so this replica does not propose it again. */
+  markProposed(request: Request): void {
+    const entry = this.unproposed.get(request.clientId);
+    if (entry !== undefined && entry.request.requestNo === request.requestNo) {
+      this.unproposed.delete(request.clientId);
+      this.proposed.set(request.clientId, entry);
+    }
+  }
+
+  /** Makes every proposed request unproposed again: a new view forgets old proposals. */
+  unproposeAll(): void {
+    for (const [clientId, entry] of this.proposed) {
+      if (!this.unproposed.has(clientId)) this.unproposed.set(clientId, entry);
+    }
+    this.proposed.clear();
   }
 
   /** Drops the request of this session once a request numbered >= it is ordered. */
   ordered(request: Request): void {
     for (const map of [this.unproposed, this.proposed]) {
       const known = map.get(request.clientId);
-      if (known !== undefined && known.requestNo <= request.requestNo) map.delete(request.clientId);
+      if (known !== undefined && known.request.requestNo <= request.requestNo) map.delete(request.clientId);
     }
+  }
+
+  /** Arrival tick of the oldest request waiting here, if any. */
+  oldestArrival(): number | undefined {
+    const a = this.unproposed.values().next().value?.arrived;
+    const b = this.proposed.values().next().value?.arrived;
+    if (a === undefined) return b;
+    return b === undefined ? a : Math.min(a, b);
+  }
+
+  /** Requests that arrived at least `age` ticks before `now` and were not forwarded yet; marks them forwarded. */
+  takeDueForForward(now: number, age: number, countMax: number): Request[] {
+    const due: Request[] = [];
+    let scanned = 0;
+    for (const entry of this.unproposed.values()) {
+      if (now - entry.arrived < age || due.length >= countMax || ++scanned > FORWARD_SCAN_MAX) break;
+      if (entry.forwarded) continue;
+      entry.forwarded = true;
+      due.push(entry.request);
+    }
+    return due;
   }
 
   get hasUnproposed(): boolean {

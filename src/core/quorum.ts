@@ -49,6 +49,18 @@ export class VoteSet<V> {
     return this.equal(previous, value) ? 'duplicate' : 'equivocation';
   }
 
+  /** Forgets `voter`'s vote (it proved invalid). */
+  remove(voter: ReplicaId): void {
+    this.votes.delete(voter);
+  }
+
+  /** The replicas that voted for `value`, in the order they voted. */
+  voters(value: V): ReplicaId[] {
+    const out: ReplicaId[] = [];
+    for (const [voter, v] of this.votes) if (this.equal(v, value)) out.push(voter);
+    return out;
+  }
+
   /** Number of distinct replicas that voted for `value`. */
   count(value: V): number {
     let total = 0;

@@ -4,28 +4,51 @@
  * No clock, timer, randomness or I/O here, so the same code runs under the
  * real runtime and the deterministic simulator.
  *
- * Comments like `[N6]` cite the pseudo-code lines of docs/PROTOCOL.md.
+ * Comments like `[N6]` cite the pseudo-code lines of docs/PROTOCOL.md; those
+ * like `[V5]`, `[C2]` or `[T1]` cite docs/VIEW-CHANGE.md.
  */
 import { assert, assertNever } from './assert.js';
+import { CheckpointVotes } from './checkpoints.js';
 import { ClientTable } from './client-table.js';
+import type { CoreCrypto } from './crypto.js';
 import type { ReplicaEffect } from './effects.js';
 import type { ReplicaEvent } from './events.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
-import type { CommitMessage, PrepareMessage, PrePrepareMessage, ReplicaMessage, Request } from './messages.js';
+import type {
+  CheckpointCertificate,
+  CheckpointMessage,
+  CommitMessage,
+  NewViewMessage,
+  PrepareMessage,
+  PreparedCertificate,
+  PrePrepareMessage,
+  ReplicaMessage,
+  Request,
+  ViewChangeMessage,
+} from './messages.js';
 import { protocolOptionsProblem, type ProtocolOptions } from './options.js';
 import { next, seqNo, view as toView, type SeqNo, type View } from './ordering.js';
 import { PendingRequests } from './pending-requests.js';
 import { quorumSizes, type QuorumSizes, type VoteOutcome, type VoteSet } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Slot } from './slot.js';
+import {
+  checkViewChange,
+  chooseViewChanges,
+  decideNewView,
+  GENESIS_CHECKPOINT,
+  primaryOf,
+  type NewViewDecision,
+  type ViewChangeRules,
+} from './view-change.js';
 
 export interface ReplicaCoreInit {
   readonly id: ReplicaId;
   readonly n: number;
   readonly f: number;
   readonly options: ProtocolOptions;
-  /** Digest of a batch's canonical encoding (injected: the core does no crypto of its own). */
-  readonly batchDigest: (requests: readonly Request[]) => Digest;
+  /** Digests and signatures (injected: the core does no crypto of its own). */
+  readonly crypto: CoreCrypto;
 }
 
 /** Read-only view of the core's progress, for status, metrics and tests. */
@@ -33,29 +56,62 @@ export interface ReplicaStatus {
   readonly id: ReplicaId;
   readonly view: View;
   readonly primary: ReplicaId;
+  /** False between voting for `view` and installing it. */
+  readonly viewActive: boolean;
+  /** Views installed after view 0. */
+  readonly viewChanges: number;
   readonly lastDelivered: SeqNo;
   readonly lastExecuted: SeqNo;
+  /** Sequence number of the latest stable checkpoint (the low watermark). */
+  readonly stableCheckpoint: SeqNo;
   readonly pendingRequests: number;
   readonly slots: number;
 }
+
+/** Most requests forwarded to the primary per tick. */
+const FORWARD_PER_TICK_MAX = 256;
+/** A request older than this many view-change timeouts suspects the primary even while others progress. */
+const STARVATION_FACTOR = 4;
+/** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
+const BACKOFF_DOUBLINGS_MAX = 10;
 
 export class ReplicaCore {
   readonly id: ReplicaId;
   private readonly sizes: QuorumSizes;
   private readonly options: ProtocolOptions;
-  private readonly batchDigest: (requests: readonly Request[]) => Digest;
+  private readonly crypto: CoreCrypto;
+  private readonly rules: ViewChangeRules;
 
   private view: View = toView(0);
+  /** False from voting for `view` until its NEW-VIEW is installed. */
+  private viewActive = true;
+  private viewsInstalled = 0;
   /** Next sequence number this replica proposes while primary. */
   private nextSeq: SeqNo = seqNo(1);
   private lastDelivered: SeqNo = seqNo(0);
   private lastExecuted: SeqNo = seqNo(0);
-  /** Slots of undelivered sequence numbers in (lastDelivered, lastDelivered + logWindow]. */
+  /** Latest stable checkpoint: the low watermark. */
+  private stable: CheckpointCertificate = GENESIS_CHECKPOINT;
+  /** Slots of sequence numbers in (stable.seq, stable.seq + logWindow]. */
   private readonly slots = new Map<SeqNo, Slot>();
   /** Requests of delivered, not yet executed batches, to match results to clients. */
   private readonly executing = new Map<SeqNo, readonly Request[]>();
   private readonly pending: PendingRequests;
   private readonly clients: ClientTable;
+  private readonly checkpointVotes = new CheckpointVotes();
+
+  // Logical time and the view-change timers [T1-T4].
+  private now = 0;
+  private lastProgress = 0;
+  /** Consecutive views that failed to make progress; doubles the NEW-VIEW timeout. */
+  private failedViews = 0;
+  /** Tick at which a quorum of VIEW-CHANGEs for `view` was first seen (undefined: not yet). */
+  private quorumSince: number | undefined;
+  private lastViewChangeSent = 0;
+  /** Latest VIEW-CHANGE of each replica, own included. */
+  private readonly viewChanges = new Map<ReplicaId, ViewChangeMessage>();
+  /** The NEW-VIEW this replica sent as primary of `view`, to resend to replicas that missed it. */
+  private newViewSent: NewViewMessage | undefined;
 
   private effects: ReplicaEffect[] = [];
 
@@ -66,7 +122,8 @@ export class ReplicaCore {
     const problem = protocolOptionsProblem(init.options);
     assert(problem === undefined, `protocol options: ${problem?.field} ${problem?.message}`);
     this.options = init.options;
-    this.batchDigest = init.batchDigest;
+    this.crypto = init.crypto;
+    this.rules = { sizes: this.sizes, options: init.options, crypto: init.crypto };
     this.pending = new PendingRequests(init.options.pendingRequestsMax);
     this.clients = new ClientTable(init.options.clientSessionsMax);
   }
@@ -83,6 +140,12 @@ export class ReplicaCore {
       case 'executed':
         this.onExecuted(event.seq, event.results);
         break;
+      case 'tick':
+        this.onTick();
+        break;
+      case 'state-digest':
+        this.onStateDigest(event.seq, event.stateDigest);
+        break;
       default:
         assertNever(event, 'event');
     }
@@ -96,19 +159,22 @@ export class ReplicaCore {
       id: this.id,
       view: this.view,
       primary: this.primaryOf(this.view),
+      viewActive: this.viewActive,
+      viewChanges: this.viewsInstalled,
       lastDelivered: this.lastDelivered,
       lastExecuted: this.lastExecuted,
+      stableCheckpoint: this.stable.seq,
       pendingRequests: this.pending.size,
       slots: this.slots.size,
     };
   }
 
   private primaryOf(v: View): ReplicaId {
-    return (v % this.sizes.n) as ReplicaId;
+    return primaryOf(v, this.sizes.n);
   }
 
   private get isPrimary(): boolean {
-    return this.primaryOf(this.view) === this.id;
+    return this.viewActive && this.primaryOf(this.view) === this.id;
   }
 
   // --- requests [R1-R6] ---------------------------------------------------
@@ -123,7 +189,7 @@ export class ReplicaCore {
       if (cached !== undefined) this.effects.push({ type: 'reply', clientId: request.clientId, message: cached });
       return;
     }
-    const added = this.pending.add(request); // [R5]
+    const added = this.pending.add(request, this.now); // [R5]
     if (added === 'full') {
       this.reject({ client: request.clientId }, 'request', ignore('pending-requests-full'));
       return;
@@ -138,16 +204,10 @@ export class ReplicaCore {
       this.isPrimary &&
       this.pending.hasUnproposed &&
       this.nextSeq - this.lastExecuted <= this.options.pipelineMax &&
-      this.nextSeq <= this.lastDelivered + this.options.logWindow
+      this.nextSeq <= this.stable.seq + this.options.logWindow
     ) {
       const requests = this.pending.takeBatch(this.options.batchRequestsMax, this.options.batchBytesMax); // [P4]
-      const message: PrePrepareMessage = {
-        type: 'pre-prepare',
-        view: this.view,
-        seq: this.nextSeq,
-        digest: this.batchDigest(requests),
-        requests,
-      };
+      const message = this.signedPrePrepare(this.nextSeq, this.crypto.batchDigest(requests), requests);
       this.effects.push({ type: 'send', to: 'others', message }); // [P5]
       const slot = this.slotFor(message.seq);
       slot.prePrepare = message; // [P6]
@@ -156,7 +216,12 @@ export class ReplicaCore {
     }
   }
 
-  // --- agreement [N1-N13] -------------------------------------------------
+  private signedPrePrepare(seq: SeqNo, digest: Digest, requests: readonly Request[]): PrePrepareMessage {
+    const signature = this.crypto.sign({ kind: 'pre-prepare', view: this.view, seq, digest });
+    return { type: 'pre-prepare', view: this.view, seq, digest, requests, signature };
+  }
+
+  // --- dispatch -------------------------------------------------------------
 
   private onMessage(from: ReplicaId, message: ReplicaMessage): void {
     const rejection = this.acceptMessage(from, message);
@@ -172,17 +237,28 @@ export class ReplicaCore {
         return this.onPrepare(from, message);
       case 'commit':
         return this.onCommit(from, message);
+      case 'checkpoint':
+        return this.onCheckpoint(from, message);
+      case 'view-change':
+        return this.onViewChange(from, message);
+      case 'new-view':
+        return this.onNewView(from, message);
+      case 'forward':
+        return this.onForward(message.request);
       default:
         return assertNever(message, 'replica message');
     }
   }
 
+  // --- agreement [N1-N13] -------------------------------------------------
+
   /** Common view / window checks for agreement messages [N3, N9]. */
   private inWindow(v: View, s: SeqNo): Rejection | undefined {
     if (v < this.view) return ignore('old-view');
     if (v > this.view) return ignore('future-view');
-    if (s <= this.lastDelivered) return ignore('already-delivered');
-    if (s > this.lastDelivered + this.options.logWindow) return ignore('above-window');
+    if (!this.viewActive) return ignore('view-changing');
+    if (s <= this.stable.seq) return ignore('below-window');
+    if (s > this.stable.seq + this.options.logWindow) return ignore('above-window');
     return undefined;
   }
 
@@ -190,22 +266,39 @@ export class ReplicaCore {
     if (!this.mayPrePrepare(from, m.view)) return rejectPeer('pre-prepare-not-from-primary'); // [N2]
     const outside = this.inWindow(m.view, m.seq); // [N3]
     if (outside !== undefined) return outside;
-    if (m.requests.length === 0) return rejectPeer('empty-batch'); // [N4]
-    if (m.requests.length > this.options.batchRequestsMax) return rejectPeer('batch-too-many-requests');
-    let bytes = 0;
-    for (const r of m.requests) bytes += r.operation.length;
-    if (bytes > this.options.batchBytesMax) return rejectPeer('batch-too-large');
-    if (!this.digestMatches(m)) return rejectPeer('batch-digest-mismatch'); // [N4]
+    const invalid = this.checkBatch(m);
+    if (invalid !== undefined) return invalid;
+    if (m.requests.length === 0) return rejectPeer('empty-batch'); // null requests only come in a NEW-VIEW
     const slot = this.slotFor(m.seq);
     if (slot.prePrepare !== undefined) {
       return bytesEqual(slot.prePrepare.digest, m.digest) ? ignore('duplicate') : rejectPeer('conflicting-pre-prepare'); // [N5]
     }
-    slot.prePrepare = m; // [N6]
-    const prepare: PrepareMessage = { type: 'prepare', view: m.view, seq: m.seq, digest: m.digest };
-    slot.prepares.add(this.id, m.digest); // [N7]
-    this.effects.push({ type: 'send', to: 'others', message: prepare });
-    this.progress(m.seq, slot);
+    this.acceptPrePrepare(slot, m); // [N6-N7]
     return undefined;
+  }
+
+  /** Limits, digest and signature of a PRE-PREPARE [N4]. */
+  private checkBatch(m: PrePrepareMessage): Rejection | undefined {
+    if (m.requests.length > this.options.batchRequestsMax) return rejectPeer('batch-too-many-requests');
+    let bytes = 0;
+    for (const r of m.requests) bytes += r.operation.length;
+    if (bytes > this.options.batchBytesMax) return rejectPeer('batch-too-large');
+    if (!this.digestMatches(m)) return rejectPeer('batch-digest-mismatch');
+    const statement = { kind: 'pre-prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
+    if (!this.crypto.verify(this.primaryOf(m.view), statement, m.signature)) return rejectPeer('bad-signature');
+    return undefined;
+  }
+
+  private acceptPrePrepare(slot: Slot, m: PrePrepareMessage): void {
+    slot.prePrepare = m; // [N6]
+    if (this.primaryOf(m.view) !== this.id) {
+      const statement = { kind: 'prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
+      const prepare: PrepareMessage = { type: 'prepare', view: m.view, seq: m.seq, digest: m.digest, signature: this.crypto.sign(statement) };
+      slot.prepares.add(this.id, m.digest); // [N7]
+      slot.prepareSignatures.set(this.id, prepare.signature);
+      this.effects.push({ type: 'send', to: 'others', message: prepare });
+    }
+    this.progress(m.seq, slot);
   }
 
   private onPrepare(from: ReplicaId, m: PrepareMessage): Rejection | undefined {
@@ -213,9 +306,13 @@ export class ReplicaCore {
     const outside = this.inWindow(m.view, m.seq);
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
-    const vote = this.recordVote(slot.prepares, from, m.digest); // [N10]
-    if (vote === 'equivocation') return rejectPeer('equivocating-prepare');
-    if (vote === 'duplicate') return ignore('duplicate');
+    if (slot.prepares.has(from)) return this.recordVote(slot.prepares, from, m.digest) === 'duplicate' ? ignore('duplicate') : rejectPeer('equivocating-prepare');
+    // Verified before it counts: a prepared certificate must convince others in a view change.
+    if (!this.crypto.verify(from, { kind: 'prepare', view: m.view, seq: m.seq, digest: m.digest }, m.signature)) {
+      return rejectPeer('bad-signature');
+    }
+    this.recordVote(slot.prepares, from, m.digest); // [N10]
+    slot.prepareSignatures.set(from, m.signature);
     this.progress(m.seq, slot);
     return undefined;
   }
@@ -237,6 +334,7 @@ export class ReplicaCore {
     if (!slot.commitSent && slot.isPrepared(quorum)) {
       const digest = (slot.prePrepare as PrePrepareMessage).digest;
       slot.commitSent = true;
+      slot.certificate = slot.preparedCertificate(quorum);
       slot.commits.add(this.id, digest);
       const commit: CommitMessage = { type: 'commit', view: this.view, seq: s, digest };
       this.effects.push({ type: 'send', to: 'others', message: commit });
@@ -267,8 +365,11 @@ export class ReplicaCore {
       this.executing.set(s, fresh);
       this.effects.push({ type: 'execute', seq: s, requests: fresh }); // [E4]
       this.effects.push({ type: 'delivered', seq: s, requests: fresh.length });
+      slot.delivered = true;
       this.lastDelivered = s;
-      this.slots.delete(s);
+      this.lastProgress = this.now;
+      this.failedViews = 0;
+      if (s % this.options.checkpointInterval === 0) this.effects.push({ type: 'snapshot', seq: s }); // [C1]
     }
   }
 
@@ -294,6 +395,214 @@ export class ReplicaCore {
     this.propose(); // [E7]
   }
 
+  // --- checkpoints [C1-C4] --------------------------------------------------
+
+  private onStateDigest(s: SeqNo, stateDigest: Digest): void {
+    if (s <= this.stable.seq) return; // already stable from others' votes
+    const signature = this.crypto.sign({ kind: 'checkpoint', seq: s, stateDigest });
+    const message: CheckpointMessage = { type: 'checkpoint', seq: s, stateDigest, signature }; // [C2]
+    this.effects.push({ type: 'send', to: 'others', message });
+    this.checkpointVotes.add(s, this.id, stateDigest, signature);
+    this.tryStabilize(s, stateDigest);
+  }
+
+  private onCheckpoint(from: ReplicaId, m: CheckpointMessage): Rejection | undefined {
+    if (m.seq % this.options.checkpointInterval !== 0 || m.seq === 0) return rejectPeer('checkpoint-off-interval'); // [C3]
+    if (m.seq <= this.stable.seq) return ignore('below-window');
+    if (m.seq > this.stable.seq + this.options.logWindow) return ignore('above-window');
+    if (!this.crypto.verify(from, { kind: 'checkpoint', seq: m.seq, stateDigest: m.stateDigest }, m.signature)) {
+      return rejectPeer('bad-signature');
+    }
+    const vote = this.checkpointVotes.add(m.seq, from, m.stateDigest, m.signature);
+    if (vote === 'equivocation') return rejectPeer('equivocating-checkpoint');
+    if (vote === 'duplicate') return ignore('duplicate');
+    this.tryStabilize(m.seq, m.stateDigest);
+    return undefined;
+  }
+
+  private tryStabilize(s: SeqNo, stateDigest: Digest): void {
+    const cert = this.checkpointVotes.stable(s, stateDigest, this.sizes.quorum); // [C4]
+    if (cert !== undefined) this.adoptStableCheckpoint(cert);
+  }
+
+  /** Moves the low watermark to `cert` and collects everything below it [C4]. */
+  private adoptStableCheckpoint(cert: CheckpointCertificate): void {
+    if (cert.seq <= this.stable.seq) return;
+    this.stable = cert;
+    for (const s of this.slots.keys()) if (s <= cert.seq) this.slots.delete(s);
+    this.checkpointVotes.dropUpTo(cert.seq);
+    if (this.nextSeq <= cert.seq) this.nextSeq = next(cert.seq);
+    this.effects.push({ type: 'stable-checkpoint', seq: cert.seq });
+    // A replica whose own execution is behind cert.seq now needs state transfer (issue 5).
+    this.propose(); // the window moved
+  }
+
+  // --- timers and view-change triggers [T1-T4] -----------------------------
+
+  private onTick(): void {
+    this.now++;
+    if (!this.viewActive) {
+      this.onViewChangeTick();
+      return;
+    }
+    if (this.primaryOf(this.view) === this.id) return;
+    const oldest = this.pending.oldestArrival();
+    if (oldest === undefined) return;
+    const forwarded = this.pending.takeDueForForward(this.now, this.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX); // [T1]
+    for (const request of forwarded) {
+      this.effects.push({ type: 'send', to: this.primaryOf(this.view), message: { type: 'forward', request } });
+    }
+    const timeout = this.options.viewChangeTimeoutTicks;
+    const waited = this.now - Math.max(oldest, this.lastProgress);
+    const starved = this.now - oldest >= STARVATION_FACTOR * timeout;
+    if (waited >= timeout || starved) this.startViewChange(next(this.view)); // [T2]
+  }
+
+  private onViewChangeTick(): void {
+    if (this.now - this.lastViewChangeSent >= this.options.viewChangeResendTicks) {
+      const own = this.viewChanges.get(this.id); // [T3] a lost VIEW-CHANGE must not stall the change
+      if (own !== undefined) {
+        this.effects.push({ type: 'send', to: 'others', message: own });
+        this.lastViewChangeSent = this.now;
+      }
+    }
+    if (this.quorumSince === undefined) return;
+    const timeout = this.options.newViewTimeoutTicks * 2 ** Math.min(this.failedViews, BACKOFF_DOUBLINGS_MAX);
+    if (this.now - this.quorumSince >= timeout) {
+      this.failedViews++; // [T4]
+      this.startViewChange(next(this.view));
+    }
+  }
+
+  private onForward(request: Request): Rejection | undefined {
+    if (!this.isPrimary) return ignore('forward-not-primary');
+    this.onRequest(request);
+    return undefined;
+  }
+
+  // --- view change [V1-V8] ----------------------------------------------------
+
+  /** Leaves the current view and votes for `v` with this replica's evidence [V1]. */
+  private startViewChange(v: View): void {
+    assert(v > this.view, `view change from ${this.view} to ${v} must move forward`);
+    this.view = v;
+    this.viewActive = false;
+    this.quorumSince = undefined;
+    this.newViewSent = undefined;
+    const prepared: PreparedCertificate[] = [];
+    const seqs = [...this.slots.keys()].filter((s) => s > this.stable.seq).sort((a, b) => a - b);
+    for (const s of seqs) {
+      const cert = (this.slots.get(s) as Slot).certificate;
+      if (cert !== undefined) prepared.push(cert);
+    }
+    const body = { type: 'view-change', newView: v, replica: this.id, checkpoint: this.stable, prepared } as const;
+    const message: ViewChangeMessage = { ...body, signature: this.crypto.sign({ kind: 'view-change', message: body }) };
+    this.viewChanges.set(this.id, message);
+    this.effects.push({ type: 'view-change-started', view: v });
+    this.effects.push({ type: 'send', to: 'others', message });
+    this.lastViewChangeSent = this.now;
+    this.afterViewChangeVote();
+  }
+
+  private onViewChange(from: ReplicaId, m: ViewChangeMessage): Rejection | undefined {
+    if (m.replica !== from) return rejectPeer('view-change-not-from-sender');
+    if (m.newView < this.view || (m.newView === this.view && this.viewActive)) {
+      // A replica that missed this view's NEW-VIEW asks again with its vote [V8].
+      if (m.newView === this.view && this.newViewSent !== undefined) {
+        this.effects.push({ type: 'send', to: from, message: this.newViewSent });
+      }
+      return ignore('old-view');
+    }
+    const known = this.viewChanges.get(from);
+    if (known !== undefined && known.newView >= m.newView) return ignore('duplicate');
+    const invalid = checkViewChange(m, this.rules); // [V3-V4]
+    if (invalid !== undefined) return invalid;
+    this.viewChanges.set(from, m);
+    this.afterViewChangeVote();
+    return undefined;
+  }
+
+  /** Join [V2], quorum timer [T4], and the new primary's NEW-VIEW [V5]. */
+  private afterViewChangeVote(): void {
+    // V2: f + 1 replicas ahead of us prove at least one correct replica gave up on our view.
+    const ahead = [...this.viewChanges.values()].filter((vc) => vc.replica !== this.id && vc.newView > this.view);
+    if (ahead.length >= this.sizes.weak) {
+      this.startViewChange(Math.min(...ahead.map((vc) => vc.newView)) as View);
+      return;
+    }
+    if (this.viewActive) return;
+    const chosen = chooseViewChanges(this.viewChanges, this.view, this.id, this.sizes.quorum);
+    if (chosen === undefined) return;
+    this.quorumSince ??= this.now;
+    if (this.primaryOf(this.view) !== this.id || this.newViewSent !== undefined) return;
+    const decision = decideNewView(chosen, this.rules); // [V5]
+    const prePrepares = decision.slots.map((slot) => this.signedPrePrepare(slot.seq, slot.digest, slot.requests));
+    const message: NewViewMessage = { type: 'new-view', view: this.view, viewChanges: chosen, prePrepares };
+    this.newViewSent = message;
+    this.effects.push({ type: 'send', to: 'others', message });
+    this.installView(decision, prePrepares);
+  }
+
+  private onNewView(from: ReplicaId, m: NewViewMessage): Rejection | undefined {
+    if (from !== this.primaryOf(m.view)) return rejectPeer('new-view-not-from-primary'); // [V6]
+    if (m.view < this.view || (m.view === this.view && this.viewActive)) return ignore('old-view');
+    const decision = this.checkNewView(m);
+    if (typeof decision === 'string') return rejectPeer(decision);
+    this.view = m.view;
+    this.installView(decision, m.prePrepares); // [V7]
+    return undefined;
+  }
+
+  /** The decision a NEW-VIEW must carry, recomputed from its own evidence, or why it is refused [V6]. */
+  private checkNewView(m: NewViewMessage): NewViewDecision | string {
+    const { quorum } = this.sizes;
+    const voters = new Set<ReplicaId>();
+    for (const vc of m.viewChanges) {
+      if (vc.newView !== m.view || voters.has(vc.replica)) return 'new-view-bad-view-changes';
+      voters.add(vc.replica);
+      const known = this.viewChanges.get(vc.replica);
+      const checkedAlready = known !== undefined && known.newView === vc.newView && bytesEqual(known.signature, vc.signature);
+      if (!checkedAlready && checkViewChange(vc, this.rules) !== undefined) return 'new-view-bad-view-change';
+    }
+    if (voters.size < quorum) return 'new-view-without-quorum';
+    const decision = decideNewView(m.viewChanges, this.rules);
+    if (decision.slots.length !== m.prePrepares.length) return 'new-view-wrong-pre-prepares';
+    for (let i = 0; i < decision.slots.length; i++) {
+      const expected = decision.slots[i]!;
+      const pp = m.prePrepares[i]!;
+      if (pp.view !== m.view || pp.seq !== expected.seq || !bytesEqual(pp.digest, expected.digest)) return 'new-view-wrong-pre-prepares';
+      if (!bytesEqual(this.crypto.batchDigest(pp.requests), pp.digest)) return 'new-view-wrong-pre-prepares';
+      if (!this.crypto.verify(this.primaryOf(m.view), { kind: 'pre-prepare', view: pp.view, seq: pp.seq, digest: pp.digest }, pp.signature)) {
+        return 'new-view-bad-signature';
+      }
+      const slot = this.slots.get(pp.seq);
+      if (slot?.delivered === true && !bytesEqual((slot.certificate?.prePrepare.digest ?? pp.digest), pp.digest)) {
+        return 'new-view-contradicts-delivered';
+      }
+    }
+    return decision;
+  }
+
+  /** Enters `this.view` with the decided checkpoint and PRE-PREPAREs [V7]. */
+  private installView(decision: NewViewDecision, prePrepares: readonly PrePrepareMessage[]): void {
+    this.viewActive = true;
+    this.viewsInstalled++;
+    this.quorumSince = undefined;
+    this.lastProgress = this.now;
+    for (const [replica, vc] of this.viewChanges) if (vc.newView <= this.view) this.viewChanges.delete(replica);
+    if (decision.checkpoint.seq > this.stable.seq) this.adoptStableCheckpoint(decision.checkpoint);
+    for (const slot of this.slots.values()) slot.enterView(undefined);
+    this.pending.unproposeAll();
+    for (const pp of prePrepares) {
+      for (const r of pp.requests) this.pending.markProposed(r);
+    }
+    this.effects.push({ type: 'view-installed', view: this.view, primary: this.primaryOf(this.view) });
+    for (const pp of prePrepares) this.acceptPrePrepare(this.slotFor(pp.seq), pp);
+    const last = prePrepares.length > 0 ? (prePrepares[prePrepares.length - 1] as PrePrepareMessage).seq : this.stable.seq;
+    this.nextSeq = next(last > this.lastDelivered ? last : this.lastDelivered);
+    this.propose();
+  }
+
   // --- decision points ------------------------------------------------------
   // Protected so that the simulator's mutants (src/sim) can plant a protocol
   // bug in exactly one rule and show that its checkers catch it.
@@ -310,7 +619,7 @@ export class ReplicaCore {
 
   /** Whether the PRE-PREPARE's digest is its batch's [N4]. */
   protected digestMatches(m: PrePrepareMessage): boolean {
-    return bytesEqual(this.batchDigest(m.requests), m.digest);
+    return bytesEqual(this.crypto.batchDigest(m.requests), m.digest);
   }
 
   /** Records `from`'s vote: one per replica [N10]. */
@@ -321,7 +630,8 @@ export class ReplicaCore {
   /** The committed sequence number to deliver next, if any: strictly the next one [E1]. */
   protected nextDeliverable(): SeqNo | undefined {
     const s = next(this.lastDelivered);
-    return this.slots.get(s)?.committed === true ? s : undefined;
+    const slot = this.slots.get(s);
+    return slot?.committed === true && !slot.delivered ? s : undefined;
   }
 
   // --- helpers --------------------------------------------------------------

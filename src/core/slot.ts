@@ -1,21 +1,27 @@
 /**
- * Consensus state of one sequence number in the current view: the accepted
- * PRE-PREPARE and the PREPARE / COMMIT votes of distinct replicas
- * (docs/PROTOCOL.md, lines N1-N14).
+ * Consensus state of one sequence number: the votes of the current view
+ * (docs/PROTOCOL.md N1-N13), and what outlives a view change — the prepared
+ * certificate of the highest view (docs/VIEW-CHANGE.md) and whether the
+ * batch was delivered. Slots stay until a stable checkpoint covers them.
  */
-import { bytesEqual, type Digest } from './ids.js';
-import type { PrePrepareMessage } from './messages.js';
+import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
+import type { PreparedCertificate, PrePrepareMessage, Signature } from './messages.js';
 import { VoteSet } from './quorum.js';
 
 export class Slot {
   prePrepare: PrePrepareMessage | undefined;
-  /** Votes carry the digest voted for; votes may arrive before the PRE-PREPARE. */
-  readonly prepares = new VoteSet<Digest>(bytesEqual);
-  readonly commits = new VoteSet<Digest>(bytesEqual);
-  /** This replica has sent its COMMIT (prepared certificate complete). */
+  /** PREPARE votes of this view, with their (verified) signatures; votes may precede the PRE-PREPARE. */
+  prepares = new VoteSet<Digest>(bytesEqual);
+  prepareSignatures = new Map<ReplicaId, Signature>();
+  commits = new VoteSet<Digest>(bytesEqual);
+  /** This replica has sent its COMMIT in this view. */
   commitSent = false;
-  /** Committed-local: prepared and a quorum of matching COMMITs. */
+  /** Committed-local in this view: prepared and a quorum of matching COMMITs. */
   committed = false;
+  /** The batch went to the executor (at most once, whatever the view). */
+  delivered = false;
+  /** Prepared certificate of the highest view this replica prepared the slot in. */
+  certificate: PreparedCertificate | undefined;
 
   /**
    * Prepared (PBFT's `prepared(m, v, n, i)`): a PRE-PREPARE and quorum - 1
@@ -26,9 +32,28 @@ export class Slot {
     return this.prePrepare !== undefined && this.prepares.count(this.prePrepare.digest) >= quorum - 1;
   }
 
-  /** Committed-local (N10): prepared and quorum matching COMMITs, own included. */
+  /** Committed-local (N13): prepared and quorum matching COMMITs, own included. */
   isCommitted(quorum: number): boolean {
     return this.isPrepared(quorum) && this.commits.count((this.prePrepare as PrePrepareMessage).digest) >= quorum;
   }
 
+  /** The proof of `isPrepared`, for VIEW-CHANGE messages. */
+  preparedCertificate(quorum: number): PreparedCertificate {
+    const prePrepare = this.prePrepare as PrePrepareMessage;
+    const prepares = this.prepares
+      .voters(prePrepare.digest)
+      .slice(0, quorum - 1)
+      .map((replica) => ({ replica, signature: this.prepareSignatures.get(replica) as Signature }));
+    return { prePrepare, prepares };
+  }
+
+  /** Starts a new view: votes are per view; the certificate and delivery survive. */
+  enterView(prePrepare: PrePrepareMessage | undefined): void {
+    this.prePrepare = prePrepare;
+    this.prepares = new VoteSet<Digest>(bytesEqual);
+    this.prepareSignatures = new Map();
+    this.commits = new VoteSet<Digest>(bytesEqual);
+    this.commitSent = false;
+    this.committed = false;
+  }
 }

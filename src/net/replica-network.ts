@@ -26,6 +26,11 @@ export interface ReplicaNetworkOptions extends TransportLimits {
   readonly onClientFrame: (session: ClientConnection, payload: Uint8Array) => void;
   /** A client connection closed; no more frames will arrive from `session`. */
   readonly onClientClosed?: (session: ClientConnection) => void;
+  /**
+   * Largest payload on replica-to-replica links (view-change evidence is
+   * larger than anything a client may send); `maxFrameBytes` bounds clients.
+   */
+  readonly replicaFrameBytesMax: number;
   /** Client connections open at once; further ones are refused (each may hold a partial frame). */
   readonly clientConnectionsMax: number;
   readonly log?: NetLog;
@@ -133,7 +138,7 @@ export class ReplicaNetwork {
 
   /**
    * Queues a frame for replica `id`. Returns false if it was dropped: the
-   * queue is full or the payload exceeds `maxFrameBytes`, or the network is closed.
+   * queue is full or the payload exceeds `replicaFrameBytesMax`, or the network is closed.
    *
    * @throws RangeError if `id` is this replica or not in the configuration.
    */
@@ -143,7 +148,7 @@ export class ReplicaNetwork {
     if (this.closing !== undefined) return false;
     const result = link.send(payload);
     if (result === 'oversized') {
-      this.log('warn', 'dropping frame larger than maxFrameBytes', { peer: id, bytes: payload.length });
+      this.log('warn', 'dropping frame larger than replicaFrameBytesMax', { peer: id, bytes: payload.length });
     }
     return result === 'queued';
   }
@@ -213,7 +218,7 @@ export class ReplicaNetwork {
         new PeerLink({
           peer,
           secureContext,
-          maxFrameBytes: this.options.maxFrameBytes,
+          maxFrameBytes: this.options.replicaFrameBytesMax,
           sendQueueFramesMax: this.options.sendQueueFramesMax,
           handshakeTimeoutMs: this.options.handshakeTimeoutMs,
           log: this.log,
@@ -257,7 +262,7 @@ export class ReplicaNetwork {
     const sender = replicaId(from);
     readFrames(
       socket,
-      this.options.maxFrameBytes,
+      this.options.replicaFrameBytesMax,
       (payload) => {
         this.receivedFrom.set(from, (this.receivedFrom.get(from) ?? 0) + 1);
         this.options.onReplicaFrame(sender, payload);

@@ -99,7 +99,7 @@ export class Client<Req, Rep> {
       queueMax,
     });
     const log = (options.logger ?? createLogger()).child({ client: base });
-    const client = new Client(core, options.service, wireLimitsFrom(protocol), queueMax, log);
+    const client = new Client(core, options.service, wireLimitsFrom(protocol, options.config.replicas.length), queueMax, log);
     client.network = await ClientNetwork.connect({
       config: options.config,
       identity,

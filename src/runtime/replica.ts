@@ -6,13 +6,11 @@
  * Everything that decides lives in the core; this file only translates
  * events in and applies effects out, in order.
  */
-import { createHash } from 'node:crypto';
 import type { ClusterConfig } from '../config.js';
 import { assertNever } from '../core/assert.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
-import type { Request } from '../core/messages.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { seqNo } from '../core/ordering.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
@@ -22,7 +20,8 @@ import { createLogger, type Logger } from '../log.js';
 import { loadIdentity, ownsClientId, type NodeIdentity } from '../net/identity.js';
 import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
-import { decodeMessage, encodeBatch, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
 import { frameBytesMax, resolveProtocolOptions } from './protocol-options.js';
 
@@ -30,6 +29,8 @@ import { frameBytesMax, resolveProtocolOptions } from './protocol-options.js';
 const SEND_QUEUE_FRAMES_MAX = 4096;
 const HANDSHAKE_TIMEOUT_MS = 5000;
 const CLIENT_CONNECTIONS_MAX = 10_000;
+/** Period of the core's logical clock: its timeouts are counted in these ticks. */
+export const REPLICA_TICK_MS = 10;
 
 /** Options of {@link Replica.start}. */
 export interface ReplicaOptions {
@@ -58,12 +59,15 @@ export interface ReplicaCounters {
   readonly requestsExecuted: number;
   readonly rejectedMessages: number;
   readonly malformedFrames: number;
+  /** Views this replica installed after view 0. */
+  readonly viewChanges: number;
 }
 
 /** A running replica. */
 export class Replica {
   private closed = false;
-  private readonly counters = { batchesDelivered: 0, requestsExecuted: 0, rejectedMessages: 0, malformedFrames: 0 };
+  private readonly counters = { batchesDelivered: 0, requestsExecuted: 0, rejectedMessages: 0, malformedFrames: 0, viewChanges: 0 };
+  private readonly ticker: NodeJS.Timeout;
 
   private constructor(
     private readonly core: ReplicaCore,
@@ -72,7 +76,9 @@ export class Replica {
     private readonly clients: ClientRegistry,
     private readonly limits: WireLimits,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.ticker = setInterval(() => this.step({ type: 'tick' }), REPLICA_TICK_MS);
+  }
 
   /** Starts the executor, listens, and connects to the other replicas. */
   static async start(options: ReplicaOptions): Promise<Replica> {
@@ -81,13 +87,7 @@ export class Replica {
     const id = replicaId(options.id);
     const log = (options.logger ?? createLogger()).child({ replica: options.id });
     const identity = typeof options.identity === 'string' ? await loadIdentity(options.identity) : options.identity;
-    const core = new ReplicaCore({
-      id,
-      n: config.replicas.length,
-      f: config.f,
-      options: protocol,
-      batchDigest: (requests: readonly Request[]) => createHash('sha256').update(encodeBatch(requests)).digest(),
-    });
+    const core = new ReplicaCore({ id, n: config.replicas.length, f: config.f, options: protocol, crypto: replicaCrypto(identity, config) });
     let replica: Replica | undefined;
     const executor = await WorkerExecutor.start(
       { serviceModule: options.service, exportName: options.serviceExport ?? 'default' },
@@ -100,12 +100,13 @@ export class Replica {
       },
     );
     const clients = new ClientRegistry();
-    const limits = wireLimitsFrom(protocol);
+    const limits = wireLimitsFrom(protocol, config.replicas.length);
     const network = await ReplicaNetwork.start({
       config,
       selfId: options.id,
       identity,
       maxFrameBytes: frameBytesMax(protocol),
+      replicaFrameBytesMax: Math.max(frameBytesMax(protocol), protocol.viewChangeBytesMax),
       sendQueueFramesMax: SEND_QUEUE_FRAMES_MAX,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       clientConnectionsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX,
@@ -142,6 +143,7 @@ export class Replica {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.ticker);
     await Promise.all([this.network.close(), this.executor.close()]);
     this.log.info('replica closed');
   }
@@ -196,6 +198,24 @@ export class Replica {
         break;
       case 'delivered':
         this.counters.batchesDelivered++;
+        break;
+      case 'snapshot': {
+        const seq = effect.seq;
+        this.executor.snapshot().then(
+          ({ digest }) => this.step({ type: 'state-digest', seq, stateDigest: digest }),
+          (error: unknown) => this.log.warn('snapshot failed', { seq, error: String(error) }),
+        );
+        break;
+      }
+      case 'stable-checkpoint':
+        this.log.debug('stable checkpoint', { seq: effect.seq });
+        break;
+      case 'view-change-started':
+        this.log.info('view change started', { view: effect.view });
+        break;
+      case 'view-installed':
+        this.counters.viewChanges++;
+        this.log.info('view installed', { view: effect.view, primary: effect.primary });
         break;
       case 'rejected':
         this.counters.rejectedMessages++;

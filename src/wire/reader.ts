@@ -14,11 +14,18 @@ export type WireRejectionReason =
   | 'unknown-type'
   | 'ordinal-out-of-range'
   | 'client-id-out-of-range'
+  | 'replica-out-of-range'
   | 'digest-wrong-length'
+  | 'signature-wrong-length'
   | 'batch-too-large'
   | 'batch-bytes-too-large'
   | 'request-too-large'
-  | 'reply-too-large';
+  | 'reply-too-large'
+  | 'view-change-too-large'
+  | 'too-many-signatures'
+  | 'too-many-certificates'
+  | 'too-many-view-changes'
+  | 'too-many-pre-prepares';
 
 /** High word of the largest u64 that is still a safe integer (2^53 - 1). */
 const SAFE_HI_MAX = 0x1f_ffff;
@@ -49,6 +56,11 @@ export class Reader {
   u8(): number {
     const at = this.take(1);
     return at < 0 ? 0 : this.view.getUint8(at);
+  }
+
+  u16(): number {
+    const at = this.take(2);
+    return at < 0 ? 0 : this.view.getUint16(at);
   }
 
   u32(): number {

@@ -93,6 +93,7 @@ async function startReplica(
     sendQueueFramesMax: 64,
     handshakeTimeoutMs: 2000,
     clientConnectionsMax: 100,
+    replicaFrameBytesMax: MAX_FRAME_BYTES,
     onReplicaFrame: (from, payload) => replicaFrames.push({ from, text: text(payload) }),
     onClientFrame: (session, payload) => clientFrames.push({ session, text: text(payload) }),
     onClientClosed: (session) => closedSessions.push(session),

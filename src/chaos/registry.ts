@@ -1,0 +1,18 @@
+/** The chaos scenarios by name; a new scenario is one file in `scenarios/` and one line here. */
+import { killBackup } from './scenarios/kill-backup.js';
+import { killPrimary } from './scenarios/kill-primary.js';
+import type { Scenario } from './types.js';
+
+const scenarios = new Map<string, Scenario>([killPrimary, killBackup].map((s) => [s.name, s]));
+
+export function scenarioNames(): string[] {
+  return [...scenarios.keys()];
+}
+
+export function findScenario(name: string): Scenario | undefined {
+  return scenarios.get(name);
+}
+
+export function allScenarios(): Scenario[] {
+  return [...scenarios.values()];
+}

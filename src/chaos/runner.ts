@@ -1,0 +1,167 @@
+/**
+ * The chaos runner: starts a local cluster of replica processes and a steady
+ * client load, lets a scenario inject its faults, then stops the load and
+ * checks the outcome (no acknowledged write lost, equal survivor states,
+ * recovery in time). Everything it starts is stopped in `finally`, and every
+ * wait is bounded, so a cluster that never recovers makes a failed report,
+ * not a hang.
+ */
+import { performance } from 'node:perf_hooks';
+import { LocalCluster } from '../cluster/local-cluster.js';
+import { KV_ENTRIES_MAX } from '../services/kv.js';
+import { ChaosLoad } from './load.js';
+import { findScenario, scenarioNames } from './registry.js';
+import { defaultChaosOptions, type ChaosOptions, type ChaosReport, type FaultReport, type ScenarioContext } from './types.js';
+import { readBack, settle } from './verify.js';
+
+/** How long in-flight requests may take to finish once the load stops (after a recovered fault). */
+const STOP_GRACE_MS = 2_000;
+/** Sessions of the client that reads every key back. */
+const READ_BACK_SESSIONS = 16;
+
+/** `partial` over the defaults, checked; throws RangeError naming the first bad option. */
+export function resolveChaosOptions(partial: Partial<ChaosOptions> & { readonly scenario: string }): ChaosOptions {
+  const options: ChaosOptions = { ...defaultChaosOptions, ...partial };
+  if (findScenario(options.scenario) === undefined) {
+    throw new RangeError(`unknown scenario '${options.scenario}' (known: ${scenarioNames().join(', ')})`);
+  }
+  const integerIn = (name: keyof ChaosOptions, min: number, max: number): void => {
+    const value = options[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`${name} must be an integer in ${min}..${max}`);
+    }
+  };
+  integerIn('cycles', 1, 1000);
+  integerIn('clients', 1, KV_ENTRIES_MAX / 2);
+  integerIn('replicas', 4, 64);
+  integerIn('retransmitMs', 10, 60_000);
+  integerIn('retransmitMsMax', options.retransmitMs, 600_000);
+  integerIn('recoveryTimeoutMs', 1, 600_000);
+  integerIn('recoveryLimitMs', 1, 600_000);
+  integerIn('verifyTimeoutMs', 1, 600_000);
+  integerIn('settleTimeoutMs', 1, 600_000);
+  if (!(Number.isFinite(options.durationSec) && options.durationSec > 0 && options.durationSec <= 86_400)) {
+    throw new RangeError('durationSec must be a number in (0, 86400]');
+  }
+  return options;
+}
+
+const round1 = (x: number): number => Math.round(x * 10) / 10;
+const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Runs one scenario end to end and reports. Throws only if the cluster or
+ * the load cannot be started; a scenario that fails or throws makes a
+ * report with `passed: false`.
+ */
+export async function runChaos(
+  partial: Partial<ChaosOptions> & { readonly scenario: string },
+  say: (line: string) => void = (line) => void process.stderr.write(`chaos: ${line}\n`),
+): Promise<ChaosReport> {
+  const options = resolveChaosOptions(partial);
+  const scenario = findScenario(options.scenario)!;
+  const started = performance.now();
+  say(`${scenario.name}: ${scenario.description}`);
+  say(`starting ${options.replicas} replica processes on 127.0.0.1`);
+  const cluster = await LocalCluster.start({ replicas: options.replicas, service: 'kv', logLevel: options.logLevel });
+  let load: ChaosLoad | undefined;
+  try {
+    load = await ChaosLoad.start({
+      config: cluster.config,
+      sessions: options.clients,
+      retransmitMs: options.retransmitMs,
+      retransmitMsMax: options.retransmitMsMax,
+    });
+    say(`cluster up (n=${options.replicas}, f=${cluster.f}); ${options.clients} client sessions in closed loop`);
+    const context: ScenarioContext = { cluster, load, options, say };
+    let faults: FaultReport[] = [];
+    let error: string | undefined;
+    try {
+      faults = await scenario.run(context);
+    } catch (e) {
+      error = errorText(e);
+      say(`scenario failed: ${error}`);
+    }
+    const recoveredAll = error === undefined && faults.every((f) => f.recovered);
+    await load.stop(recoveredAll ? STOP_GRACE_MS : 0);
+    say(`load stopped: ${load.acknowledged} requests acknowledged (${load.writesAcknowledged} writes); reading back ${load.ledger.size} keys`);
+    const read = await readBack(cluster, load.ledger, { sessions: READ_BACK_SESSIONS, timeoutMs: options.verifyTimeoutMs });
+    const settled = await settle(cluster, options.settleTimeoutMs);
+    const survivors = cluster.running;
+    const statuses = (await Promise.allSettled(survivors.map((id) => cluster.status(id)))).flatMap((s) =>
+      s.status === 'fulfilled' ? [s.value] : [],
+    );
+    const viewChanges = Math.max(0, ...statuses.map((s) => s.viewChanges ?? s.view));
+    const finalView = Math.max(0, ...statuses.map((s) => s.view));
+    const recoveryMs =
+      faults.length > 0 && faults.every((f) => f.recoveryMs !== null) ? Math.max(...faults.map((f) => f.recoveryMs as number)) : null;
+
+    const failures: string[] = [];
+    if (error !== undefined) failures.push(`scenario error: ${error}`);
+    if (faults.length < options.cycles) failures.push(`${faults.length} of ${options.cycles} faults injected`);
+    for (const f of faults) {
+      if (f.recoveryMs === null) failures.push(`cycle ${f.cycle}: no recovery within ${options.recoveryTimeoutMs} ms`);
+      else if (f.recoveryMs >= options.recoveryLimitMs) {
+        failures.push(`cycle ${f.cycle}: recovery took ${f.recoveryMs} ms (limit ${options.recoveryLimitMs} ms)`);
+      }
+    }
+    if (scenario.requiresViewChange && viewChanges < 1) failures.push('no view change');
+    if (read.lostWrites > 0) failures.push(`${read.lostWrites} acknowledged writes lost`);
+    if (read.corruptKeys > 0) failures.push(`${read.corruptKeys} keys hold a value never written to them`);
+    if (read.unverifiedWrites > 0 || read.unverifiedKeys > 0) {
+      failures.push(`${read.unverifiedKeys} keys (${read.unverifiedWrites} acknowledged writes) not read back within ${options.verifyTimeoutMs} ms`);
+    }
+    if (load.wrongReplies > 0) failures.push(`${load.wrongReplies} wrong replies`);
+    if (!settled.settled) failures.push(`survivors did not reach the same last batch within ${options.settleTimeoutMs} ms`);
+    else if (!settled.digestsEqual) failures.push(`survivors' state digests differ after batch ${settled.seq}`);
+
+    return {
+      scenario: scenario.name,
+      passed: failures.length === 0,
+      failures,
+      replicas: options.replicas,
+      f: cluster.f,
+      clients: options.clients,
+      cycles: options.cycles,
+      requestsAcknowledged: load.acknowledged,
+      writesAcknowledged: load.writesAcknowledged,
+      requestsLost: read.lostWrites,
+      requestsUnverified: read.unverifiedWrites,
+      wrongReplies: load.wrongReplies,
+      viewChanges,
+      finalView,
+      recoveryMs,
+      recoveryLimitMs: options.recoveryLimitMs,
+      survivors,
+      settled: settled.settled,
+      digestsEqual: settled.settled && settled.digestsEqual,
+      faults,
+      elapsedMs: Math.round(performance.now() - started),
+      ...(error === undefined ? {} : { error }),
+    };
+  } finally {
+    await load?.close();
+    await cluster.stop();
+  }
+}
+
+/** The report as a human summary, or as one JSON line (the last line of stdout). */
+export function formatReport(report: ChaosReport, json: boolean): string {
+  if (json) return JSON.stringify(report) + '\n';
+  const lines = [
+    `scenario             ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}`,
+    `cluster              n=${report.replicas} f=${report.f}, ${report.clients} client sessions, ${report.cycles} cycle(s), ${round1(report.elapsedMs / 1000)} s`,
+    `acknowledged         ${report.requestsAcknowledged} requests (${report.writesAcknowledged} writes)`,
+    `lost writes          ${report.requestsLost}${report.requestsUnverified > 0 ? ` (${report.requestsUnverified} unverified)` : ''}`,
+    `wrong replies        ${report.wrongReplies}`,
+    `view changes         ${report.viewChanges} (final view ${report.finalView})`,
+    `recovery             ${report.recoveryMs === null ? 'none' : `${report.recoveryMs} ms`} (limit ${report.recoveryLimitMs} ms)`,
+    `survivors            ${report.survivors.join(', ')}: ${report.settled ? (report.digestsEqual ? 'equal state digests' : 'state digests DIFFER') : 'not settled'}`,
+    ...report.faults.map(
+      (f) =>
+        `  cycle ${f.cycle}: ${f.fault} replica ${f.replica} (${f.role}, view ${f.view}) -> ${f.recovered ? `recovered in ${f.recoveryMs} ms, view ${f.recoveryView}` : 'not recovered'}`,
+    ),
+    ...report.failures.map((f) => `  failure: ${f}`),
+  ];
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,112 @@
+/**
+ * End-of-run checks: every acknowledged write is in the replicated state
+ * (read back through a fresh client, so through ordering and f + 1 matching
+ * replies), and the surviving replicas executed the same batches into the
+ * same state.
+ */
+import type { LocalCluster } from '../cluster/local-cluster.js';
+import { Client } from '../runtime/client.js';
+import kvService from '../services/kv.js';
+import { writeNumberOf, type KeyLedger } from './load.js';
+
+export interface ReadBackResult {
+  /** Keys read back. */
+  readonly keysChecked: number;
+  /** Acknowledged puts missing from the state (see {@link lostWrites}). */
+  readonly lostWrites: number;
+  /** Keys holding something never written to them (or whose read failed). */
+  readonly corruptKeys: number;
+  /** Acknowledged puts whose key could not be read within the bound. */
+  readonly unverifiedWrites: number;
+  readonly unverifiedKeys: number;
+}
+
+/**
+ * How many acknowledged puts of a key are missing, given the value `found`
+ * in the final state. The session's puts to a key carry increasing write
+ * numbers and only one (the `pending` one, in flight when the load stopped)
+ * may be unacknowledged, so: a value of an acknowledged put loses the
+ * acknowledged puts after it; the pending put's value loses nothing; an absent
+ * key or a value never written to it loses every acknowledged put.
+ */
+export function lostWrites(session: number, entry: KeyLedger, found: string | null): { lost: number; corrupt: boolean } {
+  if (found === null) return { lost: entry.acked.length, corrupt: false };
+  const w = writeNumberOf(session, found);
+  if (w !== undefined && w === entry.pending) return { lost: 0, corrupt: false };
+  if (w !== undefined && entry.acked.includes(w)) return { lost: entry.acked.filter((a) => a > w).length, corrupt: false };
+  return { lost: entry.acked.length, corrupt: true };
+}
+
+/**
+ * Reads every key of `ledger` with ordered `get`s through a fresh client and
+ * counts lost writes. Bounded by `timeoutMs`: keys not read by then are
+ * unverified (the cluster could not order requests any more).
+ */
+export async function readBack(
+  cluster: LocalCluster,
+  ledger: ReadonlyMap<string, { readonly session: number; readonly entry: KeyLedger }>,
+  options: { readonly sessions: number; readonly timeoutMs: number },
+): Promise<ReadBackResult> {
+  const keys = [...ledger.keys()];
+  const client = await Client.connect({ config: cluster.config, service: kvService, sessions: options.sessions });
+  let next = 0;
+  let keysChecked = 0;
+  let lost = 0;
+  let corruptKeys = 0;
+  const unverified = new Set(keys);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs)));
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const key = keys[next++] as string;
+      const { session, entry } = ledger.get(key)!;
+      let value: string | null;
+      try {
+        const reply = await client.invoke({ op: 'get', key });
+        value = reply.ok ? (reply.value ?? null) : `error: ${reply.error}`;
+      } catch {
+        return; // closed at the deadline
+      }
+      unverified.delete(key);
+      keysChecked++;
+      const verdict = lostWrites(session, entry, value);
+      lost += verdict.lost;
+      if (verdict.corrupt) corruptKeys++;
+    }
+  };
+  try {
+    await Promise.race([Promise.all(Array.from({ length: options.sessions }, worker)), deadline]);
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+  }
+  let unverifiedWrites = 0;
+  for (const key of unverified) unverifiedWrites += ledger.get(key)!.entry.acked.length;
+  return { keysChecked, lostWrites: lost, corruptKeys, unverifiedWrites, unverifiedKeys: unverified.size };
+}
+
+export interface SettleResult {
+  /** Whether every running replica reported the same last delivered batch within the bound. */
+  readonly settled: boolean;
+  /** Whether their state digests after that batch were equal. */
+  readonly digestsEqual: boolean;
+  readonly seq: number;
+}
+
+/**
+ * Waits (bounded, polling) until every running replica's state digest is for
+ * the same last batch, then compares the digests.
+ */
+export async function settle(cluster: LocalCluster, timeoutMs: number): Promise<SettleResult> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const answers = await Promise.all(cluster.running.map((id) => cluster.digest(id)));
+    if (answers.length === 0) return { settled: false, digestsEqual: false, seq: 0 };
+    const seqs = new Set(answers.map((a) => a.seq));
+    if (seqs.size === 1) {
+      return { settled: true, digestsEqual: new Set(answers.map((a) => a.digest)).size === 1, seq: answers[0]?.seq ?? 0 };
+    }
+    if (Date.now() > deadline) return { settled: false, digestsEqual: false, seq: Math.max(...answers.map((a) => a.seq)) };
+    await new Promise((resolve) => setTimeout(resolve, 50)); // poll interval of a bounded wait for a condition
+  }
+}
