@@ -40,7 +40,7 @@ export const defaultProtocolOptions: ProtocolOptions = {
   batchBytesMax: 1024 * 1024,
   requestBytesMax: 1024 * 1024,
   replyBytesMax: 1024 * 1024,
-  pipelineMax: 8,
+  pipelineMax: 4,
   logWindow: 128,
   executeBacklogMax: 32,
   pendingRequestsMax: 100_000,

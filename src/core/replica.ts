@@ -306,15 +306,33 @@ export class ReplicaCore {
     const outside = this.inWindow(m.view, m.seq);
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
-    if (slot.prepares.has(from)) return this.recordVote(slot.prepares, from, m.digest) === 'duplicate' ? ignore('duplicate') : rejectPeer('equivocating-prepare');
-    // Verified before it counts: a prepared certificate must convince others in a view change.
-    if (!this.crypto.verify(from, { kind: 'prepare', view: m.view, seq: m.seq, digest: m.digest }, m.signature)) {
-      return rejectPeer('bad-signature');
-    }
-    this.recordVote(slot.prepares, from, m.digest); // [N10]
-    slot.prepareSignatures.set(from, m.signature);
+    const vote = this.recordVote(slot.prepares, from, m.digest); // [N10]
+    if (vote === 'equivocation') return rejectPeer('equivocating-prepare');
+    if (vote === 'duplicate') return ignore('duplicate');
+    slot.prepareSignatures.set(from, m.signature); // verified lazily, when it would count [N11]
     this.progress(m.seq, slot);
     return undefined;
+  }
+
+  /**
+   * Verifies the signatures of the PREPAREs that would make `slot` prepared,
+   * dropping invalid votes. Only the votes that count are checked, and each
+   * once: a prepared certificate must convince every replica in a view change.
+   */
+  private verifyPrepares(slot: Slot): void {
+    const pp = slot.prePrepare as PrePrepareMessage;
+    const statement = { kind: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest } as const;
+    for (const voter of slot.prepares.voters(pp.digest)) {
+      if (voter === this.id || slot.verifiedPrepares.has(voter)) continue;
+      const signature = slot.prepareSignatures.get(voter);
+      if (signature !== undefined && this.crypto.verify(voter, statement, signature)) {
+        slot.verifiedPrepares.add(voter);
+      } else {
+        slot.prepares.remove(voter);
+        slot.prepareSignatures.delete(voter);
+        this.reject({ replica: voter }, 'prepare', rejectPeer('bad-signature'));
+      }
+    }
   }
 
   private onCommit(from: ReplicaId, m: CommitMessage): Rejection | undefined {
@@ -331,6 +349,7 @@ export class ReplicaCore {
   /** Advances slot `s` through prepared [N11] and committed-local [N13]. */
   private progress(s: SeqNo, slot: Slot): void {
     const quorum = this.quorum();
+    if (!slot.commitSent && slot.isPrepared(quorum)) this.verifyPrepares(slot);
     if (!slot.commitSent && slot.isPrepared(quorum)) {
       const digest = (slot.prePrepare as PrePrepareMessage).digest;
       slot.commitSent = true;

@@ -10,9 +10,11 @@ import { VoteSet } from './quorum.js';
 
 export class Slot {
   prePrepare: PrePrepareMessage | undefined;
-  /** PREPARE votes of this view, with their (verified) signatures; votes may precede the PRE-PREPARE. */
+  /** PREPARE votes of this view, with their signatures; votes may precede the PRE-PREPARE. */
   prepares = new VoteSet<Digest>(bytesEqual);
   prepareSignatures = new Map<ReplicaId, Signature>();
+  /** Voters whose PREPARE signature was checked (signatures are checked only when they would count). */
+  verifiedPrepares = new Set<ReplicaId>();
   commits = new VoteSet<Digest>(bytesEqual);
   /** This replica has sent its COMMIT in this view. */
   commitSent = false;
@@ -52,6 +54,7 @@ export class Slot {
     this.prePrepare = prePrepare;
     this.prepares = new VoteSet<Digest>(bytesEqual);
     this.prepareSignatures = new Map();
+    this.verifiedPrepares = new Set();
     this.commits = new VoteSet<Digest>(bytesEqual);
     this.commitSent = false;
     this.committed = false;
