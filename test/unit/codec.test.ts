@@ -3,26 +3,44 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { InvariantViolation } from '../../src/core/assert.js';
-import { clientId, type ClientId } from '../../src/core/ids.js';
-import type { Message, Request } from '../../src/core/messages.js';
+import { clientId, replicaId, type ClientId } from '../../src/core/ids.js';
+import type {
+  CheckpointCertificate,
+  Message,
+  NewViewMessage,
+  PrePrepareMessage,
+  PreparedCertificate,
+  Request,
+  Signature,
+  SignedBy,
+  Statement,
+  ViewChangeMessage,
+} from '../../src/core/messages.js';
 import { defaultProtocolOptions } from '../../src/core/options.js';
 import { ORDINAL_MAX, type RequestNo, type SeqNo, type View } from '../../src/core/ordering.js';
 import {
+  WIRE_VERSION,
   decodeMessage,
   encodeBatch,
   encodeMessage,
+  encodeStatement,
   wireLimitsFrom,
   type WireLimits,
   type WireRejectionReason,
 } from '../../src/wire/codec.js';
 
-const limits = wireLimitsFrom(defaultProtocolOptions);
+/** Cluster size of the tests: replica ids 0..3, at most 4 signatures per certificate. */
+const N = 4;
+const limits = wireLimitsFrom(defaultProtocolOptions, N);
 /** Limits that never bind, so only the remaining-input checks protect. */
 const unbounded: WireLimits = {
   batchRequestsMax: 2 ** 32,
   batchBytesMax: 2 ** 53,
   requestBytesMax: 2 ** 32,
   replyBytesMax: 2 ** 32,
+  viewChangeBytesMax: 2 ** 53,
+  logWindow: 2 ** 32,
+  replicas: 2 ** 32,
 };
 
 const reasons = new Set<WireRejectionReason>([
@@ -32,11 +50,18 @@ const reasons = new Set<WireRejectionReason>([
   'unknown-type',
   'ordinal-out-of-range',
   'client-id-out-of-range',
+  'replica-out-of-range',
   'digest-wrong-length',
+  'signature-wrong-length',
   'batch-too-large',
   'batch-bytes-too-large',
   'request-too-large',
   'reply-too-large',
+  'view-change-too-large',
+  'too-many-signatures',
+  'too-many-certificates',
+  'too-many-view-changes',
+  'too-many-pre-prepares',
 ]);
 
 /** fast-check makes null-prototype records by default; deepEqual would tell them apart. */
@@ -44,6 +69,7 @@ const plain = { noNullPrototype: true };
 
 // Arbitraries. `large` adds byte fields past 64 KiB (filled, so cheap to generate).
 const ordinal = fc.oneof(fc.constantFrom(0, 1, 2 ** 32 - 1, 2 ** 32, ORDINAL_MAX), fc.maxSafeNat());
+const positiveOrdinal = fc.oneof(fc.constantFrom(1, 2 ** 32, ORDINAL_MAX), fc.integer({ min: 1, max: ORDINAL_MAX }));
 const bytesArb = (large: boolean): fc.Arbitrary<Uint8Array> => {
   const small = fc.oneof(fc.constant(new Uint8Array(0)), fc.uint8Array({ maxLength: 64, size: 'max' }));
   if (!large) return small;
@@ -53,6 +79,7 @@ const bytesArb = (large: boolean): fc.Arbitrary<Uint8Array> => {
   return fc.oneof({ arbitrary: small, weight: 9 }, { arbitrary: big, weight: 1 });
 };
 const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
+const signatureArb = fc.uint8Array({ minLength: 64, maxLength: 64 });
 const requestArb = (large: boolean): fc.Arbitrary<Request> =>
   fc.record(
     {
@@ -70,6 +97,47 @@ const slotArbs = {
   seq: ordinal.map((v) => v as SeqNo),
   digest: digestArb,
 };
+const prePrepareArb = (large: boolean, batch = batchArb(large)): fc.Arbitrary<PrePrepareMessage> =>
+  fc.record(
+    { type: fc.constant('pre-prepare' as const), ...slotArbs, signature: signatureArb, requests: batch },
+    plain,
+  );
+// Nested structures keep small batches (often empty), so whole new-views stay a few KiB.
+const nestedPrePrepareArb = prePrepareArb(false, fc.array(requestArb(false), { maxLength: 2 }));
+const signedByArb: fc.Arbitrary<SignedBy> = fc.record(
+  { replica: fc.integer({ min: 0, max: N - 1 }).map(replicaId), signature: signatureArb },
+  plain,
+);
+const signaturesArb = fc.array(signedByArb, { maxLength: N });
+const genesis: CheckpointCertificate = { seq: 0 as SeqNo, stateDigest: new Uint8Array(0), signatures: [] };
+const checkpointCertificateArb: fc.Arbitrary<CheckpointCertificate> = fc.oneof(
+  fc.constant(genesis),
+  fc.record({ seq: positiveOrdinal.map((v) => v as SeqNo), stateDigest: digestArb, signatures: signaturesArb }, plain),
+);
+const preparedCertificateArb: fc.Arbitrary<PreparedCertificate> = fc.record(
+  { prePrepare: nestedPrePrepareArb, prepares: signaturesArb },
+  plain,
+);
+const viewChangeArb: fc.Arbitrary<ViewChangeMessage> = fc.record(
+  {
+    type: fc.constant('view-change' as const),
+    newView: ordinal.map((v) => v as View),
+    replica: fc.integer({ min: 0, max: N - 1 }).map(replicaId),
+    checkpoint: checkpointCertificateArb,
+    prepared: fc.array(preparedCertificateArb, { maxLength: 3 }),
+    signature: signatureArb,
+  },
+  plain,
+);
+const newViewArb: fc.Arbitrary<NewViewMessage> = fc.record(
+  {
+    type: fc.constant('new-view' as const),
+    view: ordinal.map((v) => v as View),
+    viewChanges: fc.array(viewChangeArb, { maxLength: N }),
+    prePrepares: fc.array(nestedPrePrepareArb, { maxLength: 4 }),
+  },
+  plain,
+);
 const messageArbs = (large: boolean) => ({
   request: fc.record({ type: fc.constant('request' as const), request: requestArb(large) }, plain),
   reply: fc.record(
@@ -82,22 +150,39 @@ const messageArbs = (large: boolean) => ({
     },
     plain,
   ),
-  'pre-prepare': fc.record(
-    { type: fc.constant('pre-prepare' as const), ...slotArbs, requests: batchArb(large) },
-    plain,
-  ),
-  prepare: fc.record({ type: fc.constant('prepare' as const), ...slotArbs }, plain),
+  'pre-prepare': prePrepareArb(large),
+  prepare: fc.record({ type: fc.constant('prepare' as const), ...slotArbs, signature: signatureArb }, plain),
   commit: fc.record({ type: fc.constant('commit' as const), ...slotArbs }, plain),
+  checkpoint: fc.record(
+    { type: fc.constant('checkpoint' as const), certificate: checkpointCertificateArb, signature: signatureArb },
+    plain,
+  ).map(({ type, certificate: { seq, stateDigest }, signature }) => ({ type, seq, stateDigest, signature })),
+  'view-change': viewChangeArb,
+  'new-view': newViewArb,
+  forward: fc.record({ type: fc.constant('forward' as const), request: requestArb(large) }, plain),
 });
-const smallMessageArb: fc.Arbitrary<Message> = fc.oneof(...Object.values(messageArbs(false)));
+const smallArbs = messageArbs(false);
+const smallMessageArb: fc.Arbitrary<Message> = fc.oneof(...(Object.values(smallArbs) as fc.Arbitrary<Message>[]));
+const evidenceArb: fc.Arbitrary<Message> = fc.oneof(smallArbs['view-change'], smallArbs['new-view']);
+
+const statementArb: fc.Arbitrary<Statement> = fc.oneof(
+  fc.record({ kind: fc.constant('pre-prepare' as const), ...slotArbs }, plain),
+  fc.record({ kind: fc.constant('prepare' as const), ...slotArbs }, plain),
+  checkpointCertificateArb.map(({ seq, stateDigest }) => ({ kind: 'checkpoint' as const, seq, stateDigest })),
+  viewChangeArb.map(({ signature: _, ...message }) => ({ kind: 'view-change' as const, message })),
+);
 
 function rejects(bytes: Uint8Array, reason: WireRejectionReason, lim: WireLimits = limits): void {
   assert.deepEqual(decodeMessage(bytes, lim), { ok: false, reason });
 }
 
+function accepts(message: Message, lim: WireLimits = limits): void {
+  assert.deepEqual(decodeMessage(encodeMessage(message), lim), { ok: true, message });
+}
+
 /** Decoding never throws, refuses only with a known reason, and accepts only canonical bytes. */
-function checkTotal(bytes: Uint8Array): void {
-  const result = decodeMessage(bytes, limits);
+function checkTotal(bytes: Uint8Array, lim: WireLimits = limits): void {
+  const result = decodeMessage(bytes, lim);
   if (result.ok) assert.deepEqual(encodeMessage(result.message), bytes);
   else assert.ok(reasons.has(result.reason), result.reason);
 }
@@ -108,21 +193,49 @@ function withU32(bytes: Uint8Array, offset: number, value: number): Uint8Array {
   return copy;
 }
 
+function withU16(bytes: Uint8Array, offset: number, value: number): Uint8Array {
+  const copy = bytes.slice();
+  new DataView(copy.buffer).setUint16(offset, value);
+  return copy;
+}
+
+/** `bytes` with the ordinal at `offset` set to `value` (below 2^64). */
+function withU64(bytes: Uint8Array, offset: number, value: number): Uint8Array {
+  return withU32(withU32(bytes, offset, Math.floor(value / 2 ** 32)), offset + 4, value % 2 ** 32);
+}
+
+function u32At(bytes: Uint8Array, offset: number): number {
+  return new DataView(bytes.buffer, bytes.byteOffset).getUint32(offset);
+}
+
 function concat(...parts: Uint8Array[]): Uint8Array {
   return new Uint8Array(Buffer.concat(parts));
 }
 
+/**
+ * `bytes` with the length-prefixed field at `lengthAt` (currently `length`
+ * bytes) replaced by `newLength` bytes, its length field saying so.
+ */
+function resized(bytes: Uint8Array, lengthAt: number, length: number, newLength: number): Uint8Array {
+  const before = bytes.subarray(0, lengthAt);
+  const after = bytes.subarray(lengthAt + 4 + length);
+  return withU32(concat(before, new Uint8Array(4), new Uint8Array(newLength).fill(0xab), after), lengthAt, newLength);
+}
+
 const digest = new Uint8Array(32).fill(7);
+const sig = (fill: number): Signature => new Uint8Array(64).fill(fill);
+const signed = (replica: number): SignedBy => ({ replica: replicaId(replica), signature: sig(0x10 + replica) });
 const req = (n: number, operation: Uint8Array): Request => ({
   clientId: clientId(1000 + n),
   requestNo: n as RequestNo,
   operation,
 });
-const prePrepare = (requests: Request[]): Message => ({
+const prePrepare = (requests: Request[]): PrePrepareMessage => ({
   type: 'pre-prepare',
   view: 3 as View,
   seq: 9 as SeqNo,
   digest,
+  signature: sig(9),
   requests,
 });
 const reply = (result: Uint8Array): Message => ({
@@ -132,7 +245,91 @@ const reply = (result: Uint8Array): Message => ({
   requestNo: 3 as RequestNo,
   result,
 });
-const prepare: Message = { type: 'prepare', view: 1 as View, seq: 2 as SeqNo, digest };
+const prepare: Message = { type: 'prepare', view: 1 as View, seq: 2 as SeqNo, digest, signature: sig(1) };
+const commit: Message = { type: 'commit', view: 1 as View, seq: 2 as SeqNo, digest };
+const checkpoint: Message = { type: 'checkpoint', seq: 64 as SeqNo, stateDigest: digest, signature: sig(2) };
+const certificate = (seq: number, signatures: SignedBy[]): CheckpointCertificate => ({
+  seq: seq as SeqNo,
+  stateDigest: digest,
+  signatures,
+});
+const prepared = (requests: Request[], prepares: SignedBy[]): PreparedCertificate => ({
+  prePrepare: prePrepare(requests),
+  prepares,
+});
+const viewChangeWith = (
+  checkpointCertificate: CheckpointCertificate,
+  preparedCertificates: PreparedCertificate[],
+): ViewChangeMessage => ({
+  type: 'view-change',
+  newView: 4 as View,
+  replica: replicaId(1),
+  checkpoint: checkpointCertificate,
+  prepared: preparedCertificates,
+  signature: sig(0xee),
+});
+const newViewWith = (viewChanges: ViewChangeMessage[], prePrepares: PrePrepareMessage[]): NewViewMessage => ({
+  type: 'new-view',
+  view: 4 as View,
+  viewChanges,
+  prePrepares,
+});
+
+/**
+ * The fixed view-change of the offset tests: a checkpoint with one
+ * signature, one prepared certificate of one 1-byte request and one prepare.
+ */
+const viewChange = viewChangeWith(certificate(5, [signed(2)]), [prepared([req(1, new Uint8Array([1]))], [signed(3)])]);
+/** Offsets in its encoding (421 bytes), as docs/WIRE.md lays them out. */
+const VC = {
+  newView: 2,
+  replica: 10,
+  checkpointSeq: 12,
+  checkpointDigestLength: 20,
+  checkpointSignatures: 56,
+  checkpointSigner: 60,
+  checkpointSignatureLength: 62,
+  prepared: 130,
+  prePrepareView: 134,
+  prePrepareSeq: 142,
+  prePrepareDigestLength: 150,
+  prePrepareSignatureLength: 186,
+  batch: 254,
+  clientId: 258,
+  requestNo: 266,
+  prepares: 279,
+  prepareSigner: 283,
+  prepareSignatureLength: 285,
+  signatureLength: 353,
+  end: 421,
+} as const;
+/**
+ * The fixed new-view: that view-change, then one pre-prepare of one 80-byte
+ * request (661 bytes). The operation leaves slack behind the last digest and
+ * signature: shortened, they still leave the input room for a pre-prepare of
+ * least size, so the tests see their length refused rather than the
+ * pre-prepare count refused as `truncated` up front.
+ */
+const newView = newViewWith([viewChange], [prePrepare([req(2, new Uint8Array(80).fill(2))])]);
+/** Offsets in the new-view; its view-change record is the view-change message without the 2 header bytes. */
+const NV = {
+  view: 2,
+  viewChanges: 10,
+  viewChangeShift: 14 - 2,
+  prePrepares: 433,
+  prePrepareView: 437,
+  prePrepareSeq: 445,
+  prePrepareDigestLength: 453,
+  prePrepareSignatureLength: 489,
+  batch: 557,
+  clientId: 561,
+  requestNo: 569,
+  end: 661,
+} as const;
+/** Offsets of the view-change fields inside the fixed new-view. */
+const NV_VC = Object.fromEntries(Object.entries(VC).map(([field, at]) => [field, at + NV.viewChangeShift])) as {
+  [K in keyof typeof VC]: number;
+};
 
 describe('wire codec', () => {
   describe('round-trips', () => {
@@ -144,10 +341,39 @@ describe('wire codec', () => {
             assert.equal(bytes.buffer.byteLength, bytes.length, 'one exact-size allocation');
             assert.deepEqual(decodeMessage(bytes, limits), { ok: true, message });
           }),
-          { numRuns: 300 },
+          { numRuns: type === 'new-view' ? 150 : 300 },
         );
       });
     }
+
+    it('lays out the fixed view-change and new-view at the documented offsets', () => {
+      const vc = encodeMessage(viewChange);
+      assert.equal(vc.length, VC.end);
+      assert.deepEqual([...vc.subarray(0, 2)], [WIRE_VERSION, 7]);
+      assert.equal(u32At(vc, VC.checkpointSignatures), 1);
+      assert.equal(u32At(vc, VC.prepared), 1);
+      assert.equal(u32At(vc, VC.batch), 1);
+      assert.equal(u32At(vc, VC.prepares), 1);
+      assert.equal(u32At(vc, VC.signatureLength), 64);
+      const nv = encodeMessage(newView);
+      assert.equal(nv.length, NV.end);
+      assert.deepEqual([...nv.subarray(0, 2)], [WIRE_VERSION, 8]);
+      assert.equal(u32At(nv, NV.viewChanges), 1);
+      assert.deepEqual(nv.subarray(NV.viewChanges + 4, NV.prePrepares), vc.subarray(2), 'nested view-change record');
+      assert.equal(u32At(nv, NV.prePrepares), 1);
+      const pp = encodeMessage(newView.prePrepares[0]!);
+      assert.deepEqual(nv.subarray(NV.prePrepares + 4), pp.subarray(2), 'nested pre-prepare record');
+      for (const [message, tag] of [
+        [checkpoint, 6],
+        [{ type: 'forward', request: req(1, new Uint8Array([1])) }, 9],
+      ] as const) {
+        assert.equal(encodeMessage(message)[1], tag);
+      }
+      // forward is the request layout under another tag.
+      const request = req(1, new Uint8Array([5, 6]));
+      const forwarded = encodeMessage({ type: 'forward', request });
+      assert.deepEqual(forwarded.subarray(2), encodeMessage({ type: 'request', request }).subarray(2));
+    });
 
     it('decodes from a Node Buffer at a non-zero offset into plain views of the input', () => {
       const message: Message = { type: 'request', request: req(1, new Uint8Array([1, 2, 3])) };
@@ -162,28 +388,105 @@ describe('wire codec', () => {
       assert.equal(Object.getPrototypeOf(result.message.request.operation), Uint8Array.prototype);
     });
 
+    it('copies digests and signatures out of the frame, keeps nested operations as views', () => {
+      const encoded = encodeMessage(newView);
+      const frame = Buffer.alloc(encoded.length + 5);
+      frame.set(encoded, 3);
+      const result = decodeMessage(frame.subarray(3, 3 + encoded.length), limits);
+      assert.deepEqual(result, { ok: true, message: newView });
+      assert.ok(result.ok && result.message.type === 'new-view');
+      const vc = result.message.viewChanges[0]!;
+      const certificate = vc.prepared[0]!;
+      const copies = [
+        vc.signature,
+        vc.checkpoint.stateDigest,
+        vc.checkpoint.signatures[0]!.signature,
+        certificate.prePrepare.digest,
+        certificate.prePrepare.signature,
+        certificate.prepares[0]!.signature,
+        result.message.prePrepares[0]!.digest,
+        result.message.prePrepares[0]!.signature,
+      ];
+      for (const bytes of copies) {
+        assert.notEqual(bytes.buffer, frame.buffer, 'a copy');
+        assert.equal(bytes.buffer.byteLength, bytes.length, 'an exact-size copy');
+        assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+      }
+      for (const request of [certificate.prePrepare.requests[0]!, result.message.prePrepares[0]!.requests[0]!]) {
+        assert.equal(request.operation.buffer, frame.buffer, 'a view, not a copy');
+        assert.equal(Object.getPrototypeOf(request.operation), Uint8Array.prototype);
+      }
+    });
+
     it('accepts byte fields and batches exactly at the limits', () => {
-      const tight: WireLimits = { batchRequestsMax: 3, batchBytesMax: 30, requestBytesMax: 10, replyBytesMax: 12 };
+      const tight: WireLimits = {
+        ...limits,
+        batchRequestsMax: 3,
+        batchBytesMax: 30,
+        requestBytesMax: 10,
+        replyBytesMax: 12,
+      };
       const full = new Uint8Array(10);
+      const batch = [req(1, full), req(2, full), req(3, full)];
       for (const message of [
         { type: 'request', request: req(1, full) },
+        { type: 'forward', request: req(1, full) },
         reply(new Uint8Array(12)),
-        prePrepare([req(1, full), req(2, full), req(3, full)]),
+        prePrepare(batch),
+        viewChangeWith(certificate(5, []), [prepared(batch, [])]),
+        newViewWith([], [prePrepare(batch)]),
       ] satisfies Message[]) {
-        assert.deepEqual(decodeMessage(encodeMessage(message), tight), { ok: true, message });
+        accepts(message, tight);
       }
+    });
+
+    it('accepts counts, replica ids and sizes exactly at the limits', () => {
+      const n = 3;
+      const window = 2;
+      const all = [signed(0), signed(1), signed(2)];
+      const full = viewChangeWith(certificate(5, all), [prepared([], all), prepared([], all)]);
+      const fullNewView = newViewWith([full, full, full], [prePrepare([]), prePrepare([])]);
+      const bytes = encodeMessage(fullNewView);
+      const tight: WireLimits = { ...limits, replicas: n, logWindow: window, viewChangeBytesMax: bytes.length };
+      accepts(full, tight);
+      accepts(fullNewView, tight);
+      accepts({ ...full, replica: replicaId(n - 1) }, tight);
+      rejects(bytes, 'view-change-too-large', { ...tight, viewChangeBytesMax: bytes.length - 1 });
+    });
+
+    it('accepts empty batches everywhere, as null requests of a new-view', () => {
+      accepts(prePrepare([]));
+      accepts(viewChangeWith(genesis, [prepared([], [signed(0)])]));
+      accepts(newViewWith([viewChangeWith(genesis, [])], [prePrepare([]), prePrepare([]), prePrepare([])]));
+      accepts(newViewWith([], []));
+    });
+
+    it('accepts the genesis checkpoint: seq 0, empty state digest, no signatures', () => {
+      const vc = viewChangeWith(genesis, []);
+      accepts(vc);
+      const bytes = encodeMessage(vc);
+      assert.equal(u32At(bytes, VC.checkpointDigestLength), 0, 'empty digest');
+      assert.equal(u32At(bytes, VC.checkpointDigestLength + 4), 0, 'no signatures');
+      accepts({ type: 'checkpoint', seq: 0 as SeqNo, stateDigest: new Uint8Array(0), signature: sig(1) });
     });
   });
 
   describe('rejects', () => {
     it('every strict prefix of a valid encoding as truncated', () => {
-      fc.assert(
-        fc.property(smallMessageArb, (message) => {
-          const bytes = encodeMessage(message);
-          for (let end = 0; end < bytes.length; end++) rejects(bytes.subarray(0, end), 'truncated');
-        }),
-        { numRuns: 200 },
-      );
+      for (const [type, arb] of Object.entries(smallArbs)) {
+        const evidence = type === 'view-change' || type === 'new-view';
+        fc.assert(
+          fc.property(arb as fc.Arbitrary<Message>, (message) => {
+            const bytes = encodeMessage(message);
+            for (let end = 0; end < bytes.length; end++) rejects(bytes.subarray(0, end), 'truncated');
+          }),
+          { numRuns: evidence ? 25 : 50 },
+        );
+      }
+      for (const message of [viewChange, newView]) {
+        const bytes = encodeMessage(message);
+        for (let end = 0; end < bytes.length; end++) rejects(bytes.subarray(0, end), 'truncated');
+      }
     });
 
     it('a trailing byte', () => {
@@ -191,7 +494,7 @@ describe('wire codec', () => {
         fc.property(smallMessageArb, fc.integer({ min: 0, max: 255 }), (message, extra) => {
           rejects(concat(encodeMessage(message), new Uint8Array([extra])), 'trailing-bytes');
         }),
-        { numRuns: 200 },
+        { numRuns: 300 },
       );
     });
 
@@ -203,9 +506,9 @@ describe('wire codec', () => {
         return copy;
       };
       for (const version of [0, 2, 255]) rejects(withByte(0, version), 'unknown-version');
-      for (const tag of [0, 6, 255]) rejects(withByte(1, tag), 'unknown-type');
+      for (const tag of [0, 10, 255]) rejects(withByte(1, tag), 'unknown-type');
       rejects(new Uint8Array([2]), 'unknown-version');
-      rejects(new Uint8Array([1, 6]), 'unknown-type');
+      rejects(new Uint8Array([1, 10]), 'unknown-type');
     });
 
     it('ordinals and client ids of 2^53 or more', () => {
@@ -213,10 +516,28 @@ describe('wire codec', () => {
       // [message, offsets of u64 ordinals, offsets of u64 client ids]
       const cases: [Message, number[], number[]][] = [
         [{ type: 'request', request: req(1, op) }, [10], [2]],
+        [{ type: 'forward', request: req(1, op) }, [10], [2]],
         [reply(op), [2, 18], [10]],
-        [prePrepare([req(1, op)]), [2, 10, 66], [58]],
+        [prePrepare([req(1, op)]), [2, 10, 134], [126]],
         [prepare, [2, 10], []],
-        [{ ...prepare, type: 'commit' }, [2, 10], []],
+        [commit, [2, 10], []],
+        [checkpoint, [2], []],
+        [viewChange, [VC.newView, VC.checkpointSeq, VC.prePrepareView, VC.prePrepareSeq, VC.requestNo], [VC.clientId]],
+        [
+          newView,
+          [
+            NV.view,
+            NV_VC.newView,
+            NV_VC.checkpointSeq,
+            NV_VC.prePrepareView,
+            NV_VC.prePrepareSeq,
+            NV_VC.requestNo,
+            NV.prePrepareView,
+            NV.prePrepareSeq,
+            NV.requestNo,
+          ],
+          [NV_VC.clientId, NV.clientId],
+        ],
       ];
       for (const [message, ordinals, clients] of cases) {
         const bytes = encodeMessage(message);
@@ -226,42 +547,164 @@ describe('wire codec', () => {
         ] as const) {
           for (const offset of offsets) {
             // 2^53 is hi = 0x200000, lo = 0; ORDINAL_MAX (hi = 0x1FFFFF) still decodes.
-            rejects(withU32(withU32(bytes, offset, 0x20_0000), offset + 4, 0), reason);
+            rejects(withU64(bytes, offset, 2 ** 53), reason);
             rejects(withU32(bytes, offset, 0xffff_ffff), reason);
-            const max = withU32(withU32(bytes, offset, 0x1f_ffff), offset + 4, 0xffff_ffff);
-            assert.equal(decodeMessage(max, limits).ok, true);
+            assert.equal(decodeMessage(withU64(bytes, offset, ORDINAL_MAX), limits).ok, true);
           }
         }
       }
     });
 
-    it('digests that are not 32 bytes', () => {
-      for (const message of [prepare, { ...prepare, type: 'commit' } as Message, prePrepare([])]) {
+    it('replica ids of n or more', () => {
+      for (const [message, offsets] of [
+        [viewChange, [VC.replica, VC.checkpointSigner, VC.prepareSigner]],
+        [newView, [NV_VC.replica, NV_VC.checkpointSigner, NV_VC.prepareSigner]],
+      ] as const) {
         const bytes = encodeMessage(message);
-        const lengthAt = 18;
-        const before = bytes.subarray(0, lengthAt + 4);
-        const after = bytes.subarray(lengthAt + 4 + 32);
-        const shorter = concat(before, digest.subarray(0, 31), after);
-        rejects(withU32(shorter, lengthAt, 31), 'digest-wrong-length');
-        const longer = concat(before, digest, new Uint8Array([0]), after);
-        rejects(withU32(longer, lengthAt, 33), 'digest-wrong-length');
-        rejects(withU32(bytes, lengthAt, 0), 'digest-wrong-length');
+        for (const offset of offsets) {
+          for (const id of [N, N + 1, 0xffff]) rejects(withU16(bytes, offset, id), 'replica-out-of-range');
+          assert.equal(decodeMessage(withU16(bytes, offset, N - 1), limits).ok, true);
+          assert.equal(decodeMessage(withU16(bytes, offset, 0xffff), unbounded).ok, true);
+        }
       }
+    });
+
+    it('digests that are not 32 bytes', () => {
+      // [message, offset of a digest's length field]
+      const cases: [Message, number][] = [
+        [prepare, 18],
+        [commit, 18],
+        [prePrepare([]), 18],
+        [checkpoint, 10],
+        [viewChange, VC.checkpointDigestLength],
+        [viewChange, VC.prePrepareDigestLength],
+        [newView, NV_VC.checkpointDigestLength],
+        [newView, NV_VC.prePrepareDigestLength],
+        [newView, NV.prePrepareDigestLength],
+      ];
+      for (const [message, lengthAt] of cases) {
+        const bytes = encodeMessage(message);
+        assert.equal(u32At(bytes, lengthAt), 32);
+        for (const length of [0, 1, 31, 33, 64]) rejects(resized(bytes, lengthAt, 32, length), 'digest-wrong-length');
+        assert.deepEqual(resized(bytes, lengthAt, 32, 32).length, bytes.length);
+        assert.equal(decodeMessage(resized(bytes, lengthAt, 32, 32), limits).ok, true);
+        // The length is refused as such, not as running past the input.
+        rejects(withU32(bytes, lengthAt, 0xffff_ffff), 'digest-wrong-length');
+      }
+    });
+
+    it('signatures that are not 64 bytes', () => {
+      // [message, offset of a signature's length field]
+      const cases: [Message, number][] = [
+        [prePrepare([]), 54],
+        [prepare, 54],
+        [checkpoint, 46],
+        ...[
+          VC.checkpointSignatureLength,
+          VC.prePrepareSignatureLength,
+          VC.prepareSignatureLength,
+          VC.signatureLength,
+        ].map((at): [Message, number] => [viewChange, at]),
+        ...[
+          NV_VC.checkpointSignatureLength,
+          NV_VC.prePrepareSignatureLength,
+          NV_VC.prepareSignatureLength,
+          NV_VC.signatureLength,
+          NV.prePrepareSignatureLength,
+        ].map((at): [Message, number] => [newView, at]),
+      ];
+      for (const [message, lengthAt] of cases) {
+        const bytes = encodeMessage(message);
+        assert.equal(u32At(bytes, lengthAt), 64);
+        for (const length of [0, 32, 63, 65, 128]) {
+          rejects(resized(bytes, lengthAt, 64, length), 'signature-wrong-length');
+        }
+        assert.equal(decodeMessage(resized(bytes, lengthAt, 64, 64), limits).ok, true);
+        rejects(withU32(bytes, lengthAt, 0xffff_ffff), 'signature-wrong-length');
+      }
+    });
+
+    it('a checkpoint at seq 0 with a state digest, or above 0 without one', () => {
+      // Decision (docs/WIRE.md): the genesis checkpoint has exactly one encoding, with an empty digest.
+      const vc = encodeMessage(viewChangeWith(certificate(5, []), []));
+      rejects(withU64(vc, VC.checkpointSeq, 0), 'digest-wrong-length');
+      rejects(withU64(encodeMessage(checkpoint), 2, 0), 'digest-wrong-length');
+      const genesisVc = encodeMessage(viewChangeWith(genesis, []));
+      for (const seq of [1, 64, ORDINAL_MAX]) rejects(withU64(genesisVc, VC.checkpointSeq, seq), 'digest-wrong-length');
+      const genesisCheckpoint = encodeMessage({ ...checkpoint, seq: 0 as SeqNo, stateDigest: new Uint8Array(0) });
+      rejects(withU64(genesisCheckpoint, 2, 1), 'digest-wrong-length');
+      // The same inside a new-view.
+      const nv = encodeMessage(newViewWith([viewChangeWith(genesis, [])], []));
+      rejects(withU64(nv, NV_VC.checkpointSeq, 1), 'digest-wrong-length');
+    });
+
+    it('a genesis checkpoint certificate with signatures', () => {
+      // The fixed view-change with its checkpoint turned into seq 0 and an empty digest, keeping its signature.
+      const bytes = encodeMessage(viewChange);
+      const noDigest = concat(
+        bytes.subarray(0, VC.checkpointSeq),
+        new Uint8Array(12), // seq 0, digest length 0
+        bytes.subarray(VC.checkpointSignatures),
+      );
+      assert.equal(u32At(noDigest, VC.checkpointSeq + 12), 1);
+      rejects(noDigest, 'too-many-signatures');
+      rejects(noDigest, 'too-many-signatures', unbounded);
+      assert.equal(decodeMessage(withU64(bytes, VC.checkpointSeq, 1), limits).ok, true, 'seq 1 may carry them');
     });
 
     it('batches with too many requests or operation bytes', () => {
       const ten = new Uint8Array(10);
-      const bytes = encodeMessage(prePrepare([req(1, ten), req(2, ten), req(3, ten)]));
-      rejects(bytes, 'batch-too-large', { ...limits, batchRequestsMax: 2 });
-      rejects(bytes, 'batch-bytes-too-large', { ...limits, batchBytesMax: 29 });
-      rejects(bytes, 'request-too-large', { ...limits, requestBytesMax: 9 });
+      const batch = [req(1, ten), req(2, ten), req(3, ten)];
+      for (const message of [
+        prePrepare(batch),
+        viewChangeWith(certificate(5, []), [prepared(batch, [])]),
+        newViewWith([], [prePrepare(batch)]),
+      ]) {
+        const bytes = encodeMessage(message);
+        rejects(bytes, 'batch-too-large', { ...limits, batchRequestsMax: 2 });
+        rejects(bytes, 'batch-bytes-too-large', { ...limits, batchBytesMax: 29 });
+        rejects(bytes, 'request-too-large', { ...limits, requestBytesMax: 9 });
+      }
     });
 
     it('operations and results above their limits', () => {
       const op = new Uint8Array(limits.requestBytesMax + 1);
       rejects(encodeMessage({ type: 'request', request: req(1, op) }), 'request-too-large');
+      rejects(encodeMessage({ type: 'forward', request: req(1, op) }), 'request-too-large');
       rejects(encodeMessage(prePrepare([req(1, op)])), 'request-too-large');
       rejects(encodeMessage(reply(new Uint8Array(limits.replyBytesMax + 1))), 'reply-too-large');
+    });
+
+    it('counts above the limits: signatures, certificates, view-changes, pre-prepares', () => {
+      const n = 3;
+      const tight: WireLimits = { ...limits, replicas: n, logWindow: 2 };
+      const all = [signed(0), signed(1), signed(2)];
+      const cases: [Message, WireRejectionReason][] = [
+        [viewChangeWith(certificate(5, [...all, signed(0)]), []), 'too-many-signatures'],
+        [viewChangeWith(certificate(5, []), [prepared([], [...all, signed(1)])]), 'too-many-signatures'],
+        [viewChangeWith(genesis, [prepared([], []), prepared([], []), prepared([], [])]), 'too-many-certificates'],
+        [newViewWith([viewChange, viewChange, viewChange, viewChange], []), 'too-many-view-changes'],
+        [newViewWith([], [prePrepare([]), prePrepare([]), prePrepare([])]), 'too-many-pre-prepares'],
+        [newViewWith([viewChangeWith(certificate(5, [...all, signed(2)]), [])], []), 'too-many-signatures'],
+        [
+          newViewWith([viewChangeWith(genesis, [prepared([], []), prepared([], []), prepared([], [])])], []),
+          'too-many-certificates',
+        ],
+      ];
+      for (const [message, reason] of cases) rejects(encodeMessage(message), reason, tight);
+    });
+
+    it('view-changes and new-views above viewChangeBytesMax, before reading them', () => {
+      for (const message of [viewChange, newView]) {
+        const bytes = encodeMessage(message);
+        rejects(bytes, 'view-change-too-large', { ...limits, viewChangeBytesMax: bytes.length - 1 });
+        accepts(message, { ...limits, viewChangeBytesMax: bytes.length });
+        // Refused on size alone: even a body that is garbage after the header.
+        const garbage = concat(bytes.subarray(0, 2), new Uint8Array(bytes.length - 2).fill(0xff));
+        rejects(garbage, 'view-change-too-large', { ...limits, viewChangeBytesMax: bytes.length - 1 });
+      }
+      // Other messages are not bound by it.
+      accepts(prePrepare([req(1, new Uint8Array(1000))]), { ...limits, viewChangeBytesMax: 100 });
     });
 
     it('lengths and counts claiming 4 GiB in a tiny input, without allocating', () => {
@@ -272,23 +715,47 @@ describe('wire codec', () => {
       rejects(request, 'request-too-large');
       rejects(request, 'truncated', unbounded);
       // pre-prepare with an empty batch whose count claims 2^32 - 1 requests.
-      const batch = withU32(encodeMessage(prePrepare([])), 54, 0xffff_ffff);
+      const batch = withU32(encodeMessage(prePrepare([])), 122, 0xffff_ffff);
       rejects(batch, 'batch-too-large');
       rejects(batch, 'truncated', unbounded);
       // prepare cut after its digest length, which claims 2^32 - 1 bytes.
       rejects(withU32(encodeMessage(prepare), 18, 0xffff_ffff).subarray(0, 22), 'digest-wrong-length');
+      // Every count of a view-change and a new-view, claiming 2^32 - 1 elements.
+      const vc = encodeMessage(viewChange);
+      const nv = encodeMessage(newView);
+      const counts: [Uint8Array, number, WireRejectionReason][] = [
+        [vc, VC.checkpointSignatures, 'too-many-signatures'],
+        [vc, VC.prepared, 'too-many-certificates'],
+        [vc, VC.batch, 'batch-too-large'],
+        [vc, VC.prepares, 'too-many-signatures'],
+        [nv, NV.viewChanges, 'too-many-view-changes'],
+        [nv, NV_VC.checkpointSignatures, 'too-many-signatures'],
+        [nv, NV_VC.prepared, 'too-many-certificates'],
+        [nv, NV_VC.prepares, 'too-many-signatures'],
+        [nv, NV.prePrepares, 'too-many-pre-prepares'],
+        [nv, NV.batch, 'batch-too-large'],
+      ];
+      for (const [bytes, at, reason] of counts) {
+        const huge = withU32(bytes, at, 0xffff_ffff);
+        rejects(huge, reason);
+        rejects(huge, 'truncated', unbounded);
+        // A count within the limits but beyond what the input can hold at the least size per element.
+        rejects(withU32(bytes, at, 1000), 'truncated', unbounded);
+      }
       assert.ok(process.memoryUsage().arrayBuffers - before < 1024 * 1024);
     });
   });
 
   describe('fuzz: decoding never throws', () => {
     it('10,000 random byte arrays', () => {
-      fc.assert(fc.property(fc.uint8Array({ maxLength: 160, size: 'max' }), checkTotal), { numRuns: 10_000 });
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 160, size: 'max' }), (bytes) => checkTotal(bytes)), {
+        numRuns: 10_000,
+      });
     });
 
     it('10,000 random bodies behind a valid header', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 6 }), fc.uint8Array({ maxLength: 160, size: 'max' }), (tag, body) =>
+        fc.property(fc.integer({ min: 0, max: 10 }), fc.uint8Array({ maxLength: 160, size: 'max' }), (tag, body) =>
           checkTotal(concat(new Uint8Array([1, tag]), body)),
         ),
         { numRuns: 10_000 },
@@ -303,6 +770,35 @@ describe('wire codec', () => {
           checkTotal(bytes);
         }),
         { numRuns: 10_000 },
+      );
+    });
+
+    it('5,000 view-changes and new-views with 1 to 4 bytes mutated, under default and tight limits', () => {
+      const tight: WireLimits = { ...limits, replicas: 3, logWindow: 2, batchRequestsMax: 1, viewChangeBytesMax: 2000 };
+      fc.assert(
+        fc.property(
+          evidenceArb,
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+          (message, mutations) => {
+            const bytes = encodeMessage(message);
+            for (const [index, value] of mutations) bytes[index % bytes.length] = value;
+            checkTotal(bytes);
+            checkTotal(bytes, tight);
+          },
+        ),
+        { numRuns: 5_000 },
+      );
+    });
+
+    it('2,000 view-changes and new-views with a u32 length or count overwritten', () => {
+      // Lengths and counts are where allocation sizes come from; hit them with boundary values.
+      const value = fc.constantFrom(0, 1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 0x7fff_ffff, 0xffff_ffff);
+      fc.assert(
+        fc.property(evidenceArb, fc.nat(), value, (message, index, v) => {
+          const bytes = encodeMessage(message);
+          checkTotal(withU32(bytes, index % (bytes.length - 3), v));
+        }),
+        { numRuns: 2_000 },
       );
     });
   });
@@ -330,7 +826,7 @@ describe('wire codec', () => {
 
     it('is the tail of the pre-prepare encoding', () => {
       fc.assert(
-        fc.property(messageArbs(false)['pre-prepare'], (message) => {
+        fc.property(smallArbs['pre-prepare'], (message) => {
           const bytes = encodeMessage(message);
           const batch = encodeBatch(message.requests);
           assert.deepEqual(bytes.subarray(bytes.length - batch.length), batch);
@@ -340,12 +836,138 @@ describe('wire codec', () => {
     });
   });
 
+  describe('encodeStatement', () => {
+    const ascii = (text: string): number[] => [...text].map((c) => c.charCodeAt(0));
+    const copyStatement = (statement: Statement): Statement => structuredClone(statement);
+
+    it('starts with bafomet-v1/<kind> and a zero byte, never with a message header', () => {
+      fc.assert(
+        fc.property(statementArb, (statement) => {
+          const bytes = encodeStatement(statement);
+          const prefix = [...ascii(`bafomet-v1/${statement.kind}`), 0];
+          assert.deepEqual([...bytes.subarray(0, prefix.length)], prefix);
+          assert.notEqual(bytes[0], WIRE_VERSION, 'a statement can never be taken for a message');
+          assert.equal(bytes.buffer.byteLength, bytes.length, 'one exact-size allocation');
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('is deterministic', () => {
+      fc.assert(
+        fc.property(statementArb, (statement) => {
+          assert.deepEqual(encodeStatement(statement), encodeStatement(copyStatement(statement)));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('is injective across and within kinds', () => {
+      fc.assert(
+        fc.property(statementArb, statementArb, (a, b) => {
+          if (!isDeepStrictEqual(a, b)) assert.notDeepEqual(encodeStatement(a), encodeStatement(b));
+        }),
+        { numRuns: 1_000 },
+      );
+    });
+
+    it('separates kinds whose fields are equal', () => {
+      fc.assert(
+        fc.property(slotArbs.view, positiveOrdinal, digestArb, (view, seq, d) => {
+          const fields = { view, seq: seq as SeqNo, digest: d };
+          const statements: Statement[] = [
+            { kind: 'pre-prepare', ...fields },
+            { kind: 'prepare', ...fields },
+            { kind: 'checkpoint', seq: fields.seq, stateDigest: d },
+          ];
+          const encoded = statements.map((s) => Buffer.from(encodeStatement(s)).toString('hex'));
+          assert.equal(new Set(encoded).size, encoded.length);
+          // Without the prefixes, pre-prepare and prepare share their fields exactly.
+          const [pp, p] = statements.map(encodeStatement) as [Uint8Array, Uint8Array];
+          const fieldsOf = (bytes: Uint8Array, kind: string): Uint8Array =>
+            bytes.subarray(ascii(`bafomet-v1/${kind}`).length + 1);
+          assert.deepEqual(fieldsOf(pp, 'pre-prepare'), fieldsOf(p, 'prepare'));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('of a view-change is its message encoding without header and signature', () => {
+      fc.assert(
+        fc.property(smallArbs['view-change'], (message) => {
+          const { signature: _, ...unsigned } = message;
+          const statement = encodeStatement({ kind: 'view-change', message: unsigned });
+          const prefixLength = ascii('bafomet-v1/view-change').length + 1;
+          const bytes = encodeMessage(message);
+          assert.deepEqual(statement.subarray(prefixLength), bytes.subarray(2, bytes.length - 68));
+          // The signature does not change it.
+          const resigned: ViewChangeMessage = { ...message, signature: sig(0) };
+          assert.deepEqual(encodeStatement({ kind: 'view-change', message: resigned }), statement);
+        }),
+        { numRuns: 200 },
+      );
+    });
+
+    it('of prepare and pre-prepare covers the slot as on the wire', () => {
+      const statement = encodeStatement({ kind: 'prepare', view: 1 as View, seq: 2 as SeqNo, digest });
+      const bytes = encodeMessage(prepare);
+      assert.deepEqual(statement.subarray(ascii('bafomet-v1/prepare').length + 1), bytes.subarray(2, 54));
+    });
+
+    it('asserts on local bugs like encodeMessage', () => {
+      const bad: Statement[] = [
+        { kind: 'prepare', view: -1 as View, seq: 1 as SeqNo, digest },
+        { kind: 'pre-prepare', view: 1 as View, seq: 1 as SeqNo, digest: new Uint8Array(31) },
+        { kind: 'checkpoint', seq: 0 as SeqNo, stateDigest: digest },
+        { kind: 'checkpoint', seq: 1 as SeqNo, stateDigest: new Uint8Array(0) },
+        { kind: 'view-change', message: { ...viewChange, replica: replicaId(0x1_0000) } },
+      ];
+      for (const statement of bad) assert.throws(() => encodeStatement(statement), InvariantViolation);
+    });
+  });
+
   describe('encodeMessage', () => {
-    it('asserts on local bugs: bad ordinals and digest lengths', () => {
+    it('asserts on local bugs: bad ordinals, digest and signature lengths, replica ids, genesis', () => {
       for (const view of [-1, 1.5, 2 ** 53, Number.NaN]) {
         assert.throws(() => encodeMessage({ ...prepare, view: view as View }), InvariantViolation);
       }
-      assert.throws(() => encodeMessage({ ...prepare, digest: new Uint8Array(31) }), InvariantViolation);
+      const bad: Message[] = [
+        { ...prepare, digest: new Uint8Array(31) },
+        { ...prepare, signature: sig(0).subarray(1) },
+        { ...prePrepare([]), signature: new Uint8Array(65) },
+        { ...checkpoint, stateDigest: new Uint8Array(0) },
+        { ...checkpoint, seq: 0 as SeqNo },
+        { ...viewChange, signature: new Uint8Array(0) },
+        { ...viewChange, replica: replicaId(-1) },
+        { ...viewChange, replica: replicaId(0x1_0000) },
+        { ...viewChange, replica: replicaId(1.5) },
+        viewChangeWith(certificate(5, [{ replica: replicaId(0x1_0000), signature: sig(0) }]), []),
+        viewChangeWith(certificate(0, []), []),
+        viewChangeWith({ ...genesis, signatures: [signed(0)] }, []),
+        viewChangeWith({ ...genesis, seq: 1 as SeqNo }, []),
+        newViewWith([{ ...viewChange, signature: new Uint8Array(63) }], []),
+        newViewWith([], [{ ...prePrepare([]), digest: new Uint8Array(0) }]),
+      ];
+      for (const message of bad) assert.throws(() => encodeMessage(message), InvariantViolation);
+    });
+  });
+
+  describe('wireLimitsFrom', () => {
+    it('takes the protocol limits and the cluster size', () => {
+      const options = { ...defaultProtocolOptions, viewChangeBytesMax: 12345, logWindow: 64 };
+      assert.deepEqual(wireLimitsFrom(options, 7), {
+        batchRequestsMax: options.batchRequestsMax,
+        batchBytesMax: options.batchBytesMax,
+        requestBytesMax: options.requestBytesMax,
+        replyBytesMax: options.replyBytesMax,
+        viewChangeBytesMax: 12345,
+        logWindow: 64,
+        replicas: 7,
+      });
+      assert.equal(wireLimitsFrom(options, 0x1_0000).replicas, 0x1_0000);
+      for (const replicas of [0, -1, 1.5, 0x1_0001, Number.NaN]) {
+        assert.throws(() => wireLimitsFrom(options, replicas), InvariantViolation);
+      }
     });
   });
 });
