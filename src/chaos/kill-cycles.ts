@@ -44,9 +44,10 @@ export interface KillCyclesSpec {
   readonly victim: 'primary' | 'backup';
   /**
    * The recovery condition: true for the first acknowledgement that counts
-   * as recovery from a kill made in view `view`.
+   * as recovery from a kill made in view `fault.view` at `fault.at`
+   * (performance.now()).
    */
-  readonly recoveredBy: (ack: Ack, view: number) => boolean;
+  readonly recoveredBy: (ack: Ack, fault: { readonly view: number; readonly at: number }) => boolean;
 }
 
 /** A deliberately timed load phase, measured by the clock. */
@@ -54,9 +55,10 @@ const loadPhase = (ms: number): Promise<void> => new Promise((resolve) => setTim
 
 /**
  * Runs `options.cycles` kill cycles. Before the second and later cycles the
- * replica killed in the previous one is restarted (fresh, from no state), so
- * at most one replica is down at a time. Stops early if a fault is not
- * recovered from within `recoveryTimeoutMs`.
+ * replica killed in the previous one is restarted (a fresh process with no
+ * state: it can only take part again once replicas can catch up by state
+ * transfer), so at most one replica is down at a time. Stops early if a
+ * fault is not recovered from within `recoveryTimeoutMs`.
  */
 export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec): Promise<FaultReport[]> {
   const { cluster, load, options, say } = context;
@@ -77,18 +79,20 @@ export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec)
     await loadPhase(beforeMs);
     const { view, primary } = await currentView(cluster);
     const running = cluster.running;
-    const victim = spec.victim === 'primary' ? primary : running.filter((id) => id !== primary).at(-1);
+    // Backups in turn, highest id first, so later cycles do not keep killing the replica just restarted.
+    const backups = running.filter((id) => id !== primary).reverse();
+    const victim = spec.victim === 'primary' ? primary : backups[(cycle - 1) % Math.max(1, backups.length)];
     if (victim === undefined || !running.includes(victim)) {
       throw new Error(`cycle ${cycle}: no running ${spec.victim} to kill (view ${view}, primary ${primary}, running ${running.join(',')})`);
     }
     say(`cycle ${cycle}: kill -9 replica ${victim} (${spec.victim} of view ${view}) after ${load.acknowledged} acknowledged requests`);
     const killedAt = performance.now();
-    const recovery = load.nextAck((ack) => spec.recoveredBy(ack, view), options.recoveryTimeoutMs);
+    const recovery = load.nextAck((ack) => spec.recoveredBy(ack, { view, at: killedAt }), options.recoveryTimeoutMs);
     await cluster.kill(victim);
     down = victim;
     const ack = await recovery;
     const recoveryMs = ack === undefined ? null : Math.round((ack.at - killedAt) * 10) / 10;
-    faults.push({
+    const report = {
       cycle,
       fault: 'kill -9',
       replica: victim,
@@ -97,13 +101,18 @@ export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec)
       recovered: ack !== undefined,
       recoveryMs,
       recoveryView: ack?.view ?? null,
-    });
+    };
     if (ack === undefined) {
+      faults.push({ ...report, requestsAfterRecovery: 0 });
       say(`cycle ${cycle}: no recovery within ${options.recoveryTimeoutMs} ms; stopping`);
       break;
     }
     say(`cycle ${cycle}: recovered after ${recoveryMs} ms (view ${ack.view}); steady load for ${Math.round(afterMs)} ms`);
+    const acknowledgedBefore = load.acknowledged;
     await loadPhase(afterMs);
+    const requestsAfterRecovery = load.acknowledged - acknowledgedBefore;
+    faults.push({ ...report, requestsAfterRecovery });
+    say(`cycle ${cycle}: ${requestsAfterRecovery} requests acknowledged after recovery`);
   }
   return faults;
 }

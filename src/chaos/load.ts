@@ -28,6 +28,8 @@ export interface KeyLedger {
 
 /** One acknowledged request, as seen by the load's recovery watchers. */
 export interface Ack {
+  /** performance.now() when the request was invoked (first sent). */
+  readonly sentAt: number;
   /** performance.now() when the reply quorum completed. */
   readonly at: number;
   /**
@@ -191,6 +193,7 @@ export class ChaosLoad {
         request = { op: 'put', key, value: valueOf(s, w) };
         this.entry(s, key).pending = w;
       }
+      const sentAt = performance.now();
       let reply: KvReply;
       try {
         reply = await this.client.invoke(request);
@@ -213,7 +216,7 @@ export class ChaosLoad {
         }
         lastKey = key;
       }
-      this.notify({ at: performance.now(), view: this.client.view });
+      this.notify({ sentAt, at: performance.now(), view: this.client.view });
     }
   }
 

@@ -91,7 +91,7 @@ export async function runChaos(
     const statuses = (await Promise.allSettled(survivors.map((id) => cluster.status(id)))).flatMap((s) =>
       s.status === 'fulfilled' ? [s.value] : [],
     );
-    const viewChanges = Math.max(0, ...statuses.map((s) => s.viewChanges ?? s.view));
+    const viewChanges = Math.max(0, ...statuses.map((s) => s.viewChanges));
     const finalView = Math.max(0, ...statuses.map((s) => s.view));
     const recoveryMs =
       faults.length > 0 && faults.every((f) => f.recoveryMs !== null) ? Math.max(...faults.map((f) => f.recoveryMs as number)) : null;
@@ -101,12 +101,15 @@ export async function runChaos(
     if (faults.length < options.cycles) failures.push(`${faults.length} of ${options.cycles} faults injected`);
     for (const f of faults) {
       if (f.recoveryMs === null) failures.push(`cycle ${f.cycle}: no recovery within ${options.recoveryTimeoutMs} ms`);
-      else if (f.recoveryMs >= options.recoveryLimitMs) {
-        failures.push(`cycle ${f.cycle}: recovery took ${f.recoveryMs} ms (limit ${options.recoveryLimitMs} ms)`);
+      else {
+        if (f.recoveryMs >= options.recoveryLimitMs) {
+          failures.push(`cycle ${f.cycle}: recovery took ${f.recoveryMs} ms (limit ${options.recoveryLimitMs} ms)`);
+        }
+        if (f.requestsAfterRecovery === 0) failures.push(`cycle ${f.cycle}: no request acknowledged in the load phase after recovery`);
       }
     }
     if (scenario.requiresViewChange && viewChanges < 1) failures.push('no view change');
-    if (read.lostWrites > 0) failures.push(`${read.lostWrites} acknowledged writes lost`);
+    if (read.lostWrites > 0) failures.push(`${read.lostWrites} acknowledged writes lost (among the keys read back)`);
     if (read.corruptKeys > 0) failures.push(`${read.corruptKeys} keys hold a value never written to them`);
     if (read.unverifiedWrites > 0 || read.unverifiedKeys > 0) {
       failures.push(`${read.unverifiedKeys} keys (${read.unverifiedWrites} acknowledged writes) not read back within ${options.verifyTimeoutMs} ms`);
@@ -125,7 +128,7 @@ export async function runChaos(
       cycles: options.cycles,
       requestsAcknowledged: load.acknowledged,
       writesAcknowledged: load.writesAcknowledged,
-      requestsLost: read.lostWrites,
+      requestsLost: read.unverifiedKeys > 0 ? null : read.lostWrites,
       requestsUnverified: read.unverifiedWrites,
       wrongReplies: load.wrongReplies,
       viewChanges,
@@ -152,14 +155,14 @@ export function formatReport(report: ChaosReport, json: boolean): string {
     `scenario             ${report.scenario}: ${report.passed ? 'PASSED' : 'FAILED'}`,
     `cluster              n=${report.replicas} f=${report.f}, ${report.clients} client sessions, ${report.cycles} cycle(s), ${round1(report.elapsedMs / 1000)} s`,
     `acknowledged         ${report.requestsAcknowledged} requests (${report.writesAcknowledged} writes)`,
-    `lost writes          ${report.requestsLost}${report.requestsUnverified > 0 ? ` (${report.requestsUnverified} unverified)` : ''}`,
+    `lost writes          ${report.requestsLost ?? `unknown: ${report.requestsUnverified} acknowledged writes could not be read back`}`,
     `wrong replies        ${report.wrongReplies}`,
     `view changes         ${report.viewChanges} (final view ${report.finalView})`,
     `recovery             ${report.recoveryMs === null ? 'none' : `${report.recoveryMs} ms`} (limit ${report.recoveryLimitMs} ms)`,
     `survivors            ${report.survivors.join(', ')}: ${report.settled ? (report.digestsEqual ? 'equal state digests' : 'state digests DIFFER') : 'not settled'}`,
     ...report.faults.map(
       (f) =>
-        `  cycle ${f.cycle}: ${f.fault} replica ${f.replica} (${f.role}, view ${f.view}) -> ${f.recovered ? `recovered in ${f.recoveryMs} ms, view ${f.recoveryView}` : 'not recovered'}`,
+        `  cycle ${f.cycle}: ${f.fault} replica ${f.replica} (${f.role}, view ${f.view}) -> ${f.recovered ? `recovered in ${f.recoveryMs} ms, view ${f.recoveryView}; ${f.requestsAfterRecovery} requests after` : 'not recovered'}`,
     ),
     ...report.failures.map((f) => `  failure: ${f}`),
   ];

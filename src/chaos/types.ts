@@ -46,7 +46,7 @@ export const defaultChaosOptions: Omit<ChaosOptions, 'scenario'> = {
   retransmitMsMax: 600,
   recoveryTimeoutMs: 10_000,
   recoveryLimitMs: 3_000,
-  verifyTimeoutMs: 15_000,
+  verifyTimeoutMs: 10_000,
   settleTimeoutMs: 10_000,
   logLevel: 'error',
 };
@@ -79,6 +79,8 @@ export interface FaultReport {
   readonly recoveryMs: number | null;
   /** The view of the reply that marked recovery; null if none. */
   readonly recoveryView: number | null;
+  /** Requests acknowledged in the steady-load phase after recovery (0 if none ran): the load must go on, not just one request. */
+  readonly requestsAfterRecovery: number;
 }
 
 /** A fault scenario: injects faults into a running cluster under load and measures recovery. */
@@ -113,14 +115,16 @@ export interface ChaosReport {
   /**
    * Acknowledged puts missing from the final replicated state: for each key,
    * the acknowledged puts newer than the value read back at the end (all of
-   * them if the key is absent or holds a value never written to it).
+   * them if the key is absent or holds a value never written to it). Null
+   * when it cannot be known: some keys could not be read back (see
+   * `requestsUnverified`), e.g. because the cluster can no longer order requests.
    */
-  readonly requestsLost: number;
+  readonly requestsLost: number | null;
   /** Acknowledged puts whose key could not be read back within `verifyTimeoutMs`. */
   readonly requestsUnverified: number;
   /** Replies that contradicted the session's own acknowledged writes, or errors from the service. */
   readonly wrongReplies: number;
-  /** Max over the surviving replicas of `status.viewChanges` (of `status.view` if a replica does not report it). */
+  /** Max over the surviving replicas of `status.viewChanges`: views each installed beyond view 0. */
   readonly viewChanges: number;
   /** Highest view reported by a surviving replica at the end. */
   readonly finalView: number;

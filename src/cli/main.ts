@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `bafomet` command line: a thin layer over the library. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addChaosCommand } from '../chaos/command.js';
 import { initCluster } from '../cluster/init.js';
 import { BafometError } from '../errors.js';
 import type { LogLevel } from '../log.js';
@@ -65,6 +66,8 @@ program
     printSummary(summary, o.json);
     if (summary.wrongReplies > 0 || !summary.statesEqual) process.exitCode = 1;
   });
+
+addChaosCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof BafometError ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.stack : error);

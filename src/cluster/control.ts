@@ -24,12 +24,8 @@ export interface StatusAnswer {
     readonly requestsExecuted: number;
     readonly rejectedMessages: number;
     readonly malformedFrames: number;
-    /**
-     * Views this replica installed beyond view 0 (0 while it stays in view
-     * 0). Optional until every replica build reports it; the chaos runner
-     * falls back to `view` when it is absent.
-     */
-    readonly viewChanges?: number;
+    /** Views this replica installed beyond view 0 (0 while it stays in view 0). */
+    readonly viewChanges: number;
   };
 }
 

@@ -12,5 +12,5 @@ export const killPrimary: Scenario = {
   name: 'kill-primary',
   description: 'kill -9 the current primary under load; the backups must change the view and lose no acknowledged write',
   requiresViewChange: true,
-  run: (context) => killCycles(context, { victim: 'primary', recoveredBy: (ack, view) => ack.view > view }),
+  run: (context) => killCycles(context, { victim: 'primary', recoveredBy: (ack, fault) => ack.view > fault.view }),
 };
