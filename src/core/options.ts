@@ -37,8 +37,8 @@ export interface ProtocolOptions {
 
 export const defaultProtocolOptions: ProtocolOptions = {
   batchRequestsMax: 1024,
-  batchBytesMax: 1024 * 1024,
-  requestBytesMax: 1024 * 1024,
+  batchBytesMax: 256 * 1024,
+  requestBytesMax: 256 * 1024,
   replyBytesMax: 1024 * 1024,
   pipelineMax: 4,
   logWindow: 128,
@@ -69,8 +69,26 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
   if (options.checkpointInterval * 2 > options.logWindow) {
     return { field: 'checkpointInterval', message: 'must be at most logWindow / 2' };
   }
+  if (viewChangeBytesNeeded(options) > options.viewChangeBytesMax) {
+    return { field: 'viewChangeBytesMax', message: `must hold logWindow full batches (${viewChangeBytesNeeded(options)} bytes)` };
+  }
   if (options.viewChangeTimeoutTicks <= options.requestTimeoutTicks) {
     return { field: 'viewChangeTimeoutTicks', message: 'must exceed requestTimeoutTicks' };
   }
   return undefined;
+}
+
+/** Wire bytes per request besides its operation, and per certificate besides its batch (rounded up). */
+const REQUEST_OVERHEAD_BYTES = 64;
+const CERTIFICATE_OVERHEAD_BYTES = 4096;
+
+/** The largest VIEW-CHANGE a replica may have to send: a full batch certificate for every slot of the window. */
+export function viewChangeBytesNeeded(options: ProtocolOptions): number {
+  const batch = options.batchBytesMax + options.batchRequestsMax * REQUEST_OVERHEAD_BYTES;
+  return options.logWindow * (batch + CERTIFICATE_OVERHEAD_BYTES);
+}
+
+/** The largest NEW-VIEW: up to n VIEW-CHANGEs and the PRE-PREPAREs they imply. */
+export function newViewBytesMax(options: ProtocolOptions, replicas: number): number {
+  return (replicas + 1) * options.viewChangeBytesMax;
 }

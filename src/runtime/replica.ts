@@ -11,7 +11,7 @@ import { assertNever } from '../core/assert.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
-import type { ProtocolOptions } from '../core/options.js';
+import { newViewBytesMax, type ProtocolOptions } from '../core/options.js';
 import { seqNo } from '../core/ordering.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
@@ -106,7 +106,7 @@ export class Replica {
       selfId: options.id,
       identity,
       maxFrameBytes: frameBytesMax(protocol),
-      replicaFrameBytesMax: Math.max(frameBytesMax(protocol), protocol.viewChangeBytesMax),
+      replicaFrameBytesMax: Math.max(frameBytesMax(protocol), newViewBytesMax(protocol, config.replicas.length)),
       sendQueueFramesMax: SEND_QUEUE_FRAMES_MAX,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       clientConnectionsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX,

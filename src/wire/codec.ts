@@ -64,7 +64,7 @@ import {
   type Statement,
   type ViewChangeMessage,
 } from '../core/messages.js';
-import type { ProtocolOptions } from '../core/options.js';
+import { newViewBytesMax, type ProtocolOptions } from '../core/options.js';
 import { isOrdinal, type RequestNo, type SeqNo, type View } from '../core/ordering.js';
 import { Reader, type WireRejectionReason } from './reader.js';
 
@@ -123,8 +123,10 @@ export interface WireLimits {
   readonly requestBytesMax: number;
   /** Most bytes in one reply result. */
   readonly replyBytesMax: number;
-  /** Most bytes of a whole encoded view-change or new-view message, header included. */
+  /** Most bytes of a whole encoded view-change message, header included. */
   readonly viewChangeBytesMax: number;
+  /** Most bytes of a whole encoded new-view message (it carries a quorum of view-changes). */
+  readonly newViewBytesMax: number;
   /** Most prepared certificates in a view-change, and most pre-prepares in a new-view. */
   readonly logWindow: number;
   /**
@@ -146,6 +148,7 @@ export function wireLimitsFrom(options: ProtocolOptions, replicas: number): Wire
     requestBytesMax: options.requestBytesMax,
     replyBytesMax: options.replyBytesMax,
     viewChangeBytesMax: options.viewChangeBytesMax,
+    newViewBytesMax: newViewBytesMax(options, replicas),
     logWindow: options.logWindow,
     replicas,
   };
@@ -284,8 +287,9 @@ export function encodeStatement(statement: Statement): Uint8Array {
  * Decodes one message from untrusted `bytes`. Never throws: malformed,
  * truncated or oversized input yields `{ ok: false, reason }`, and sizes and
  * counts are checked against `limits` and the remaining input before any
- * work they would size. A view-change or new-view longer than
- * `limits.viewChangeBytesMax` is refused before its body is read.
+ * work they would size. A view-change longer than `limits.viewChangeBytesMax`
+ * or a new-view longer than `limits.newViewBytesMax` is refused before its
+ * body is read.
  *
  * Byte fields (`operation`, `result`, including the operations of batches
  * nested in view-changes and new-views) are views into `bytes`, not copies:
@@ -298,7 +302,10 @@ export function decodeMessage(bytes: Uint8Array, limits: WireLimits): DecodeResu
   const r = new Reader(bytes);
   if (r.u8() !== WIRE_VERSION) r.fail('unknown-version');
   const tag = r.u8();
-  if ((tag === TAG['view-change'] || tag === TAG['new-view']) && bytes.length > limits.viewChangeBytesMax) {
+  if (
+    (tag === TAG['view-change'] && bytes.length > limits.viewChangeBytesMax) ||
+    (tag === TAG['new-view'] && bytes.length > limits.newViewBytesMax)
+  ) {
     r.fail('view-change-too-large');
   }
   const message = decodeBody(r, tag, limits);

@@ -39,6 +39,7 @@ const unbounded: WireLimits = {
   requestBytesMax: 2 ** 32,
   replyBytesMax: 2 ** 32,
   viewChangeBytesMax: 2 ** 53,
+  newViewBytesMax: 2 ** 53,
   logWindow: 2 ** 32,
   replicas: 2 ** 32,
 };
@@ -446,12 +447,14 @@ describe('wire codec', () => {
       const all = [signed(0), signed(1), signed(2)];
       const full = viewChangeWith(certificate(5, all), [prepared([], all), prepared([], all)]);
       const fullNewView = newViewWith([full, full, full], [prePrepare([]), prePrepare([])]);
-      const bytes = encodeMessage(fullNewView);
-      const tight: WireLimits = { ...limits, replicas: n, logWindow: window, viewChangeBytesMax: bytes.length };
+      const viewChangeBytes = encodeMessage(full).length;
+      const newViewBytes = encodeMessage(fullNewView).length;
+      const tight: WireLimits = { ...limits, replicas: n, logWindow: window, viewChangeBytesMax: viewChangeBytes, newViewBytesMax: newViewBytes };
       accepts(full, tight);
       accepts(fullNewView, tight);
       accepts({ ...full, replica: replicaId(n - 1) }, tight);
-      rejects(bytes, 'view-change-too-large', { ...tight, viewChangeBytesMax: bytes.length - 1 });
+      rejects(encodeMessage(full), 'view-change-too-large', { ...tight, viewChangeBytesMax: viewChangeBytes - 1 });
+      rejects(encodeMessage(fullNewView), 'view-change-too-large', { ...tight, newViewBytesMax: newViewBytes - 1 });
     });
 
     it('accepts empty batches everywhere, as null requests of a new-view', () => {
@@ -694,17 +697,20 @@ describe('wire codec', () => {
       for (const [message, reason] of cases) rejects(encodeMessage(message), reason, tight);
     });
 
-    it('view-changes and new-views above viewChangeBytesMax, before reading them', () => {
-      for (const message of [viewChange, newView]) {
+    it('view-changes above viewChangeBytesMax and new-views above newViewBytesMax, before reading them', () => {
+      for (const [message, field] of [
+        [viewChange, 'viewChangeBytesMax'],
+        [newView, 'newViewBytesMax'],
+      ] as const) {
         const bytes = encodeMessage(message);
-        rejects(bytes, 'view-change-too-large', { ...limits, viewChangeBytesMax: bytes.length - 1 });
-        accepts(message, { ...limits, viewChangeBytesMax: bytes.length });
+        rejects(bytes, 'view-change-too-large', { ...limits, [field]: bytes.length - 1 });
+        accepts(message, { ...limits, [field]: bytes.length });
         // Refused on size alone: even a body that is garbage after the header.
         const garbage = concat(bytes.subarray(0, 2), new Uint8Array(bytes.length - 2).fill(0xff));
-        rejects(garbage, 'view-change-too-large', { ...limits, viewChangeBytesMax: bytes.length - 1 });
+        rejects(garbage, 'view-change-too-large', { ...limits, [field]: bytes.length - 1 });
       }
       // Other messages are not bound by it.
-      accepts(prePrepare([req(1, new Uint8Array(1000))]), { ...limits, viewChangeBytesMax: 100 });
+      accepts(prePrepare([req(1, new Uint8Array(1000))]), { ...limits, viewChangeBytesMax: 100, newViewBytesMax: 100 });
     });
 
     it('lengths and counts claiming 4 GiB in a tiny input, without allocating', () => {
@@ -961,6 +967,7 @@ describe('wire codec', () => {
         requestBytesMax: options.requestBytesMax,
         replyBytesMax: options.replyBytesMax,
         viewChangeBytesMax: 12345,
+        newViewBytesMax: 8 * 12345,
         logWindow: 64,
         replicas: 7,
       });
