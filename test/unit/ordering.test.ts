@@ -161,7 +161,7 @@ describe('comparisons are plain numeric order (ancestor defect 6)', () => {
         const pending = new PendingRequests(10);
         const c = clientId(7);
         for (const no of numbers) {
-          pending.add({ clientId: c, requestNo: requestNo(no), operation: new Uint8Array(0) });
+          pending.add({ clientId: c, requestNo: requestNo(no), operation: new Uint8Array(0) }, 0);
         }
         const batch = pending.takeBatch(10, 1000);
         assert.equal(batch.length, 1);
