@@ -550,11 +550,11 @@ export class ReplicaCore {
       return;
     }
     if (this.viewActive) return;
-    const chosen = chooseViewChanges(this.viewChanges, this.view, this.id, this.sizes.quorum);
+    const chosen = chooseViewChanges(this.viewChanges, this.view, this.id, this.viewChangeQuorum());
     if (chosen === undefined) return;
     this.quorumSince ??= this.now;
     if (this.primaryOf(this.view) !== this.id || this.newViewSent !== undefined) return;
-    const decision = decideNewView(chosen, this.rules); // [V5]
+    const decision = this.newViewDecision(chosen); // [V5]
     const prePrepares = decision.slots.map((slot) => this.signedPrePrepare(slot.seq, slot.digest, slot.requests));
     const message: NewViewMessage = { type: 'new-view', view: this.view, viewChanges: chosen, prePrepares };
     this.newViewSent = message;
@@ -574,7 +574,7 @@ export class ReplicaCore {
 
   /** The decision a NEW-VIEW must carry, recomputed from its own evidence, or why it is refused [V6]. */
   private checkNewView(m: NewViewMessage): NewViewDecision | string {
-    const { quorum } = this.sizes;
+    const quorum = this.viewChangeQuorum();
     const voters = new Set<ReplicaId>();
     for (const vc of m.viewChanges) {
       if (vc.newView !== m.view || voters.has(vc.replica)) return 'new-view-bad-view-changes';
@@ -584,7 +584,7 @@ export class ReplicaCore {
       if (!checkedAlready && checkViewChange(vc, this.rules) !== undefined) return 'new-view-bad-view-change';
     }
     if (voters.size < quorum) return 'new-view-without-quorum';
-    const decision = decideNewView(m.viewChanges, this.rules);
+    const decision = this.newViewDecision(m.viewChanges);
     if (decision.slots.length !== m.prePrepares.length) return 'new-view-wrong-pre-prepares';
     for (let i = 0; i < decision.slots.length; i++) {
       const expected = decision.slots[i]!;
@@ -629,6 +629,16 @@ export class ReplicaCore {
   /** Votes needed to prepare (with the PRE-PREPARE) and to commit. */
   protected quorum(): number {
     return this.sizes.quorum;
+  }
+
+  /** VIEW-CHANGEs needed to install a view [V5-V6]. */
+  protected viewChangeQuorum(): number {
+    return this.sizes.quorum;
+  }
+
+  /** What a new view starts with, from its VIEW-CHANGEs [V5-V6]. */
+  protected newViewDecision(viewChanges: readonly ViewChangeMessage[]): NewViewDecision {
+    return decideNewView(viewChanges, this.rules);
   }
 
   /** Whether `from` may send the PRE-PREPARE of view `v` [N2]. */
