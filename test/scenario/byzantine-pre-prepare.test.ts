@@ -108,7 +108,10 @@ describe('conflicting PRE-PREPAREs from the primary', () => {
         },
         expect: [
           'r3 rejects pre-prepare from r0: conflicting-pre-prepare',
-          'r2 ignores pre-prepare from r0: already-delivered',
+          // Since checkpoints (VIEW-CHANGE.md C4) a delivered slot stays until a stable
+          // checkpoint covers it, so B is now recognised as equivocation (it was
+          // `already-delivered` when slots were dropped at delivery).
+          'r2 rejects pre-prepare from r0: conflicting-pre-prepare',
         ],
         check: (c) => assert.deepEqual(c.history(3), []),
       },

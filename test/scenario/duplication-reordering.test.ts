@@ -132,8 +132,14 @@ describe('duplicated and reordered delivery', () => {
       {
         step: "r3's own PREPARE / COMMIT reach replicas that already delivered s1",
         run: (c) => c.deliverAll(),
-        expect: ['r0 ignores prepare from r3: already-delivered', 'r1 ignores commit from r3: already-delivered'],
-        absent: [/rejects/, /executes/],
+        // Delivered slots stay until a stable checkpoint (VIEW-CHANGE.md C4): the late votes
+        // are recorded there (they used to be ignored as `already-delivered`) and change nothing.
+        expect: ['r3 -> r0 prepare v0 s1 [c1#1]', 'r3 -> r1 commit v0 s1 [c1#1]'],
+        absent: [/rejects/, /ignores/, /executes/],
+        check: (c) => {
+          assertSameHistories(c);
+          for (const r of c.replicas) assert.deepEqual(c.serviceLog(r), ['a'], `r${r} executed s1 once`);
+        },
       },
     ]);
   });

@@ -6,15 +6,28 @@
  * with its sender and receiver). Nothing moves unless a test says so:
  * `deliverAll`, `deliverWhere`, `deliverRound`, `deliverByChoices` take
  * envelopes off the queue; `drop`, `duplicateAll`, `reverseQueue` and
- * `blackhole` misbehave the network; `inject` lets a test speak for a
- * Byzantine replica (the core trusts the channel for the sender's identity,
- * so injection is exactly what a compromised replica could send).
+ * `blackhole` misbehave the network; `crash` silences a replica for good;
+ * `inject` lets a test speak for a Byzantine replica (the core trusts the
+ * channel for the sender's identity, so injection is exactly what a
+ * compromised replica could send). Time moves only with `tick` (every live
+ * replica gets one `tick` event per call) or `run` / `runUntil` (tick, then
+ * deliver everything, repeatedly).
+ *
+ * Signatures come from test/scenario/fake-crypto.ts: each replica signs with
+ * its own secret; a test can sign as replica i only with `signAs(i, ...)`.
+ * Message builders (`prePrepare`, `prepare`, `checkpoint`, `viewChange`, ...)
+ * take an optional signer; without one the message is UNSIGNED and `inject`
+ * signs it as the injecting replica (a Byzantine replica can always sign as
+ * itself, and nothing else).
  *
  * Every replica runs an append-log service whose result for an operation is
  * `operation + ':' + entries-so-far`, so results depend on the order of
  * execution and two replicas that executed in different orders disagree.
  * `execute` effects are queued per replica and answered with `executed`
  * events in order (immediately, unless the test holds execution back).
+ * `snapshot` effects are queued behind them and answered with a
+ * `state-digest` event: SHA-256 of the service's entries after that batch, so
+ * correct replicas with the same history agree on it.
  *
  * Everything observable goes into `trace`, one readable line per event:
  *   c1 -> r0 request c1#1 "a"
@@ -22,79 +35,235 @@
  *   r1 -> r2 prepare v0 s1 [c1#1,c2#1]        (digests are shown as the batch they name)
  *   r1 executes s1 [c1#1,c2#1]
  *   r1 executed s1 -> "a:1","b:2"
- *   r1 -> c1 reply c1#1 "a:1"
+ *   r1 -> c1 reply c1#1 "a:1"               (in views after 0: ... "a:1" (v1))
+ *   r1 snapshot s4 -> st:1a2b3c4d
+ *   r1 -> r2 checkpoint s4 st:1a2b3c4d
+ *   r1 stable checkpoint s4
+ *   r1 starts view change to v1
+ *   r1 -> r0 forward c1#1
+ *   r2 -> r1 view-change v1 C=s0 P=[s1:v0[c1#1]]
+ *   r1 -> r2 new-view v1 V=[r1,r2,r3] O=[s1[c1#1],s2 null]
+ *   r2 installs v1 (primary r1)
  *   r2 rejects prepare from r0: prepare-from-primary
  *   r2 ignores prepare from r1: duplicate
  *   drop r0 -> r3 pre-prepare v0 s1 [c1#1]     (a test dropped it)
  *   lost r0 -> r3 pre-prepare v0 s1 [c1#1]     (a blackhole swallowed it)
  * Steps can be written as tables (`runSteps`) whose expectations are trace
  * lines, so a failing scenario prints what happened in words.
+ *
+ * Checked after every step of every replica: at most pipelineMax proposals in
+ * flight, at most executeBacklogMax batches at the executor, at most logWindow
+ * slots; and across replicas, no two non-Byzantine replicas execute different
+ * batches at one sequence number.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import type { ReplicaEffect } from '../../src/core/effects.js';
 import type { ReplicaEvent } from '../../src/core/events.js';
-import { bytesEqual, clientId, replicaId, type Digest, type ReplicaId } from '../../src/core/ids.js';
-import type { PrePrepareMessage, ReplicaMessage, Request } from '../../src/core/messages.js';
+import { clientId, replicaId, type Digest, type ReplicaId } from '../../src/core/ids.js';
+import type {
+  CheckpointCertificate,
+  CheckpointMessage,
+  CommitMessage,
+  ForwardMessage,
+  NewViewMessage,
+  PreparedCertificate,
+  PrepareMessage,
+  PrePrepareMessage,
+  ReplicaMessage,
+  Request,
+  Signature,
+  Statement,
+  ViewChangeMessage,
+} from '../../src/core/messages.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../../src/core/options.js';
 import { requestNo, seqNo, view, type SeqNo } from '../../src/core/ordering.js';
-import { maxFaults } from '../../src/core/quorum.js';
-import { ReplicaCore } from '../../src/core/replica.js';
+import { maxFaults, quorumSizes } from '../../src/core/quorum.js';
+import { ReplicaCore, type ReplicaStatus } from '../../src/core/replica.js';
+import { decideNewView, GENESIS_CHECKPOINT, primaryOf, type ViewChangeRules } from '../../src/core/view-change.js';
+import {
+  badSignature,
+  batchDigest,
+  batchLabel,
+  digestName,
+  fakeCrypto,
+  requestLabel,
+  signAs,
+  verifySignature,
+} from './fake-crypto.js';
+
+export { badSignature, batchDigest, batchLabel, digestName, fakeCrypto, requestLabel, signAs, verifySignature };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-// --- requests, batches, digests --------------------------------------------
+// --- requests and messages --------------------------------------------------
 
 /** A request of client `c<client>` numbered `no`, with a text operation. */
 export function req(client: number, no: number, operation = `op${client}.${no}`): Request {
   return { clientId: clientId(client), requestNo: requestNo(no), operation: encoder.encode(operation) };
 }
 
-export const requestLabel = (r: Request): string => `c${r.clientId}#${r.requestNo}`;
-export const batchLabel = (rs: readonly Request[]): string => `[${rs.map(requestLabel).join(',')}]`;
+/**
+ * Placeholder signature of a message built without a signer: `inject` replaces
+ * it with the injecting replica's signature. Delivered as is (`deliverRaw`),
+ * it is simply an invalid signature.
+ */
+export const UNSIGNED: Signature = new Uint8Array(0);
+
+const sign = (signer: number | undefined, statement: Statement): Signature =>
+  signer === undefined ? UNSIGNED : signAs(signer, statement);
+
+/** A PRE-PREPARE (digest computed unless given), signed by `signer` or UNSIGNED. */
+export function prePrepare(v: number, s: number, requests: readonly Request[], digest?: Digest, signer?: number): PrePrepareMessage {
+  const d = digest ?? batchDigest(requests);
+  return {
+    type: 'pre-prepare',
+    view: view(v),
+    seq: seqNo(s),
+    digest: d,
+    requests,
+    signature: sign(signer, { kind: 'pre-prepare', view: view(v), seq: seqNo(s), digest: d }),
+  };
+}
+
+export function prepare(v: number, s: number, requests: readonly Request[], signer?: number): PrepareMessage {
+  return prepareOf(v, s, batchDigest(requests), signer);
+}
+
+export function prepareOf(v: number, s: number, digest: Digest, signer?: number): PrepareMessage {
+  return { type: 'prepare', view: view(v), seq: seqNo(s), digest, signature: sign(signer, { kind: 'prepare', view: view(v), seq: seqNo(s), digest }) };
+}
+
+export function commit(v: number, s: number, requests: readonly Request[]): CommitMessage {
+  return { type: 'commit', view: view(v), seq: seqNo(s), digest: batchDigest(requests) };
+}
+
+export function checkpoint(s: number, stateDigest: Digest, signer?: number): CheckpointMessage {
+  return { type: 'checkpoint', seq: seqNo(s), stateDigest, signature: sign(signer, { kind: 'checkpoint', seq: seqNo(s), stateDigest }) };
+}
+
+export function forward(request: Request): ForwardMessage {
+  return { type: 'forward', request };
+}
+
+/** A checkpoint certificate for (s, stateDigest) signed by `signers`. */
+export function checkpointCertificate(s: number, stateDigest: Digest, signers: readonly number[]): CheckpointCertificate {
+  return {
+    seq: seqNo(s),
+    stateDigest,
+    signatures: signers.map((r) => ({ replica: replicaId(r), signature: signAs(r, { kind: 'checkpoint', seq: seqNo(s), stateDigest }) })),
+  };
+}
 
 /**
- * The test-only batch digest: SHA-256 over
- *   u32 count, then per request: u64 clientId, u64 requestNo, u32 length, bytes
- * (big-endian). Deterministic and injective, which is all the core relies on.
+ * A prepared certificate for `requests` at (view, seq): the PRE-PREPARE
+ * signed by primary(view) (or `primarySigner`), and PREPAREs signed by
+ * `prepares` (a list of backups; `forged` of them get a bad signature).
  */
-export function batchDigest(requests: readonly Request[]): Digest {
-  const digest = sha256Batch(requests);
-  knownDigests.set(hex(digest), batchLabel(requests));
+export function preparedCertificate(opts: {
+  readonly view: number;
+  readonly seq: number;
+  readonly requests: readonly Request[];
+  readonly n: number;
+  readonly prepares: readonly number[];
+  readonly primarySigner?: number;
+  readonly forged?: readonly number[];
+}): PreparedCertificate {
+  const primary = opts.primarySigner ?? primaryOf(view(opts.view), opts.n);
+  const pp = prePrepare(opts.view, opts.seq, opts.requests, undefined, primary);
+  return {
+    prePrepare: pp,
+    prepares: opts.prepares.map((r) => ({
+      replica: replicaId(r),
+      signature: opts.forged?.includes(r) === true ? badSignature() : prepareOf(opts.view, opts.seq, pp.digest, r).signature,
+    })),
+  };
+}
+
+/** A VIEW-CHANGE signed by `signer` (default: `replica`; `null`: UNSIGNED, for inject to sign). */
+export function viewChange(opts: {
+  readonly newView: number;
+  readonly replica: number;
+  readonly checkpoint?: CheckpointCertificate;
+  readonly prepared?: readonly PreparedCertificate[];
+  readonly signer?: number | null;
+}): ViewChangeMessage {
+  const body = {
+    type: 'view-change',
+    newView: view(opts.newView),
+    replica: replicaId(opts.replica),
+    checkpoint: opts.checkpoint ?? GENESIS_CHECKPOINT,
+    prepared: opts.prepared ?? [],
+  } as const;
+  const signer = opts.signer === null ? undefined : (opts.signer ?? opts.replica);
+  return { ...body, signature: sign(signer, { kind: 'view-change', message: body }) };
+}
+
+/** The same VIEW-CHANGE with its body changed and its original signature kept (a tampering forwarder). */
+export function tampered(vc: ViewChangeMessage, change: Partial<Omit<ViewChangeMessage, 'type' | 'signature'>>): ViewChangeMessage {
+  return { ...vc, ...change };
+}
+
+export function newView(v: number, viewChanges: readonly ViewChangeMessage[], prePrepares: readonly PrePrepareMessage[]): NewViewMessage {
+  return { type: 'new-view', view: view(v), viewChanges, prePrepares };
+}
+
+/** The rules the core applies, for a group of n with the harness's crypto (as seen by anybody). */
+export function rulesFor(n: number, options: Partial<ProtocolOptions> = {}, f = maxFaults(n)): ViewChangeRules {
+  return { sizes: quorumSizes(n, f), options: { ...defaultProtocolOptions, ...options }, crypto: fakeCrypto(-1) };
+}
+
+/** The PRE-PREPAREs an honest primary of `v` puts in its NEW-VIEW for `viewChanges`, signed by `signer` (default primary(v)). */
+export function honestPrePrepares(
+  v: number,
+  viewChanges: readonly ViewChangeMessage[],
+  n: number,
+  options: Partial<ProtocolOptions> = {},
+  signer: number = primaryOf(view(v), n),
+): PrePrepareMessage[] {
+  return decideNewView(viewChanges, rulesFor(n, options)).slots.map((slot) => prePrepare(v, slot.seq, slot.requests, slot.digest, signer));
+}
+
+/** The statement a message's signature covers, if it is signed. */
+export function statementOf(m: ReplicaMessage): Statement | undefined {
+  switch (m.type) {
+    case 'pre-prepare':
+    case 'prepare':
+      return { kind: m.type, view: m.view, seq: m.seq, digest: m.digest };
+    case 'checkpoint':
+      return { kind: 'checkpoint', seq: m.seq, stateDigest: m.stateDigest };
+    case 'view-change': {
+      const { signature: _signature, ...message } = m;
+      return { kind: 'view-change', message };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** `m` signed by `signer` if it carries the UNSIGNED placeholder; otherwise `m` itself. */
+export function signedBy(signer: number, m: ReplicaMessage): ReplicaMessage {
+  if (!('signature' in m) || m.signature !== UNSIGNED) return m;
+  const statement = statementOf(m) as Statement;
+  return { ...m, signature: signAs(signer, statement) } as ReplicaMessage;
+}
+
+// --- service state digests ----------------------------------------------------
+
+const knownStates = new Map<string, string>();
+
+/** Digest of an append-log state: SHA-256 of its entries as JSON. Named `st:<hex8>` in traces. */
+export function stateDigestOf(entries: readonly string[]): Digest {
+  const digest = new Uint8Array(createHash('sha256').update(JSON.stringify(entries)).digest());
+  const h = Buffer.from(digest).toString('hex');
+  knownStates.set(h, `st:${h.slice(0, 8)}`);
   return digest;
 }
 
-/** Digest (hex) -> label of every batch digested so far, for readable PREPARE / COMMIT lines. */
-const knownDigests = new Map<string, string>();
-
-function sha256Batch(requests: readonly Request[]): Digest {
-  const hash = createHash('sha256');
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(requests.length);
-  hash.update(head);
-  for (const r of requests) {
-    const fixed = Buffer.alloc(20);
-    fixed.writeBigUInt64BE(BigInt(r.clientId), 0);
-    fixed.writeBigUInt64BE(BigInt(r.requestNo), 8);
-    fixed.writeUInt32BE(r.operation.length, 16);
-    hash.update(fixed);
-    hash.update(r.operation);
-  }
-  return new Uint8Array(hash.digest());
-}
-
-/** A well-formed PRE-PREPARE (digest computed unless given). */
-export function prePrepare(v: number, s: number, requests: readonly Request[], digest?: Digest): PrePrepareMessage {
-  return { type: 'pre-prepare', view: view(v), seq: seqNo(s), digest: digest ?? batchDigest(requests), requests };
-}
-
-export function prepare(v: number, s: number, requests: readonly Request[]): ReplicaMessage {
-  return { type: 'prepare', view: view(v), seq: seqNo(s), digest: batchDigest(requests) };
-}
-
-export function commit(v: number, s: number, requests: readonly Request[]): ReplicaMessage {
-  return { type: 'commit', view: view(v), seq: seqNo(s), digest: batchDigest(requests) };
+export function stateName(digest: Digest): string {
+  const h = Buffer.from(digest).toString('hex');
+  return knownStates.get(h) ?? `d:${h.slice(0, 8)}`;
 }
 
 // --- envelopes --------------------------------------------------------------
@@ -111,23 +280,39 @@ export type Envelope =
 
 export type EnvelopePredicate = (e: Envelope) => boolean;
 
+type AnyType = ReplicaMessage['type'] | 'request';
+
+/** Sequence number a message is about, if any. */
+function seqOf(m: ReplicaMessage): number | undefined {
+  return 'seq' in m ? m.seq : undefined;
+}
+
+/** View a message is about, if any. */
+function viewOf(m: ReplicaMessage): number | undefined {
+  if (m.type === 'view-change') return m.newView;
+  return 'view' in m ? m.view : undefined;
+}
+
 /** Predicate builder: `where({ type: 'commit', to: 3 })`. Omitted fields match anything. */
 export function where(filter: {
-  type?: ReplicaMessage['type'] | 'request' | readonly (ReplicaMessage['type'] | 'request')[];
+  type?: AnyType | readonly AnyType[];
   from?: number | readonly number[];
   to?: number | readonly number[];
   seq?: number;
+  view?: number;
 }): EnvelopePredicate {
   const oneOf = <T>(spec: T | readonly T[] | undefined, value: T | undefined): boolean =>
     spec === undefined || (Array.isArray(spec) ? (spec as readonly T[]).includes(value as T) : spec === value);
   return (e) => {
     const type = e.kind === 'request' ? 'request' : e.message.type;
     const from = e.kind === 'request' ? undefined : e.from;
-    const seq = e.kind === 'request' ? undefined : e.message.seq;
+    const seq = e.kind === 'request' ? undefined : seqOf(e.message);
+    const v = e.kind === 'request' ? undefined : viewOf(e.message);
     if (!oneOf(filter.type, type)) return false;
     if (filter.from !== undefined && (from === undefined || !oneOf(filter.from, from))) return false;
     if (!oneOf(filter.to, e.to)) return false;
     if (filter.seq !== undefined && seq !== filter.seq) return false;
+    if (filter.view !== undefined && v !== filter.view) return false;
     return true;
   };
 }
@@ -152,12 +337,13 @@ export class AppendLog {
 
 export interface ExecutedBatch {
   readonly seq: number;
-  /** Request labels, e.g. `c1#1`, in execution order. */
+  /** Request labels, e.g. `c1#1`, in execution order (empty: a null request or only duplicates). */
   readonly requests: readonly string[];
 }
 
 export interface ReplyRecord {
   readonly from: ReplicaId;
+  readonly view: number;
   readonly request: string;
   readonly result: string;
 }
@@ -170,21 +356,62 @@ export interface RejectionRecord {
   readonly reason: string;
 }
 
+/** A view-change milestone of one replica, with the cluster tick at which it happened. */
+export interface ViewEvent {
+  readonly tick: number;
+  readonly replica: ReplicaId;
+  readonly kind: 'started' | 'installed';
+  readonly view: number;
+}
+
+/** A message a replica's core sent (not injected), one record per receiver. */
+export interface SentRecord {
+  readonly tick: number;
+  readonly from: ReplicaId;
+  readonly to: ReplicaId;
+  readonly message: ReplicaMessage;
+}
+
+type Job = { readonly kind: 'execute'; readonly seq: SeqNo; readonly requests: readonly Request[] } | { readonly kind: 'snapshot'; readonly seq: SeqNo };
+
 interface ReplicaNode {
   readonly core: ReplicaCore;
   readonly service: AppendLog;
   readonly history: ExecutedBatch[];
-  /** Execute effects handed out and not yet answered with `executed`. */
-  readonly executions: { seq: SeqNo; requests: readonly Request[] }[];
+  /** Execute and snapshot effects handed out and not yet answered, in order. */
+  readonly jobs: Job[];
   holdExecution: boolean;
-  /** Sequence numbers this replica proposed (as primary). */
-  readonly proposed: number[];
+  /** Sequence numbers this replica proposed (as primary), with the view. */
+  readonly proposed: { view: number; seq: number }[];
+  /** Stable checkpoints it reached, in order. */
+  readonly stableCheckpoints: number[];
 }
+
+export interface RunOptions {
+  /** Replicas that get ticks (default: every live one). */
+  readonly replicas?: readonly number[];
+  /** Only envelopes matching this are delivered between ticks (default: all). */
+  readonly deliver?: EnvelopePredicate;
+}
+
+/**
+ * Short timers for view-change scenarios: forward after 5 ticks, suspect the
+ * primary after 10 (starvation after 40), NEW-VIEW timeout 20 (doubling),
+ * resend VIEW-CHANGE every 8.
+ */
+export const fastTimers = {
+  requestTimeoutTicks: 5,
+  viewChangeTimeoutTicks: 10,
+  newViewTimeoutTicks: 20,
+  viewChangeResendTicks: 8,
+} as const satisfies Partial<ProtocolOptions>;
 
 export interface ClusterInit {
   readonly n: number;
   readonly f?: number;
   readonly options?: Partial<ProtocolOptions>;
+  /** Replicas exempt from the cross-replica agreement check (their cores may be fed lies). */
+  readonly byzantine?: readonly number[];
 }
 
 export class Cluster {
@@ -194,35 +421,41 @@ export class Cluster {
   readonly trace: string[] = [];
   readonly replies: ReplyRecord[] = [];
   readonly rejections: RejectionRecord[] = [];
+  readonly viewEvents: ViewEvent[] = [];
+  readonly sent: SentRecord[] = [];
   /** Highest number of proposed-but-unexecuted sequence numbers any replica had. */
   pipelinePeak = 0;
   /** Highest lastDelivered - lastExecuted any replica reached. */
   backlogPeak = 0;
+  /** Highest slot count any replica reached. */
+  slotsPeak = 0;
   /** Envelopes delivered so far (including duplicates). */
   deliveries = 0;
+  /** Cluster time: number of tick rounds so far. */
+  now = 0;
 
   private queue: Envelope[] = [];
   private readonly nodes: ReplicaNode[] = [];
   private readonly blackholes: EnvelopePredicate[] = [];
+  private readonly crashed = new Set<number>();
+  private readonly byzantine: Set<number>;
+  /** seq -> batch label and the first replica that executed it (agreement check). */
+  private readonly executedAt = new Map<number, { label: string; by: number }>();
 
   constructor(init: ClusterInit) {
     this.n = init.n;
     this.f = init.f ?? maxFaults(init.n);
     this.options = { ...defaultProtocolOptions, ...init.options };
+    this.byzantine = new Set(init.byzantine ?? []);
     for (let i = 0; i < this.n; i++) {
       this.nodes.push({
-        core: new ReplicaCore({
-          id: replicaId(i),
-          n: this.n,
-          f: this.f,
-          options: this.options,
-          batchDigest,
-        }),
+        core: new ReplicaCore({ id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i) }),
         service: new AppendLog(),
         history: [],
-        executions: [],
+        jobs: [],
         holdExecution: false,
         proposed: [],
+        stableCheckpoints: [],
       });
     }
   }
@@ -231,8 +464,22 @@ export class Cluster {
     return this.nodes.map((_, i) => replicaId(i));
   }
 
+  /** Replicas not crashed. */
+  get alive(): readonly ReplicaId[] {
+    return this.replicas.filter((r) => !this.crashed.has(r));
+  }
+
   replica(i: number): ReplicaCore {
     return this.node(i).core;
+  }
+
+  status(i: number): ReplicaStatus {
+    return this.node(i).core.status();
+  }
+
+  /** The primary of view v. */
+  primaryOf(v: number): number {
+    return v % this.n;
   }
 
   /** Executed batches of replica i, in order (empty batches included). */
@@ -250,9 +497,19 @@ export class Cluster {
     return this.node(i).service.entries;
   }
 
-  /** Sequence numbers replica i proposed while primary. */
+  /** Sequence numbers replica i proposed while primary (PRE-PREPAREs it broadcast, NEW-VIEW ones excluded). */
   proposedBy(i: number): readonly number[] {
+    return this.node(i).proposed.map((p) => p.seq);
+  }
+
+  /** (view, seq) of every PRE-PREPARE replica i broadcast as primary. */
+  proposalsOf(i: number): readonly { view: number; seq: number }[] {
     return this.node(i).proposed;
+  }
+
+  /** Stable checkpoints replica i reached, in order. */
+  stableCheckpoints(i: number): readonly number[] {
+    return this.node(i).stableCheckpoints;
   }
 
   /** Replies to request `label` (e.g. `c1#1`). */
@@ -262,6 +519,23 @@ export class Cluster {
 
   rejectionsAt(i: number): RejectionRecord[] {
     return this.rejections.filter((r) => r.at === i);
+  }
+
+  /** Messages of `type` replica i's core sent (one record per receiver). */
+  sentBy(i: number, type?: ReplicaMessage['type']): SentRecord[] {
+    return this.sent.filter((s) => s.from === i && (type === undefined || s.message.type === type));
+  }
+
+  /** The latest VIEW-CHANGE replica i sent for view v (as its core built it). */
+  viewChangeOf(i: number, v: number): ViewChangeMessage {
+    const found = this.sent.filter((s) => s.from === i && s.message.type === 'view-change' && s.message.newView === v).at(-1);
+    assert.ok(found !== undefined, `r${i} sent no VIEW-CHANGE for v${v}`);
+    return found.message as ViewChangeMessage;
+  }
+
+  /** Tick at which replica i first did `kind` for view v, if it did. */
+  viewEventTick(i: number, kind: ViewEvent['kind'], v: number): number | undefined {
+    return this.viewEvents.find((e) => e.replica === i && e.kind === kind && e.view === v)?.tick;
   }
 
   get pending(): readonly Envelope[] {
@@ -275,8 +549,16 @@ export class Cluster {
     for (const to of toReplicas) this.enqueue({ kind: 'request', to: replicaId(to), request });
   }
 
-  /** Puts a message "from" replica `from` on the queue (a Byzantine sender). Bypasses blackholes. */
+  /**
+   * Puts a message "from" replica `from` on the queue (a Byzantine sender).
+   * Bypasses blackholes. An UNSIGNED message is signed as `from` first.
+   */
   inject(from: number, to: number | readonly number[], message: ReplicaMessage): void {
+    this.injectRaw(from, to, signedBy(from, message));
+  }
+
+  /** Like `inject`, but the message goes out exactly as given (UNSIGNED stays an invalid signature). */
+  injectRaw(from: number, to: number | readonly number[], message: ReplicaMessage): void {
     for (const t of typeof to === 'number' ? [to] : to) {
       this.queue.push({ kind: 'message', from: replicaId(from), to: replicaId(t), message, injected: true });
     }
@@ -294,21 +576,68 @@ export class Cluster {
     };
   }
 
+  /** Replica i crashes for good: queued envelopes to/from it are dropped, new ones lost, and it gets no more ticks. */
+  crash(i: number): void {
+    this.crashed.add(i);
+    this.blackhole(involving(i));
+    this.drop(involving(i));
+  }
+
   /** Holds back (`true`) or resumes (`false`) the `executed` answers of replica i. */
   holdExecution(i: number, hold = true): void {
     const node = this.node(i);
     node.holdExecution = hold;
-    if (!hold) this.runExecutions(i, Infinity);
+    if (!hold) this.runJobs(i, Infinity);
   }
 
   /** Answers up to `count` held executions of replica i (in order). */
   releaseExecutions(i: number, count: number): void {
-    this.runExecutions(i, count);
+    this.runJobs(i, count);
   }
 
   /** Execute effects of replica i awaiting their `executed` answer. */
   heldExecutions(i: number): number[] {
-    return this.node(i).executions.map((e) => e.seq);
+    return this.node(i).jobs.flatMap((j) => (j.kind === 'execute' ? [j.seq] : []));
+  }
+
+  // --- time -----------------------------------------------------------------
+
+  /** `count` tick rounds: each live replica (or each of `replicas`) gets one `tick` per round. Nothing is delivered. */
+  tick(count = 1, replicas: readonly number[] = this.alive): void {
+    for (let t = 0; t < count; t++) {
+      this.now++;
+      for (const i of replicas) this.step(i, { type: 'tick' });
+    }
+  }
+
+  /**
+   * `ticks` times: one tick round, then deliver everything (or only what
+   * `opts.deliver` matches: the rest stays queued, like a slow link).
+   */
+  run(ticks: number, opts: RunOptions = {}): void {
+    for (let t = 0; t < ticks; t++) {
+      this.tick(1, opts.replicas);
+      this.settle(opts);
+    }
+  }
+
+  /**
+   * Tick rounds (each followed by delivering, as in `run`) until `done` holds;
+   * returns how many rounds it took. Fails after `maxTicks`.
+   */
+  runUntil(done: (c: Cluster) => boolean, maxTicks: number, opts: RunOptions = {}): number {
+    this.settle(opts);
+    for (let t = 0; t <= maxTicks; t++) {
+      if (done(this)) return t;
+      this.tick(1, opts.replicas);
+      this.settle(opts);
+    }
+    assert.fail(`runUntil: condition not reached after ${maxTicks} ticks (tick ${this.now})`);
+  }
+
+  private settle(opts: RunOptions): void {
+    if (opts.deliver === undefined) this.deliverAll();
+    else this.deliverWhere(opts.deliver);
   }
 
   // --- the network --------------------------------------------------------
@@ -419,7 +748,7 @@ export class Cluster {
 
   /** The batch label a digest names, if a batch with that digest was digested. */
   digestName(digest: Digest): string {
-    return knownDigests.get(hex(digest)) ?? `d:${hex(digest).slice(0, 8)}`;
+    return digestName(digest);
   }
 
   describe(e: Envelope): string {
@@ -427,16 +756,37 @@ export class Cluster {
       const r = e.request;
       return `c${r.clientId} -> r${e.to} request ${requestLabel(r)} "${decoder.decode(r.operation)}"`;
     }
-    return `r${e.from} -> r${e.to} ${this.describeMessage(e.message)}`;
+    return `r${e.from} -> r${e.to} ${this.describeMessage(e.message, e.from)}`;
   }
 
-  describeMessage(m: ReplicaMessage): string {
-    const head = `${m.type} v${m.view} s${m.seq}`;
-    if (m.type === 'pre-prepare') {
-      const matches = bytesEqual(batchDigest(m.requests), m.digest);
-      return `${head} ${batchLabel(m.requests)}${matches ? '' : ` digest=${this.digestName(m.digest)}`}`;
+  describeMessage(m: ReplicaMessage, from?: number): string {
+    switch (m.type) {
+      case 'pre-prepare': {
+        const matches = Buffer.from(batchDigest(m.requests)).equals(Buffer.from(m.digest));
+        return `pre-prepare v${m.view} s${m.seq} ${batchLabel(m.requests)}${matches ? '' : ` digest=${digestName(m.digest)}`}`;
+      }
+      case 'prepare':
+      case 'commit':
+        return `${m.type} v${m.view} s${m.seq} ${digestName(m.digest)}`;
+      case 'checkpoint':
+        return `checkpoint s${m.seq} ${stateName(m.stateDigest)}`;
+      case 'forward':
+        return `forward ${requestLabel(m.request)}`;
+      case 'view-change': {
+        const by = from === undefined || from === m.replica ? '' : ` replica=r${m.replica}`;
+        const certs = m.prepared.map((c) => `s${c.prePrepare.seq}:v${c.prePrepare.view}${batchLabel(c.prePrepare.requests)}`);
+        return `view-change v${m.newView}${by} C=s${m.checkpoint.seq} P=[${certs.join(',')}]`;
+      }
+      case 'new-view': {
+        const voters = m.viewChanges.map((vc) => `r${vc.replica}`);
+        const o = m.prePrepares.map((pp) => `s${pp.seq}${pp.requests.length === 0 ? ' null' : batchLabel(pp.requests)}`);
+        return `new-view v${m.view} V=[${voters.join(',')}] O=[${o.join(',')}]`;
+      }
+      default: {
+        const never: never = m;
+        return `unknown ${JSON.stringify(never)}`;
+      }
     }
-    return `${head} ${this.digestName(m.digest)}`;
   }
 
   // --- internals ------------------------------------------------------------
@@ -456,9 +806,7 @@ export class Cluster {
     this.deliveries++;
     this.trace.push(this.describe(e));
     const event: ReplicaEvent =
-      e.kind === 'request'
-        ? { type: 'request', request: e.request }
-        : { type: 'message', from: e.from, message: e.message };
+      e.kind === 'request' ? { type: 'request', request: e.request } : { type: 'message', from: e.from, message: e.message };
     this.step(e.to, event);
   }
 
@@ -467,7 +815,7 @@ export class Cluster {
     const effects = node.core.step(event);
     this.apply(i, effects);
     this.checkInvariants(i);
-    this.runExecutions(i, node.holdExecution ? 0 : Infinity);
+    this.runJobs(i, node.holdExecution ? 0 : Infinity);
   }
 
   private apply(i: number, effects: readonly ReplicaEffect[]): void {
@@ -476,9 +824,10 @@ export class Cluster {
       switch (effect.type) {
         case 'send': {
           const m = effect.message;
-          if (m.type === 'pre-prepare' && effect.to === 'others') node.proposed.push(m.seq);
+          if (m.type === 'pre-prepare' && effect.to === 'others') node.proposed.push({ view: m.view, seq: m.seq });
           const targets = effect.to === 'others' ? this.replicas.filter((r) => r !== i) : [effect.to];
           for (const to of targets) {
+            this.sent.push({ tick: this.now, from: replicaId(i), to, message: m });
             this.enqueue({ kind: 'message', from: replicaId(i), to, message: m, injected: false });
           }
           break;
@@ -488,13 +837,28 @@ export class Cluster {
           const label = `c${m.clientId}#${m.requestNo}`;
           const result = decoder.decode(m.result);
           assert.equal(effect.clientId, m.clientId, 'reply addressed to the session it answers');
-          this.replies.push({ from: replicaId(i), request: label, result });
-          this.trace.push(`r${i} -> c${m.clientId} reply ${label} "${result}"`);
+          this.replies.push({ from: replicaId(i), view: m.view, request: label, result });
+          this.trace.push(`r${i} -> c${m.clientId} reply ${label} "${result}"${m.view === 0 ? '' : ` (v${m.view})`}`);
           break;
         }
         case 'execute':
-          node.executions.push({ seq: effect.seq, requests: effect.requests });
+          node.jobs.push({ kind: 'execute', seq: effect.seq, requests: effect.requests });
           this.trace.push(`r${i} executes s${effect.seq} ${batchLabel(effect.requests)}`);
+          break;
+        case 'snapshot':
+          node.jobs.push({ kind: 'snapshot', seq: effect.seq });
+          break;
+        case 'stable-checkpoint':
+          node.stableCheckpoints.push(effect.seq);
+          this.trace.push(`r${i} stable checkpoint s${effect.seq}`);
+          break;
+        case 'view-change-started':
+          this.viewEvents.push({ tick: this.now, replica: replicaId(i), kind: 'started', view: effect.view });
+          this.trace.push(`r${i} starts view change to v${effect.view}`);
+          break;
+        case 'view-installed':
+          this.viewEvents.push({ tick: this.now, replica: replicaId(i), kind: 'installed', view: effect.view });
+          this.trace.push(`r${i} installs v${effect.view} (primary r${effect.primary})`);
           break;
         case 'rejected': {
           const from = 'replica' in effect.from ? `r${effect.from.replica}` : `c${effect.from.client}`;
@@ -519,30 +883,52 @@ export class Cluster {
     }
   }
 
-  /** Answers up to `count` queued executions of replica i, in order. */
-  private runExecutions(i: number, count: number): void {
+  /** Answers queued jobs of replica i in order: snapshots at once, up to `count` executions. */
+  private runJobs(i: number, count: number): void {
     const node = this.node(i);
     let done = 0;
-    while (done < count && node.executions.length > 0) {
-      const execution = node.executions.shift() as { seq: SeqNo; requests: readonly Request[] };
-      const results = execution.requests.map((r) => node.service.apply(r.operation));
-      const labels = execution.requests.map(requestLabel);
+    for (;;) {
+      const job = node.jobs[0];
+      if (job === undefined) return;
+      if (job.kind === 'snapshot') {
+        node.jobs.shift();
+        const lastSeq = node.history.at(-1)?.seq ?? 0;
+        assert.equal(lastSeq, job.seq, `r${i} snapshot of s${job.seq} taken after s${lastSeq}`);
+        const stateDigest = stateDigestOf(node.service.entries);
+        this.trace.push(`r${i} snapshot s${job.seq} -> ${stateName(stateDigest)}`);
+        this.apply(i, node.core.step({ type: 'state-digest', seq: job.seq, stateDigest }));
+        this.checkInvariants(i);
+        continue;
+      }
+      if (done >= count) return;
+      node.jobs.shift();
+      const results = job.requests.map((r) => node.service.apply(r.operation));
+      const labels = job.requests.map(requestLabel);
       const previous = node.history.at(-1)?.seq ?? 0;
-      assert.equal(execution.seq, previous + 1, `r${i} executes s${execution.seq} after s${previous}`);
-      node.history.push({ seq: execution.seq, requests: labels });
-      this.trace.push(`r${i} executed s${execution.seq} -> ${results.map((r) => `"${decoder.decode(r)}"`).join(',')}`);
+      assert.equal(job.seq, previous + 1, `r${i} executes s${job.seq} after s${previous}`);
+      node.history.push({ seq: job.seq, requests: labels });
+      this.checkAgreement(i, job.seq, labels);
+      this.trace.push(`r${i} executed s${job.seq} -> ${results.map((r) => `"${decoder.decode(r)}"`).join(',')}`);
       done++;
-      const effects = node.core.step({ type: 'executed', seq: execution.seq, results });
-      this.apply(i, effects);
+      this.apply(i, node.core.step({ type: 'executed', seq: job.seq, results }));
       this.checkInvariants(i);
     }
+  }
+
+  /** No two non-Byzantine replicas execute different batches at one sequence number. */
+  private checkAgreement(i: number, seq: number, labels: readonly string[]): void {
+    if (this.byzantine.has(i)) return;
+    const label = labels.join(',');
+    const first = this.executedAt.get(seq);
+    if (first === undefined) this.executedAt.set(seq, { label, by: i });
+    else assert.equal(label, first.label, `SAFETY: r${i} executes [${label}] at s${seq}, r${first.by} executed [${first.label}]`);
   }
 
   /** Bounds the core must keep after every step (checked continuously). */
   private checkInvariants(i: number): void {
     const node = this.node(i);
     const status = node.core.status();
-    const inPipeline = node.proposed.filter((s) => s > status.lastExecuted).length;
+    const inPipeline = node.proposed.filter((p) => p.view === status.view && p.seq > status.lastExecuted).length;
     this.pipelinePeak = Math.max(this.pipelinePeak, inPipeline);
     assert.ok(
       inPipeline <= this.options.pipelineMax,
@@ -554,12 +940,9 @@ export class Cluster {
       backlog <= this.options.executeBacklogMax,
       `r${i} backlog ${backlog} > executeBacklogMax ${this.options.executeBacklogMax}`,
     );
+    this.slotsPeak = Math.max(this.slotsPeak, status.slots);
     assert.ok(status.slots <= this.options.logWindow, `r${i} holds ${status.slots} slots > logWindow`);
   }
-}
-
-function hex(bytes: Uint8Array): string {
-  return Buffer.from(bytes).toString('hex');
 }
 
 // --- step tables ------------------------------------------------------------
@@ -583,10 +966,17 @@ const lineMatches = (line: string, pattern: string | RegExp): boolean =>
 export function runSteps(c: Cluster, steps: readonly Step[]): void {
   for (const [index, s] of steps.entries()) {
     const start = c.trace.length;
-    s.run(c);
+    const context = (): string => {
+      const lines = c.trace.slice(start);
+      return `step ${index + 1} "${s.step}" produced:\n  ${lines.slice(0, 400).join('\n  ')}${lines.length > 400 ? '\n  ...' : ''}`;
+    };
+    try {
+      s.run(c);
+    } catch (error) {
+      if (error instanceof Error) error.message = `${error.message}\n${context()}`;
+      throw error;
+    }
     const lines = c.trace.slice(start);
-    const context = (): string =>
-      `step ${index + 1} "${s.step}" produced:\n  ${lines.slice(0, 400).join('\n  ')}${lines.length > 400 ? '\n  ...' : ''}`;
     let at = 0;
     for (const pattern of s.expect ?? []) {
       const found = lines.findIndex((line, i) => i >= at && lineMatches(line, pattern));
@@ -616,6 +1006,19 @@ export function assertSameHistories(c: Cluster, replicas: readonly number[] = c.
   }
 }
 
+/** Asserts the listed replicas' histories agree wherever both executed a sequence number (one may be shorter). */
+export function assertConsistentHistories(c: Cluster, replicas: readonly number[] = c.replicas): void {
+  for (const a of replicas) {
+    for (const b of replicas) {
+      if (a >= b) continue;
+      const ha = c.history(a);
+      const hb = c.history(b);
+      const common = Math.min(ha.length, hb.length);
+      assert.deepEqual(ha.slice(0, common), hb.slice(0, common), `r${a} and r${b} executed different batches`);
+    }
+  }
+}
+
 /** Asserts no request label appears twice in replica i's execution (exactly-once). */
 export function assertExecutedOnce(c: Cluster, i: number): void {
   const seen = new Set<string>();
@@ -624,3 +1027,4 @@ export function assertExecutedOnce(c: Cluster, i: number): void {
     seen.add(label);
   }
 }
+

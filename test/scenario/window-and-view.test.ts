@@ -1,10 +1,13 @@
 /**
- * The log window and the view (PROTOCOL.md N3, N9, N12). Agreement messages
- * for a view other than the current one, for sequence numbers already
- * delivered, or above lastDelivered + logWindow are ignored, and they leave
- * no state behind (no slot is created, so a Byzantine replica cannot grow a
- * replica's log). A PRE-PREPARE naming another view is first checked against
- * that view's primary. The window slides with delivery. Messages with a bad
+ * The log window and the view (PROTOCOL.md N3, N9, N12; VIEW-CHANGE.md C4).
+ * Agreement messages for a view other than the current one, for sequence
+ * numbers at or below the stable checkpoint, or above stable + logWindow are
+ * ignored, and they leave no state behind (no slot is created, so a Byzantine
+ * replica cannot grow a replica's log). A PRE-PREPARE naming another view is
+ * first checked against that view's primary. The window slides with the
+ * stable checkpoint (it slid with delivery before checkpoints existed; the
+ * tests use a checkpoint interval small enough that the checkpoint follows
+ * delivery closely, and `already-delivered` became `below-window`). Messages with a bad
  * sender (itself, or no such replica) are rejected. A replica that falls more
  * than logWindow behind ignores what lies above its window and stays behind:
  * catching up is the job of checkpoints / state transfer (issue 5).
@@ -15,11 +18,11 @@ import { Cluster, commit, prePrepare, prepare, req, runSteps, where } from './ha
 
 describe('log window and views', () => {
   it('ignores other views and sequence numbers outside the window, without keeping state', () => {
-    const c = new Cluster({ n: 4, options: { logWindow: 4, pipelineMax: 2, batchRequestsMax: 1 } });
+    const c = new Cluster({ n: 4, options: { logWindow: 4, pipelineMax: 2, batchRequestsMax: 1, checkpointInterval: 2 } });
     const X = [req(9, 1, 'x')];
     runSteps(c, [
       {
-        step: 'at lastDelivered = 0 (window s1..s4): messages for s5, s0 and view 1 reach r1',
+        step: 'at stable checkpoint 0 (window s1..s4): messages for s5, s0 and view 1 reach r1',
         run: (c) => {
           c.inject(0, 1, prePrepare(0, 5, X));
           c.inject(2, 1, prepare(0, 5, X));
@@ -35,7 +38,7 @@ describe('log window and views', () => {
           'r1 ignores pre-prepare from r0: above-window',
           'r1 ignores prepare from r2: above-window',
           'r1 ignores commit from r2: above-window',
-          'r1 ignores pre-prepare from r0: already-delivered',
+          'r1 ignores pre-prepare from r0: below-window',
           'r1 ignores prepare from r2: future-view',
           'r1 ignores commit from r2: future-view',
           'r2 ignores pre-prepare from r1: future-view',
@@ -56,7 +59,7 @@ describe('log window and views', () => {
         check: (c) => assert.equal(c.replica(1).status().slots, 1),
       },
       {
-        step: 'four requests are executed (s1..s4); the window moves to s5..s8',
+        step: 'four requests are executed (s1..s4); checkpoint s4 becomes stable, the window moves to s5..s8',
         run: (c) => {
           for (let client = 1; client <= 3; client++) c.submit(req(client, 1));
           c.deliverAll();
@@ -66,20 +69,21 @@ describe('log window and views', () => {
         },
         check: (c) => {
           for (const r of c.replicas) assert.equal(c.replica(r).status().lastDelivered, 4, `r${r}`);
+          for (const r of c.replicas) assert.equal(c.replica(r).status().stableCheckpoint, 4, `r${r}`);
           // r1 counted r2's early vote for X at s4 for X only; s4 still committed on c4#1.
           assert.deepEqual(c.history(1).at(-1), { seq: 4, requests: ['c4#1'] });
           assert.ok(c.traceMatching('r1 rejects prepare from r2: equivocating-prepare').length === 1);
         },
       },
       {
-        step: 'now s4 is delivered, s8 in the window, s9 above it',
+        step: 'now s4 is delivered and stable, s8 in the window, s9 above it',
         run: (c) => {
           c.inject(2, 1, prepare(0, 4, X));
           c.inject(2, 1, prepare(0, 9, X));
           c.inject(2, 1, prepare(0, 8, X));
           c.deliverAll();
         },
-        expect: ['r1 ignores prepare from r2: already-delivered', 'r1 ignores prepare from r2: above-window'],
+        expect: ['r1 ignores prepare from r2: below-window', 'r1 ignores prepare from r2: above-window'],
         check: (c) => {
           assert.equal(c.rejectionsAt(1).filter((r) => r.reason === 'above-window').length, 4);
           assert.equal(c.replica(1).status().slots, 1, 'only the s8 vote is kept');
@@ -103,7 +107,7 @@ describe('log window and views', () => {
   });
 
   it('a backup more than logWindow behind ignores what lies above its window and stays behind', () => {
-    const c = new Cluster({ n: 4, options: { logWindow: 3, pipelineMax: 3, batchRequestsMax: 1 } });
+    const c = new Cluster({ n: 4, options: { logWindow: 3, pipelineMax: 3, batchRequestsMax: 1, checkpointInterval: 1 } });
     runSteps(c, [
       {
         step: 'r3 is cut off while s1..s6 are agreed by r0, r1, r2',
