@@ -75,21 +75,26 @@ export class PendingRequests {
     return batch;
   }
 
-  /** Records that `request` is proposed (by a NEW-VIEW), so this replica does not propose it again. */
-  markProposed(request: Request): void {
-    const entry = this.unproposed.get(request.clientId);
-    if (entry !== undefined && entry.request.requestNo === request.requestNo) {
-      this.unproposed.delete(request.clientId);
-      this.proposed.set(request.clientId, entry);
-    }
-  }
-
-  /** Makes every proposed request unproposed again: a new view forgets old proposals. */
-  unproposeAll(): void {
-    for (const [clientId, entry] of this.proposed) {
-      if (!this.unproposed.has(clientId)) this.unproposed.set(clientId, entry);
-    }
+  /**
+   * A new view: every request becomes unproposed again and may be forwarded
+   * to the new primary, except `proposedByNewView` (the NEW-VIEW's batches),
+   * which count as proposed. Arrival order is kept, since the timers look at
+   * the oldest entry first.
+   */
+  enterView(proposedByNewView: readonly Request[]): void {
+    const inNewView = new Map<ClientId, Request>();
+    for (const r of proposedByNewView) inNewView.set(r.clientId, r);
+    const entries = [...this.proposed.values(), ...this.unproposed.values()].sort((a, b) => a.arrived - b.arrived);
     this.proposed.clear();
+    this.unproposed.clear();
+    for (const entry of entries) {
+      const { clientId, requestNo } = entry.request;
+      entry.forwarded = false;
+      const target = inNewView.get(clientId)?.requestNo === requestNo ? this.proposed : this.unproposed;
+      // A session's proposed request and its next one may both be here; the higher one wins.
+      const known = target.get(clientId);
+      if (known === undefined || known.request.requestNo < requestNo) target.set(clientId, entry);
+    }
   }
 
   /** Drops the request of this session once a request numbered >= it is ordered. */

@@ -72,6 +72,8 @@ export interface ReplicaStatus {
 const FORWARD_PER_TICK_MAX = 256;
 /** A request older than this many view-change timeouts suspects the primary even while others progress. */
 const STARVATION_FACTOR = 4;
+/** Agreement messages buffered for a view whose NEW-VIEW has not arrived. */
+const EARLY_MESSAGES_MAX = 4096;
 /** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
 const BACKOFF_DOUBLINGS_MAX = 10;
 
@@ -112,6 +114,14 @@ export class ReplicaCore {
   private readonly viewChanges = new Map<ReplicaId, ViewChangeMessage>();
   /** The NEW-VIEW this replica sent as primary of `view`, to resend to replicas that missed it. */
   private newViewSent: NewViewMessage | undefined;
+  private viewInstalledAt = 0;
+  /** This replica's CHECKPOINTs above the stable one, resent until they stabilise [C5]. */
+  private readonly ownCheckpoints = new Map<SeqNo, CheckpointMessage>();
+  /** Agreement messages for `view` received while its NEW-VIEW is awaited [V9]. */
+  private earlyMessages: { from: ReplicaId; message: PrePrepareMessage | PrepareMessage | CommitMessage }[] = [];
+  /** Tick of the last retransmission round, and the delivery point it saw [R7]. */
+  private lastResend = 0;
+  private deliveredAtLastResend: SeqNo = seqNo(0);
 
   private effects: ReplicaEffect[] = [];
 
@@ -230,6 +240,15 @@ export class ReplicaCore {
 
   private acceptMessage(from: ReplicaId, message: ReplicaMessage): Rejection | undefined {
     if (from === this.id || from < 0 || from >= this.sizes.n) return rejectPeer('bad-sender');
+    if (
+      !this.viewActive &&
+      (message.type === 'pre-prepare' || message.type === 'prepare' || message.type === 'commit') &&
+      message.view === this.view
+    ) {
+      if (this.earlyMessages.length >= EARLY_MESSAGES_MAX) return ignore('view-changing');
+      this.earlyMessages.push({ from, message }); // [V9]
+      return undefined;
+    }
     switch (message.type) {
       case 'pre-prepare':
         return this.onPrePrepare(from, message);
@@ -308,7 +327,7 @@ export class ReplicaCore {
     const slot = this.slotFor(m.seq);
     const vote = this.recordVote(slot.prepares, from, m.digest); // [N10]
     if (vote === 'equivocation') return rejectPeer('equivocating-prepare');
-    if (vote === 'duplicate') return ignore('duplicate');
+    if (vote === 'duplicate') return this.helpLaggard(from, slot);
     slot.prepareSignatures.set(from, m.signature); // verified lazily, when it would count [N11]
     this.progress(m.seq, slot);
     return undefined;
@@ -341,9 +360,23 @@ export class ReplicaCore {
     const slot = this.slotFor(m.seq);
     const vote = this.recordVote(slot.commits, from, m.digest);
     if (vote === 'equivocation') return rejectPeer('equivocating-commit');
-    if (vote === 'duplicate') return ignore('duplicate');
+    if (vote === 'duplicate') return this.helpLaggard(from, slot);
     this.progress(m.seq, slot);
     return undefined;
+  }
+
+  /**
+   * A repeated vote means its sender is retransmitting, i.e. stuck on this
+   * slot [R8]: if it is committed here, answer with this replica's part so the
+   * sender can complete it, at most once per peer and retransmission period.
+   */
+  private helpLaggard(from: ReplicaId, slot: Slot): Rejection {
+    const helped = slot.helpedAt.get(from);
+    if (slot.committed && (helped === undefined || this.now - helped >= this.options.viewChangeResendTicks)) {
+      slot.helpedAt.set(from, this.now); // once per round, so two replicas never echo each other forever
+      this.sendOwnVotes(slot, from);
+    }
+    return ignore('duplicate');
   }
 
   /** Advances slot `s` through prepared [N11] and committed-local [N13]. */
@@ -420,6 +453,7 @@ export class ReplicaCore {
     if (s <= this.stable.seq) return; // already stable from others' votes
     const signature = this.crypto.sign({ kind: 'checkpoint', seq: s, stateDigest });
     const message: CheckpointMessage = { type: 'checkpoint', seq: s, stateDigest, signature }; // [C2]
+    this.ownCheckpoints.set(s, message);
     this.effects.push({ type: 'send', to: 'others', message });
     this.checkpointVotes.add(s, this.id, stateDigest, signature);
     this.tryStabilize(s, stateDigest);
@@ -441,7 +475,9 @@ export class ReplicaCore {
 
   private tryStabilize(s: SeqNo, stateDigest: Digest): void {
     const cert = this.checkpointVotes.stable(s, stateDigest, this.sizes.quorum); // [C4]
-    if (cert !== undefined) this.adoptStableCheckpoint(cert);
+    if (cert === undefined) return;
+    this.adoptStableCheckpoint(cert);
+    this.propose(); // the window moved
   }
 
   /** Moves the low watermark to `cert` and collects everything below it [C4]. */
@@ -451,9 +487,9 @@ export class ReplicaCore {
     for (const s of this.slots.keys()) if (s <= cert.seq) this.slots.delete(s);
     this.checkpointVotes.dropUpTo(cert.seq);
     if (this.nextSeq <= cert.seq) this.nextSeq = next(cert.seq);
+    for (const s of this.ownCheckpoints.keys()) if (s <= cert.seq) this.ownCheckpoints.delete(s);
     this.effects.push({ type: 'stable-checkpoint', seq: cert.seq });
     // A replica whose own execution is behind cert.seq now needs state transfer (issue 5).
-    this.propose(); // the window moved
   }
 
   // --- timers and view-change triggers [T1-T4] -----------------------------
@@ -464,6 +500,7 @@ export class ReplicaCore {
       this.onViewChangeTick();
       return;
     }
+    if (this.now - this.lastResend >= this.options.viewChangeResendTicks) this.resendRound();
     if (this.primaryOf(this.view) === this.id) return;
     const oldest = this.pending.oldestArrival();
     if (oldest === undefined) return;
@@ -473,8 +510,41 @@ export class ReplicaCore {
     }
     const timeout = this.options.viewChangeTimeoutTicks;
     const waited = this.now - Math.max(oldest, this.lastProgress);
-    const starved = this.now - oldest >= STARVATION_FACTOR * timeout;
+    const starved = this.now - Math.max(oldest, this.viewInstalledAt) >= STARVATION_FACTOR * timeout;
     if (waited >= timeout || starved) this.startViewChange(next(this.view)); // [T2]
+  }
+
+  /**
+   * Retransmission [C5, R7]: own CHECKPOINTs that have not stabilised, and —
+   * if nothing was delivered since the last round — this replica's
+   * PRE-PREPARE / PREPARE / COMMIT for the next undelivered slots, so lost
+   * messages cannot stall the log while the network works.
+   */
+  private resendRound(): void {
+    this.lastResend = this.now;
+    for (const message of this.ownCheckpoints.values()) this.effects.push({ type: 'send', to: 'others', message });
+    const stalled = this.lastDelivered === this.deliveredAtLastResend;
+    this.deliveredAtLastResend = this.lastDelivered;
+    if (!stalled) return;
+    const end = Math.min(this.lastDelivered + this.options.pipelineMax, this.stable.seq + this.options.logWindow);
+    for (let s = next(this.lastDelivered); s <= end; s = next(s)) {
+      const slot = this.slots.get(s);
+      if (slot?.prePrepare !== undefined) this.sendOwnVotes(slot, 'others');
+    }
+  }
+
+  /** This replica's part of `slot` in the current view: the PRE-PREPARE if primary, else its PREPARE; its COMMIT if sent. */
+  private sendOwnVotes(slot: Slot, to: ReplicaId | 'others'): void {
+    const pp = slot.prePrepare as PrePrepareMessage;
+    if (this.primaryOf(pp.view) === this.id) {
+      this.effects.push({ type: 'send', to, message: pp });
+    } else {
+      const signature = slot.prepareSignatures.get(this.id);
+      if (signature !== undefined) {
+        this.effects.push({ type: 'send', to, message: { type: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest, signature } });
+      }
+    }
+    if (slot.commitSent) this.effects.push({ type: 'send', to, message: { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest } });
   }
 
   private onViewChangeTick(): void {
@@ -505,6 +575,7 @@ export class ReplicaCore {
   private startViewChange(v: View): void {
     assert(v > this.view, `view change from ${this.view} to ${v} must move forward`);
     this.view = v;
+    this.earlyMessages = [];
     this.viewActive = false;
     this.quorumSince = undefined;
     this.newViewSent = undefined;
@@ -567,6 +638,7 @@ export class ReplicaCore {
     if (m.view < this.view || (m.view === this.view && this.viewActive)) return ignore('old-view');
     const decision = this.checkNewView(m);
     if (typeof decision === 'string') return rejectPeer(decision);
+    if (m.view !== this.view) this.earlyMessages = [];
     this.view = m.view;
     this.installView(decision, m.prePrepares); // [V7]
     return undefined;
@@ -579,9 +651,8 @@ export class ReplicaCore {
     for (const vc of m.viewChanges) {
       if (vc.newView !== m.view || voters.has(vc.replica)) return 'new-view-bad-view-changes';
       voters.add(vc.replica);
-      const known = this.viewChanges.get(vc.replica);
-      const checkedAlready = known !== undefined && known.newView === vc.newView && bytesEqual(known.signature, vc.signature);
-      if (!checkedAlready && checkViewChange(vc, this.rules) !== undefined) return 'new-view-bad-view-change';
+      // Checked in full even if we hold a VIEW-CHANGE with the same signature: the body may differ.
+      if (checkViewChange(vc, this.rules) !== undefined) return 'new-view-bad-view-change';
     }
     if (voters.size < quorum) return 'new-view-without-quorum';
     const decision = this.newViewDecision(m.viewChanges);
@@ -594,32 +665,45 @@ export class ReplicaCore {
       if (!this.crypto.verify(this.primaryOf(m.view), { kind: 'pre-prepare', view: pp.view, seq: pp.seq, digest: pp.digest }, pp.signature)) {
         return 'new-view-bad-signature';
       }
-      const slot = this.slots.get(pp.seq);
-      if (slot?.delivered === true && !bytesEqual((slot.certificate?.prePrepare.digest ?? pp.digest), pp.digest)) {
-        return 'new-view-contradicts-delivered';
-      }
+    }
+    // Nothing this replica delivered above the new view's checkpoint may be replaced or dropped.
+    const proposed = new Map(decision.slots.map((slot) => [slot.seq, slot.digest]));
+    for (const [s, slot] of this.slots) {
+      if (!slot.delivered || s <= decision.checkpoint.seq) continue;
+      const digest = proposed.get(s);
+      const delivered = slot.certificate?.prePrepare.digest;
+      if (digest === undefined || delivered === undefined || !bytesEqual(digest, delivered)) return 'new-view-contradicts-delivered';
     }
     return decision;
   }
 
   /** Enters `this.view` with the decided checkpoint and PRE-PREPAREs [V7]. */
   private installView(decision: NewViewDecision, prePrepares: readonly PrePrepareMessage[]): void {
-    this.viewActive = true;
     this.viewsInstalled++;
     this.quorumSince = undefined;
     this.lastProgress = this.now;
+    this.viewInstalledAt = this.now;
     for (const [replica, vc] of this.viewChanges) if (vc.newView <= this.view) this.viewChanges.delete(replica);
     if (decision.checkpoint.seq > this.stable.seq) this.adoptStableCheckpoint(decision.checkpoint);
     for (const slot of this.slots.values()) slot.enterView(undefined);
-    this.pending.unproposeAll();
-    for (const pp of prePrepares) {
-      for (const r of pp.requests) this.pending.markProposed(r);
-    }
+    this.pending.enterView(prePrepares.flatMap((pp) => pp.requests));
+    this.viewActive = true;
     this.effects.push({ type: 'view-installed', view: this.view, primary: this.primaryOf(this.view) });
-    for (const pp of prePrepares) this.acceptPrePrepare(this.slotFor(pp.seq), pp);
+    for (const pp of prePrepares) {
+      if (pp.seq > this.stable.seq) this.acceptPrePrepare(this.slotFor(pp.seq), pp);
+    }
     const last = prePrepares.length > 0 ? (prePrepares[prePrepares.length - 1] as PrePrepareMessage).seq : this.stable.seq;
-    this.nextSeq = next(last > this.lastDelivered ? last : this.lastDelivered);
+    const highest = Math.max(last, this.lastDelivered, this.stable.seq) as SeqNo;
+    this.nextSeq = next(highest);
+    this.replayEarlyMessages();
     this.propose();
+  }
+
+  /** Agreement messages of `view` that arrived before its NEW-VIEW, in arrival order (bounded). */
+  private replayEarlyMessages(): void {
+    const early = this.earlyMessages;
+    this.earlyMessages = [];
+    for (const { from, message } of early) if (message.view === this.view) this.onMessage(from, message);
   }
 
   // --- decision points ------------------------------------------------------

@@ -22,6 +22,8 @@ export class Slot {
   committed = false;
   /** The batch went to the executor (at most once, whatever the view). */
   delivered = false;
+  /** Tick at which this replica last answered each peer's retransmission for this slot [R8]. */
+  helpedAt = new Map<ReplicaId, number>();
   /** Prepared certificate of the highest view this replica prepared the slot in. */
   certificate: PreparedCertificate | undefined;
 
@@ -55,6 +57,7 @@ export class Slot {
     this.prepares = new VoteSet<Digest>(bytesEqual);
     this.prepareSignatures = new Map();
     this.verifiedPrepares = new Set();
+    this.helpedAt = new Map();
     this.commits = new VoteSet<Digest>(bytesEqual);
     this.commitSent = false;
     this.committed = false;
