@@ -29,7 +29,7 @@ export interface ProtocolOptions {
   readonly viewChangeTimeoutTicks: number;
   /** Ticks to wait for the NEW-VIEW once a quorum moved to a view; doubles with each failed view. */
   readonly newViewTimeoutTicks: number;
-  /** Ticks between retransmissions of this replica's VIEW-CHANGE while the view is not installed. */
+  /** Ticks between retransmission rounds: VIEW-CHANGE while changing view, CHECKPOINTs not yet stable, votes of waiting slots. */
   readonly viewChangeResendTicks: number;
   /** Most bytes of a VIEW-CHANGE or NEW-VIEW (they carry certificates with whole batches). */
   readonly viewChangeBytesMax: number;
@@ -49,7 +49,7 @@ export const defaultProtocolOptions: ProtocolOptions = {
   requestTimeoutTicks: 40,
   viewChangeTimeoutTicks: 100,
   newViewTimeoutTicks: 200,
-  viewChangeResendTicks: 50,
+  viewChangeResendTicks: 30,
   viewChangeBytesMax: 64 * 1024 * 1024,
 };
 
@@ -71,6 +71,10 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
   }
   if (viewChangeBytesNeeded(options) > options.viewChangeBytesMax) {
     return { field: 'viewChangeBytesMax', message: `must hold logWindow full batches (${viewChangeBytesNeeded(options)} bytes)` };
+  }
+  // A lost vote is resent within two rounds (R7); at least one must come before T2. The defaults allow both.
+  if (options.viewChangeTimeoutTicks <= options.viewChangeResendTicks) {
+    return { field: 'viewChangeTimeoutTicks', message: 'must exceed viewChangeResendTicks' };
   }
   if (options.viewChangeTimeoutTicks <= options.requestTimeoutTicks) {
     return { field: 'viewChangeTimeoutTicks', message: 'must exceed requestTimeoutTicks' };

@@ -93,7 +93,10 @@ export class PendingRequests {
       const target = inNewView.get(clientId)?.requestNo === requestNo ? this.proposed : this.unproposed;
       // A session's proposed request and its next one may both be here; the higher one wins.
       const known = target.get(clientId);
-      if (known === undefined || known.request.requestNo < requestNo) target.set(clientId, entry);
+      if (known === undefined || known.request.requestNo < requestNo) {
+        target.delete(clientId); // re-inserted at its own arrival position
+        target.set(clientId, entry);
+      }
     }
   }
 

@@ -119,8 +119,9 @@ export class ReplicaCore {
   private readonly ownCheckpoints = new Map<SeqNo, CheckpointMessage>();
   /** Agreement messages for `view` received while its NEW-VIEW is awaited [V9]. */
   private earlyMessages: { from: ReplicaId; message: PrePrepareMessage | PrepareMessage | CommitMessage }[] = [];
-  /** Tick of the last retransmission round, and the delivery point it saw [R7]. */
+  /** Tick of the last retransmission round, the highest slot with a PRE-PREPARE it saw waiting, and the delivery point [R7]. */
   private lastResend = 0;
+  private waitingAtLastResend: SeqNo = seqNo(0);
   private deliveredAtLastResend: SeqNo = seqNo(0);
 
   private effects: ReplicaEffect[] = [];
@@ -515,22 +516,27 @@ export class ReplicaCore {
   }
 
   /**
-   * Retransmission [C5, R7]: own CHECKPOINTs that have not stabilised, and —
-   * if nothing was delivered since the last round — this replica's
-   * PRE-PREPARE / PREPARE / COMMIT for the next undelivered slots, so lost
-   * messages cannot stall the log while the network works.
+   * Retransmission [C5, R7]: own CHECKPOINTs that have not stabilised, and
+   * this replica's PRE-PREPARE / PREPARE / COMMIT for undelivered slots, so
+   * lost messages cannot stall the log while the network works.
    */
   private resendRound(): void {
     this.lastResend = this.now;
     for (const message of this.ownCheckpoints.values()) this.effects.push({ type: 'send', to: 'others', message });
+    // Everything waiting if nothing was delivered since the last round; otherwise only the slots
+    // that were already waiting then (younger ones may simply be in flight).
     const stalled = this.lastDelivered === this.deliveredAtLastResend;
     this.deliveredAtLastResend = this.lastDelivered;
-    if (!stalled) return;
-    const end = Math.min(this.lastDelivered + this.options.pipelineMax, this.stable.seq + this.options.logWindow);
-    for (let s = next(this.lastDelivered); s <= end; s = next(s)) {
+    const window = this.lastDelivered + this.options.pipelineMax;
+    const end = stalled ? window : Math.min(this.waitingAtLastResend, window);
+    let highest = this.lastDelivered;
+    for (let s = next(this.lastDelivered); s <= this.stable.seq + this.options.logWindow; s = next(s)) {
       const slot = this.slots.get(s);
-      if (slot?.prePrepare !== undefined) this.sendOwnVotes(slot, 'others');
+      if (slot?.prePrepare === undefined) break;
+      highest = s;
+      if (s <= end) this.sendOwnVotes(slot, 'others');
     }
+    this.waitingAtLastResend = highest;
   }
 
   /** This replica's part of `slot` in the current view: the PRE-PREPARE if primary, else its PREPARE; its COMMIT if sent. */

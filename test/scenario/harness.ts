@@ -5,8 +5,9 @@
  * envelopes (replica -> replica messages and client -> replica requests, each
  * with its sender and receiver). Nothing moves unless a test says so:
  * `deliverAll`, `deliverWhere`, `deliverRound`, `deliverByChoices` take
- * envelopes off the queue; `drop`, `duplicateAll`, `reverseQueue` and
- * `blackhole` misbehave the network; `crash` silences a replica for good;
+ * envelopes off the queue; `drop`, `duplicateAll`, `reverseQueue`,
+ * `blockWhere` and `blackhole` misbehave the network; `crash` silences a
+ * replica for good;
  * `inject` lets a test speak for a Byzantine replica (the core trusts the
  * channel for the sender's identity, so injection is exactly what a
  * compromised replica could send). Time moves only with `tick` (every live
@@ -46,8 +47,13 @@
  *   r2 installs v1 (primary r1)
  *   r2 rejects prepare from r0: prepare-from-primary
  *   r2 ignores prepare from r1: duplicate
- *   drop r0 -> r3 pre-prepare v0 s1 [c1#1]     (a test dropped it)
+ *   drop r0 -> r3 pre-prepare v0 s1 [c1#1]     (a test dropped it, or a block did)
  *   lost r0 -> r3 pre-prepare v0 s1 [c1#1]     (a blackhole swallowed it)
+ *
+ * The core retransmits (VIEW-CHANGE.md T3, C5, R7, R8): a message dropped
+ * once with `drop` comes again within viewChangeResendTicks once time moves.
+ * A scenario that needs a loss to last while ticks run uses `blockWhere`
+ * (or `blackhole`), which also loses the retransmissions.
  * Steps can be written as tables (`runSteps`) whose expectations are trace
  * lines, so a failing scenario prints what happened in words.
  *
@@ -381,7 +387,7 @@ interface ReplicaNode {
   /** Execute and snapshot effects handed out and not yet answered, in order. */
   readonly jobs: Job[];
   holdExecution: boolean;
-  /** Sequence numbers this replica proposed (as primary), with the view. */
+  /** Sequence numbers this replica proposed (as primary), with the view; each (view, seq) once. */
   readonly proposed: { view: number; seq: number }[];
   /** Stable checkpoints it reached, in order. */
   readonly stableCheckpoints: number[];
@@ -437,6 +443,8 @@ export class Cluster {
   private queue: Envelope[] = [];
   private readonly nodes: ReplicaNode[] = [];
   private readonly blackholes: EnvelopePredicate[] = [];
+  /** Active `blockWhere` filters. */
+  private blocks: EnvelopePredicate[] = [];
   private readonly crashed = new Set<number>();
   private readonly byzantine: Set<number>;
   /** seq -> batch label and the first replica that executed it (agreement check). */
@@ -497,7 +505,7 @@ export class Cluster {
     return this.node(i).service.entries;
   }
 
-  /** Sequence numbers replica i proposed while primary (PRE-PREPAREs it broadcast, NEW-VIEW ones excluded). */
+  /** Sequence numbers replica i proposed while primary (PRE-PREPAREs it broadcast, NEW-VIEW ones excluded; an R7 retransmission is not a new proposal). */
   proposedBy(i: number): readonly number[] {
     return this.node(i).proposed.map((p) => p.seq);
   }
@@ -551,7 +559,7 @@ export class Cluster {
 
   /**
    * Puts a message "from" replica `from` on the queue (a Byzantine sender).
-   * Bypasses blackholes. An UNSIGNED message is signed as `from` first.
+   * Bypasses blackholes, not `blockWhere`. An UNSIGNED message is signed as `from` first.
    */
   inject(from: number, to: number | readonly number[], message: ReplicaMessage): void {
     this.injectRaw(from, to, signedBy(from, message));
@@ -560,7 +568,9 @@ export class Cluster {
   /** Like `inject`, but the message goes out exactly as given (UNSIGNED stays an invalid signature). */
   injectRaw(from: number, to: number | readonly number[], message: ReplicaMessage): void {
     for (const t of typeof to === 'number' ? [to] : to) {
-      this.queue.push({ kind: 'message', from: replicaId(from), to: replicaId(t), message, injected: true });
+      const e: Envelope = { kind: 'message', from: replicaId(from), to: replicaId(t), message, injected: true };
+      if (this.isBlocked(e)) continue;
+      this.queue.push(e);
     }
   }
 
@@ -574,6 +584,27 @@ export class Cluster {
       const index = this.blackholes.indexOf(predicate);
       if (index >= 0) this.blackholes.splice(index, 1);
     };
+  }
+
+  /**
+   * A persistent loss: until `unblock()` (or the returned function), every
+   * envelope matching `predicate` is dropped (traced as `drop ...`) - those
+   * queued now and every later one, replicas' retransmissions and injected
+   * messages included. `drop` removes only what is queued, and the core
+   * resends it (T3, C5, R7, R8); a scenario whose premise is "these
+   * messages are lost" while ticks pass needs this instead.
+   */
+  blockWhere(predicate: EnvelopePredicate): () => void {
+    this.blocks.push(predicate);
+    this.drop(predicate);
+    return () => {
+      this.blocks = this.blocks.filter((p) => p !== predicate);
+    };
+  }
+
+  /** Ends every `blockWhere`. */
+  unblock(): void {
+    this.blocks = [];
   }
 
   /** Replica i crashes for good: queued envelopes to/from it are dropped, new ones lost, and it gets no more ticks. */
@@ -799,7 +830,14 @@ export class Cluster {
 
   private enqueue(e: Envelope): void {
     if (this.blackholes.some((p) => p(e))) this.trace.push(`lost ${this.describe(e)}`);
-    else this.queue.push(e);
+    else if (!this.isBlocked(e)) this.queue.push(e);
+  }
+
+  /** Whether a `blockWhere` drops `e` (and traces it). */
+  private isBlocked(e: Envelope): boolean {
+    if (!this.blocks.some((p) => p(e))) return false;
+    this.trace.push(`drop ${this.describe(e)}`);
+    return true;
   }
 
   private deliver(e: Envelope): void {
@@ -824,7 +862,10 @@ export class Cluster {
       switch (effect.type) {
         case 'send': {
           const m = effect.message;
-          if (m.type === 'pre-prepare' && effect.to === 'others') node.proposed.push({ view: m.view, seq: m.seq });
+          // A proposal is counted once: the primary's retransmissions (R7) re-send the same (view, seq).
+          if (m.type === 'pre-prepare' && effect.to === 'others' && !node.proposed.some((p) => p.view === m.view && p.seq === m.seq)) {
+            node.proposed.push({ view: m.view, seq: m.seq });
+          }
           const targets = effect.to === 'others' ? this.replicas.filter((r) => r !== i) : [effect.to];
           for (const to of targets) {
             this.sent.push({ tick: this.now, from: replicaId(i), to, message: m });

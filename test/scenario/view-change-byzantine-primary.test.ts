@@ -3,9 +3,10 @@
  * n = 4; r1, the primary of view 1, is Byzantine: its core is silenced
  * (`crash`) and the test speaks for it with `inject`, signing only as r1.
  * Batch A prepared at s1 in view 0 at r0, r2, r3 and committed nowhere (its
- * COMMITs were lost); r2 and r3 time out, r0 joins them (f + 1 VIEW-CHANGEs),
- * and r0, r2, r3 wait for r1's NEW-VIEW. The backups recompute the NEW-VIEW
- * from its VIEW-CHANGEs and refuse:
+ * COMMITs are lost, retransmissions (R7) included, until view 1 is reached);
+ * r2 and r3 time out, r0 joins them (f + 1 VIEW-CHANGEs), and r0, r2, r3
+ * wait for r1's NEW-VIEW. The backups recompute the NEW-VIEW from its
+ * VIEW-CHANGEs and refuse:
  *  (a) one that drops A's certificate (no PRE-PREPARE at s1, a null request
  *      or another batch there): `new-view-wrong-pre-prepares`; they then
  *      time out (T4, newViewTimeoutTicks after the quorum) to view 2, whose
@@ -18,12 +19,12 @@
  *      batch at s1 with a higher, fake view (r1's own PRE-PREPARE as primary
  *      of view 1 with forged PREPAREs, or PREPAREs that include the primary),
  *      or one from a view not below the new view: `view-change-bad-certificate`
- *      / `view-change-certificate-from-future`, so it cannot outbid A.
- * BUG (V6, replica.ts checkNewView): a VIEW-CHANGE inside a NEW-VIEW whose
- * signature equals the one a backup already holds is not verified again, so
- * r1 can strip the certificates out of the (genuinely signed) VIEW-CHANGEs:
- * the NEW-VIEW is accepted, and a batch committed at a correct replica is
- * replaced by another one at the same sequence number.
+ *      / `view-change-certificate-from-future`, so it cannot outbid A;
+ *  (e) one whose VIEW-CHANGEs were emptied of their certificates, their
+ *      genuine signatures kept: `new-view-bad-view-change`, so (f) a batch
+ *      committed at one correct replica cannot be replaced through it.
+ * (e) and (f) are regression tests: before f931220 a VIEW-CHANGE inside a
+ * NEW-VIEW whose signature a backup already held was not checked again.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -46,16 +47,23 @@ import {
 const A = req(1, 1, 'A');
 const B = req(2, 1, 'B');
 
-/** A prepared at s1 at r0, r2, r3 (v0), committed nowhere; r0, r2, r3 moved to view 1 at tick 10 and wait for r1. */
+/**
+ * A prepared at s1 at r0, r2, r3 (v0), committed nowhere: the view-0 COMMITs
+ * are lost, and so are their retransmissions at tick 8 (R7); r0, r2, r3
+ * moved to view 1 at tick 10 and wait for r1. The network then heals.
+ */
 function preparedThenViewChange(): Cluster {
   const c = new Cluster({ n: 4, options: fastTimers });
   c.crash(1); // Byzantine: only the test speaks for r1
   c.submit(A, [0, 2, 3]);
   c.deliverWhere(where({ type: ['request', 'pre-prepare', 'prepare'] }));
-  c.drop(where({ type: 'commit' }));
+  const heal = c.blockWhere(where({ type: 'commit', view: 0 }));
   c.run(10);
+  heal();
+  assert.ok(c.traceMatching('drop r2 -> r0 commit v0 s1 [c1#1]').length >= 2, 'the COMMIT and its retransmission were lost');
   for (const r of [0, 2, 3]) {
     assert.deepEqual({ view: c.status(r).view, active: c.status(r).viewActive }, { view: 1, active: false }, `r${r}`);
+    assert.deepEqual(c.history(r), [], `r${r} executed nothing`);
   }
   return c;
 }
@@ -208,13 +216,10 @@ describe('a Byzantine primary of the new view', () => {
     ]);
   });
 
-  it('BUG: a NEW-VIEW whose VIEW-CHANGEs had their certificates stripped (signatures kept) is accepted', () => {
-    // Expected (V6): every VIEW-CHANGE inside a NEW-VIEW must pass V3-V4, so a body that no
-    // longer matches its signature is refused: `new-view-bad-view-change`.
-    // Observed: replica.ts checkNewView treats a VIEW-CHANGE as `checkedAlready` when it has
-    // the same replica, view and signature bytes as one it stored, without comparing the
-    // body; r0, r2, r3 hold exactly these signatures, skip checkViewChange, recompute
-    // decideNewView from the stripped bodies (no certificate: O = []) and install view 1.
+  it('(e) a NEW-VIEW whose VIEW-CHANGEs had their certificates stripped (signatures kept) is refused', () => {
+    // V6: every VIEW-CHANGE inside a NEW-VIEW passes V3-V4, so a body that no longer matches its
+    // signature is refused. (Fixed in f931220: checkNewView skipped the check for a VIEW-CHANGE
+    // whose signature bytes it already held, and installed view 1 with O = [].)
     const c = preparedThenViewChange();
     const stripped = viewChangesFor1(c).map((vc) => tampered(vc, { prepared: [] }));
     runSteps(c, [
@@ -234,44 +239,57 @@ describe('a Byzantine primary of the new view', () => {
     ]);
   });
 
-  it('BUG: ... which lets the Byzantine primary replace a batch committed at a correct replica (safety)', () => {
+  it('(f) ... so the Byzantine primary cannot replace a batch committed at a correct replica (safety)', () => {
     // A commits at r3 only. r2 times out; r1 adds its own (valid) VIEW-CHANGE so r0 and r3
-    // join (f + 1). r1's NEW-VIEW strips A's certificates and is installed (see above); r1 then
-    // proposes B at s1 in view 1: r0 and r2 execute B at s1 where r3 executed A.
-    // The harness's agreement check fails with "SAFETY: r0 executes [c2#1] at s1, r3 executed [c1#1]".
+    // join (f + 1). r1's NEW-VIEW strips A's certificates and is refused, so its PRE-PREPARE
+    // (v1, s1, B) never counts; T4 moves everybody to view 2, whose primary r2 re-proposes A at
+    // s1. (Fixed in f931220: the stripped NEW-VIEW was installed and r0, r2 executed B at s1
+    // where r3 had executed A - the harness's SAFETY check failed.)
     const c = new Cluster({ n: 4, options: fastTimers });
     c.crash(1);
+    const heal = c.blockWhere(where({ type: 'commit', view: 0, to: [0, 2] }));
     runSteps(c, [
       {
-        step: 'A prepares at r0, r2, r3; its COMMITs reach only r3, which executes it',
+        step: "A prepares at r0, r2, r3; its COMMITs reach only r3, which executes it; r0's and r2's stay lost",
         run: (c) => {
           c.submit(A, [0, 2, 3]);
-          c.deliverWhere(where({ type: ['request', 'pre-prepare', 'prepare'] }));
-          c.deliverWhere(where({ type: 'commit', to: 3 }));
-          c.drop(where({ type: 'commit' }));
+          c.deliverAll();
         },
         expect: ['r3 executes s1 [c1#1]'],
+        check: (c) => {
+          assert.deepEqual([0, 2].map((r) => c.history(r).length), [0, 0]);
+        },
       },
       {
-        step: 'r2 times out (tick 10); r1 sends its own VIEW-CHANGE(1); r0 and r3 join',
+        step: 'r2 times out (tick 10; the R7 / R8 retransmissions of tick 8 were lost too); r1 sends its own VIEW-CHANGE(1); r0 and r3 join',
         run: (c) => {
           c.run(10);
+          heal();
           c.inject(1, [0, 2, 3], viewChange({ newView: 1, replica: 1 }));
           c.deliverAll();
         },
-        expect: ['r2 starts view change to v1', 'r0 starts view change to v1', 'r3 starts view change to v1'],
+        expect: ['drop r3 -> r0 commit v0 s1 [c1#1]' /* r3 answers r0's retransmission (R8): lost */, 'r2 starts view change to v1', 'r0 starts view change to v1', 'r3 starts view change to v1'],
+        check: (c) => assert.deepEqual([0, 2].map((r) => c.history(r).length), [0, 0]),
       },
       {
-        step: 'r1 sends the stripped NEW-VIEW, then PRE-PREPARE(v1, s1, B)',
+        step: 'r1 sends the stripped NEW-VIEW, then PRE-PREPARE(v1, s1, B): refused, and B never executes',
         run: (c) => {
           const stripped = [0, 2, 3].map((r) => tampered(c.viewChangeOf(r, 1), { prepared: [] }));
           c.inject(1, [0, 2, 3], newView(1, stripped, []));
           c.inject(1, [0, 2, 3], prePrepare(1, 1, [B]));
           c.deliverAll();
         },
-        absent: [/executes s1 \[c2#1\]/],
+        expect: ['r0 rejects new-view from r1: new-view-bad-view-change', 'r3 rejects new-view from r1: new-view-bad-view-change'],
+        absent: [/installs v1/, /executes s1 \[c2#1\]/],
+      },
+      {
+        step: 'T4: view 2, whose primary r2 re-proposes A at s1; r0 and r2 execute it, r3 does not execute it again',
+        run: (c) => c.runUntil((c) => [0, 2, 3].every((r) => c.status(r).view === 2 && c.status(r).viewActive && c.history(r).length === 1), 60),
+        expect: [/^r2 -> r3 new-view v2 V=\[r2,r\d,r\d\] O=\[s1\[c1#1\]\]$/, 'r0 executes s1 [c1#1]'],
+        absent: [/executes s1 \[c2#1\]/, /^r3 executes/],
         check: (c) => {
-          for (const r of [0, 2, 3]) assert.deepEqual(c.history(r).slice(0, 1), [{ seq: 1, requests: ['c1#1'] }], `r${r} at s1`);
+          assertSameHistories(c, [0, 2, 3]);
+          for (const r of [0, 2, 3]) assert.deepEqual(c.history(r), [{ seq: 1, requests: ['c1#1'] }], `r${r} at s1`);
         },
       },
     ]);

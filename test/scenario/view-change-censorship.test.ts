@@ -10,14 +10,12 @@
  *    viewChangeTimeoutTicks" rule never fires; at 4 x viewChangeTimeoutTicks
  *    (40) after c1#1 arrived the backups suspect r0 anyway and view 1
  *    executes c1#1.
- * BUG (minor): a request is forwarded once for good, not once per view: a
- * request that only some backups hold is never forwarded to the primary of
- * the next view, which is then deposed although it is correct.
- * BUG: the starvation rule counts from a request's arrival, whatever
- * happened since: after a view change that took longer than 40 ticks, a
- * backup abandons the freshly installed view at its first tick if the
- * request has not executed yet (one tick of latency is enough), and every
- * later view the same way.
+ *  - A request that only some backups hold is forwarded again to the
+ *    primary of the next view (once per view), which proposes it.
+ *  - The starvation rule counts from the later of the request's arrival and
+ *    the view's installation: a view change that took longer than 40 ticks
+ *    does not make the backups abandon the new view at its first tick.
+ * The last two are regression tests for bugs fixed in f931220.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -128,14 +126,11 @@ describe('a primary that does not hear or serve some clients', () => {
     ]);
   });
 
-  it('BUG (minor): a request is not forwarded to the primary of the new view, which is deposed for it', () => {
-    // n = 4, r0 crashed; c1#1 reaches only r2 and r3 (the client's copy to r1 is lost).
-    // Expected: view 1 installs at tick 10; r2, r3 forward c1#1 to r1, the new primary,
-    // requestTimeoutTicks later (T1), and it executes in view 1.
-    // Observed: `forwarded` stays true from the forward to r0 (pending-requests.ts
-    // takeDueForForward; installView's unproposeAll keeps it), so nobody tells r1; at tick 20
-    // r2 and r3 suspect r1 (a correct primary) and c1#1 executes in view 2.
-    // Fix: reset `forwarded` of every pending entry when a view is installed (e.g. in unproposeAll).
+  it('a request is forwarded again to the primary of the new view, which proposes it', () => {
+    // n = 4, r0 crashed; c1#1 reaches only r2 and r3 (the client's copy to r1 is lost). View 1
+    // installs at tick 10; r2, r3 forward c1#1 to r1, the new primary, requestTimeoutTicks later
+    // (T1), and it executes in view 1. (Fixed in f931220: `forwarded` survived the view, nobody
+    // told r1, and at tick 20 r2 and r3 deposed the correct r1.)
     const c = new Cluster({ n: 4, options: fastTimers });
     c.crash(0);
     runSteps(c, [
@@ -153,17 +148,12 @@ describe('a primary that does not hear or serve some clients', () => {
     ]);
   });
 
-  it('BUG: after a view change longer than 4 x viewChangeTimeoutTicks, backups abandon the new view at its first tick', () => {
-    // Expected: a backup suspects the primary of a view only after it had viewChangeTimeoutTicks
-    // (or the starvation time) in that view: the freshly installed view 2 re-proposes c1#1 and
-    // gets to commit it even if that takes a tick.
-    // Observed: replica.ts onTick computes `starved = now - oldest >= STARVATION_FACTOR * timeout`
-    // from the request's arrival only; c1#1 arrived at tick 0, view 2 installs at tick 50, and at
-    // tick 51 (c1#1's PRE-PREPARE still in flight) r1 and r3 start a view change to view 3. The
-    // same happens in every later view that needs more than 0 ticks to commit: a livelock as soon
-    // as any request has waited 4 x viewChangeTimeoutTicks (see the lost-CHECKPOINT BUG, where
-    // views then change every tick). Fix: count the starvation from
-    // max(arrival, tick the current view was installed) (or reset arrival times in installView).
+  it('after a view change longer than 4 x viewChangeTimeoutTicks, the new view gets its time', () => {
+    // A backup suspects the primary of a view only after it had viewChangeTimeoutTicks (or the
+    // starvation time) in that view: the freshly installed view 2 re-proposes c1#1 and gets to
+    // commit it even if that takes a tick. (Fixed in f931220: starvation counted from the
+    // request's arrival only (tick 0), so at tick 51 r1 and r3 abandoned view 2 - a livelock once
+    // any request had waited 4 x viewChangeTimeoutTicks.)
     const c = new Cluster({ n: 4, options: { ...fastTimers, newViewTimeoutTicks: 40 } });
     c.crash(0);
     c.blackhole(where({ type: 'new-view', from: 1 })); // view 1 fails: r1's NEW-VIEW is lost

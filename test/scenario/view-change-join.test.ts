@@ -9,10 +9,11 @@
  * others and join; view 1 installs everywhere; what r3 missed in view 0
  * (c2#1, prepared at r0..r2) reaches it through the NEW-VIEW, and c1#1 is
  * proposed by r1.
- * BUG: the join rule needs f + 1 suspicious replicas, and the primary never
+ * The join rule needs f + 1 suspicious replicas, and the primary never
  * suspects itself: with one replica crashed and the COMMITs of a batch lost
- * on their way to all but one backup, only one replica ever suspects and the
- * batch is never executed by the others.
+ * on their way to all but one backup, only one replica suspects; what
+ * completes the batch is retransmission (R7, R8), not a view change
+ * (regression, fixed in f931220).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -98,15 +99,13 @@ describe('joining a view change', () => {
     ]);
   });
 
-  it('BUG: COMMITs lost to all but one backup, one replica crashed: only one replica suspects, the batch never completes', () => {
+  it('COMMITs lost to all but one backup, one replica crashed: retransmission completes the batch', () => {
     // n = 4, r1 crashed. A prepares at r0, r2, r3; its COMMITs reach only r3, which executes it
-    // and answers the client (1 reply; the client needs f + 1 = 2). r2 still has A pending and
-    // votes for view 1 at tick 10; r0 is the primary and never suspects itself (replica.ts onTick
-    // returns for the primary), r3 has nothing pending: one VIEW-CHANGE is not f + 1, nobody
-    // joins, and nothing retransmits PREPARE / COMMIT. Expected: r0 and r2 eventually execute A
-    // (e.g. the primary also times its own undelivered proposals and votes against itself,
-    // or replicas retransmit COMMITs of slots that stay undelivered).
-    // Observed: after 300 ticks r0 and r2 have executed nothing; r2 sits in view 1, not active.
+    // and answers the client (1 reply; the client needs f + 1 = 2). r0 (the primary) never
+    // suspects itself and r3 has nothing pending, so a view change could not help. At tick 8
+    // r0 and r2, stalled, resend their part of s1 (R7); r3, which committed s1, answers each
+    // with its COMMIT (R8), and r0 and r2 execute A in view 0, before r2's timeout (tick 10).
+    // (Fixed in f931220: nothing retransmitted; after 300 ticks r0 and r2 had executed nothing.)
     const c = new Cluster({ n: 4, options: fastTimers });
     c.crash(1);
     c.submit(req(1, 1, 'A'), [0, 2, 3]);
@@ -114,12 +113,15 @@ describe('joining a view change', () => {
     c.deliverWhere(where({ type: 'commit', to: 3 }));
     c.drop(where({ type: 'commit' }));
     assert.deepEqual(c.history(3), [{ seq: 1, requests: ['c1#1'] }]);
+    assert.equal(c.runUntil((c) => [0, 2].every((r) => c.history(r).length === 1), 300), 8, 'r0 and r2 execute A at tick 8');
+    assert.deepEqual(c.traceMatching(/^r3 -> r[02] commit v0 s1/), ['r3 -> r0 commit v0 s1 [c1#1]', 'r3 -> r2 commit v0 s1 [c1#1]'], "r3's answers (R8)");
     c.run(300);
-    const state = [0, 2, 3].map((r) => `r${r}: v${c.status(r).view}${c.status(r).viewActive ? '' : ' (changing)'}`).join(', ');
     assert.deepEqual(
       [0, 2, 3].map((r) => c.executedRequests(r)),
       [['c1#1'], ['c1#1'], ['c1#1']],
-      `executed by r0, r2, r3 after 300 ticks (${state})`,
+      'executed once by r0, r2, r3 after 300 more ticks',
     );
+    assert.deepEqual(c.viewEvents, [], 'no view change');
+    assert.deepEqual(c.sent.filter((s) => s.tick > 8), [], 'nothing sent once everybody delivered s1');
   });
 });

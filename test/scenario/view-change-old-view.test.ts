@@ -1,7 +1,8 @@
 /**
  * Late messages of an old view (PROTOCOL.md N3, VIEW-CHANGE.md V1, V7).
  * n = 4, all replicas up, but r0's links are slow: its view-0 PRE-PREPARE for
- * c1#1 stays in the network. The backups time out, r0 joins them, view 1
+ * c1#1 stays in the network, and so does its retransmission (R7, tick 8).
+ * The backups time out, r0 joins them, view 1
  * installs and c1#1 executes at s1 in view 1. Then the old PRE-PREPARE
  * arrives, and so do a PREPARE and a COMMIT of view 0 (replayed by the
  * test): every replica ignores them as `old-view`, keeps no state for them
@@ -43,7 +44,9 @@ describe('late messages of an old view', () => {
         expect: ['r1 starts view change to v1', 'r0 starts view change to v1', 'r0 installs v1 (primary r1)', 'r1 -> r0 pre-prepare v1 s1 [c1#1]', 'r0 executes s1 [c1#1]'],
         check: (c) => {
           assertSameHistories(c);
-          assert.equal(c.pending.filter(heldFromR0).length, 3, 'the three view-0 PRE-PREPAREs are still in flight');
+          const held = c.pending.filter(heldFromR0).map((e) => c.describe(e));
+          // Three PRE-PREPAREs sent at tick 0, and the same three again from r0's R7 round at tick 8.
+          assert.deepEqual(held, [1, 2, 3, 1, 2, 3].map((r) => `r0 -> r${r} pre-prepare v0 s1 [c1#1]`), 'still in flight');
         },
       },
       {

@@ -6,10 +6,13 @@
  *  - V8: r1's NEW-VIEW to r3 is lost; r3 stays in view 1, not active, and
  *    resends its VIEW-CHANGE at tick 18; r1, primary of the view it names,
  *    answers with its NEW-VIEW and r3 installs view 1.
- * BUG: what r3 missed while it was not active (r1's PRE-PREPARE of the
- * pending request, r2's PREPARE) is gone for good: with r0 down the three
- * others are exactly a quorum, so the request cannot commit in view 1 and
- * it takes another view change to execute it.
+ *  - V9: what r3 received for view 1 before its NEW-VIEW (r1's PRE-PREPARE
+ *    of the pending request, r2's PREPARE) is buffered and replayed once it
+ *    installs the view, so with r0 down the three others (exactly a quorum)
+ *    commit the request in view 1: after a NEW-VIEW that was only late, at
+ *    once; after one that was lost, at tick 18 through V8 (regression, fixed
+ *    in f931220: these messages were ignored as `view-changing` and it took
+ *    view 2 to execute the request).
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -95,14 +98,53 @@ describe('lost view-change messages', () => {
     ]);
   });
 
-  it('BUG: after installing view 1 through V8, the missed PRE-PREPARE / PREPARE are lost and another view change is needed', () => {
-    // Expected: once r3 has installed view 1 (tick 18) the pending c1#1 commits in view 1
-    // (r1, r2, r3 are exactly a quorum) - e.g. the core buffers PREPARE / COMMIT / PRE-PREPARE
-    // of the view it is changing to and replays them after installView, or the primary's V8
-    // answer also resends its PRE-PREPAREs of the view and backups re-send their PREPAREs.
-    // Observed: r3 ignored r1's PRE-PREPARE v1 s1 and r2's PREPARE v1 s1 as `view-changing`
-    // (replica.ts inWindow) and nothing resends them; s1 never prepares at r3, r1/r2 never get
-    // a third COMMIT, and at tick 20 r2 and r3 suspect r1: view 2 executes c1#1.
+  it("V9: the PRE-PREPARE and PREPARE of view 1 that reach r3 before view 1's NEW-VIEW are replayed after it", () => {
+    const c = crashedPrimary();
+    const newViewTo3 = where({ type: 'new-view', to: 3 });
+    runSteps(c, [
+      {
+        step: "tick 10: view change; r1's NEW-VIEW to r3 is slow: r2 installs view 1 and r3 gets r1's PRE-PREPARE and r2's PREPARE of view 1 first",
+        run: (c) => {
+          c.tick(1);
+          c.deliverWhere((e) => !newViewTo3(e));
+        },
+        expect: [
+          'r2 installs v1 (primary r1)',
+          'r1 -> r3 pre-prepare v1 s1 [c1#1]',
+          'r2 -> r3 prepare v1 s1 [c1#1]',
+        ],
+        absent: [/^r3 (ignores|rejects)/, /^r3 -> r\d (prepare|commit)/, /executes/],
+        check: (c) => {
+          assert.deepEqual({ view: c.status(3).view, active: c.status(3).viewActive, slots: c.status(3).slots }, { view: 1, active: false, slots: 0 });
+          // Only the NEW-VIEW is in flight: with r0 down, s1 cannot prepare at r1 and r2 without r3's PREPARE.
+          assert.deepEqual(c.pending.map((e) => c.describe(e)), ['r1 -> r3 new-view v1 V=[r1,r2,r3] O=[]']);
+        },
+      },
+      {
+        step: 'the NEW-VIEW arrives: r3 installs view 1, replays both, PREPAREs s1; c1#1 commits and executes at once (tick 10)',
+        run: (c) => c.deliverAll(),
+        expect: [
+          'r1 -> r3 new-view v1 V=[r1,r2,r3] O=[]',
+          'r3 installs v1 (primary r1)',
+          'r3 -> r1 prepare v1 s1 [c1#1]',
+          'r3 -> r2 commit v1 s1 [c1#1]',
+          'r3 executes s1 [c1#1]',
+        ],
+        absent: [/ignores|rejects/],
+        check: (c) => {
+          assert.ok(activeIn(c, 1, [1, 2, 3]));
+          assertSameHistories(c, [1, 2, 3]);
+          assert.deepEqual(c.repliesTo('c1#1').map((r) => `r${r.from} v${r.view}`).sort(), ['r1 v1', 'r2 v1', 'r3 v1']);
+          assert.equal(c.now, 10);
+        },
+      },
+    ]);
+  });
+
+  it('after installing view 1 through V8, the PRE-PREPARE / PREPARE it received early are replayed (V9); no second view change', () => {
+    // Once r3 has installed view 1 (tick 18) the pending c1#1 commits in view 1 (r1, r2, r3 are
+    // exactly a quorum). (Fixed in f931220: r3 had ignored r1's PRE-PREPARE v1 s1 and r2's
+    // PREPARE v1 s1 as `view-changing`, and at tick 20 r2 and r3 moved to view 2.)
     const c = crashedPrimary();
     c.tick(1);
     c.deliverWhere((e) => !where({ type: 'new-view', to: 3 })(e));

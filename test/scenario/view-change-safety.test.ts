@@ -4,7 +4,8 @@
  *
  * 1. n = 4, r0 proposes A..D at s1..s4. s1 commits only at r1 (its COMMITs
  *    reach r1 alone), s2 and s4 prepare everywhere but commit nowhere, s3's
- *    PRE-PREPARE reaches only r3 so it prepares nowhere. r0 crashes. The
+ *    PRE-PREPARE reaches only r3 so it prepares nowhere (the view-0 COMMITs
+ *    stay lost while ticks pass, retransmissions included). r0 crashes. The
  *    VIEW-CHANGEs carry certificates for s1, s2, s4; the NEW-VIEW re-proposes
  *    A at s1, B at s2, D at s4 and a null request (empty batch) at s3. Every
  *    correct replica executes A at s1 (r1 does not execute it again), skips
@@ -44,10 +45,10 @@ describe('safety across views', () => {
         },
       },
       {
-        step: "s1's COMMITs reach r1 only: r1 executes A; every other COMMIT is lost",
+        step: "s1's COMMITs reach r1 only: r1 executes A; every other view-0 COMMIT is lost, retransmissions (R7, R8) included",
         run: (c) => {
           c.deliverWhere(where({ type: 'commit', seq: 1, to: 1 }));
-          c.drop(where({ type: 'commit' }));
+          c.blockWhere(where({ type: 'commit', view: 0 }));
         },
         expect: ['r1 executes s1 [c1#1]', 'r1 -> c1 reply c1#1 "A:1"'],
         check: (c) => {

@@ -351,7 +351,7 @@ describe('replica network', () => {
   it('drops frames beyond the send queue bound instead of growing', async () => {
     const cluster = await makeCluster();
     // Only replica 0 runs, so its frames to replica 3 can only queue.
-    const replica = await startReplica(cluster, 0, { sendQueueFramesMax: 8, maxFrameBytes: 100 });
+    const replica = await startReplica(cluster, 0, { sendQueueFramesMax: 8, maxFrameBytes: 100, replicaFrameBytesMax: 100 });
     const accepted = Array.from({ length: 20 }, (_, i) => replica.network.sendToReplica(3, bytes(`frame ${i}`)));
     assert.deepEqual(accepted, [...Array<boolean>(8).fill(true), ...Array<boolean>(12).fill(false)]);
     assert.equal(replica.network.sendToReplica(2, new Uint8Array(101)), false);

@@ -1,12 +1,17 @@
 /**
  * PendingRequests (src/core/pending-requests.ts), the timing side used by the
  * view change (docs/VIEW-CHANGE.md T1, T2, V7): oldestArrival,
- * takeDueForForward (each request forwarded once), unproposeAll and
- * markProposed.
- * BUG: after unproposeAll / markProposed the maps are no longer in arrival
- * order, but oldestArrival and takeDueForForward assume they are: the oldest
- * request is missed (T2 suspects the primary late) and a due request waits
- * behind a younger one before it is forwarded (T1).
+ * takeDueForForward (each request forwarded once per view), and enterView
+ * (a new view: every request is unproposed again, in arrival order, and may
+ * be forwarded again, except the NEW-VIEW's own requests, which count as
+ * proposed).
+ * Fixed in f931220: the former unproposeAll / markProposed broke the arrival
+ * order that oldestArrival and takeDueForForward rely on, and `forwarded`
+ * survived the view; enterView replaced both (regression tests below).
+ * BUG (pending-requests.ts enterView): when a session has a proposed request
+ * and a newer waiting one, the newer one takes the older one's place in the
+ * map (Map.set on an existing key keeps its position), so a request of
+ * another session that arrived between them is no longer first.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -41,32 +46,54 @@ describe('PendingRequests.oldestArrival', () => {
     assert.equal(p.size, 2);
   });
 
-  it('BUG: after unproposeAll the oldest request is missed', () => {
-    // c1#1 (tick 1) is proposed by this replica as primary; c2#1 (tick 2) and c3#1 (tick 3) wait.
-    // A new view: unproposeAll appends c1#1 after c2#1 and c3#1 in the `unproposed` map, and
-    // oldestArrival reads only the first entry of each map. Expected 1, observed 2.
-    // Fix: keep both maps in arrival order (merge by `arrived` in unproposeAll, insert by
-    // `arrived` in markProposed), or track the minimum separately.
+  it('after enterView, a request this replica had proposed is still the oldest', () => {
+    // Regression (fixed in f931220): unproposeAll appended c1#1 after c2#1 and c3#1 and
+    // oldestArrival, which reads the first entry of each map, returned 2.
     const p = new PendingRequests(10);
     p.add(req(1, 1), 1);
     p.takeBatch(1, 1000);
     p.add(req(2, 1), 2);
     p.add(req(3, 1), 3);
-    p.unproposeAll();
+    p.enterView([]);
     assert.equal(p.oldestArrival(), 1);
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#1', 'c2#1', 'c3#1'], 'proposed again in arrival order');
   });
 
-  it('BUG: after markProposed out of arrival order the oldest request is missed', () => {
-    // A backup holds c1#1 (tick 1), c2#1 (tick 2), c3#1 (tick 3); a NEW-VIEW proposes c2#1 at
-    // one sequence number and c1#1 at a later one: markProposed(c2#1), markProposed(c1#1).
-    // `proposed` is now [c2#1, c1#1]. Expected 1, observed 2.
+  it("after enterView with the NEW-VIEW's requests out of arrival order, the oldest is still found", () => {
+    // Regression (fixed in f931220): markProposed(c2#1), markProposed(c1#1) left `proposed`
+    // as [c2#1, c1#1] and oldestArrival returned 2.
     const p = new PendingRequests(10);
     p.add(req(1, 1), 1);
     p.add(req(2, 1), 2);
     p.add(req(3, 1), 3);
-    p.markProposed(req(2, 1));
-    p.markProposed(req(1, 1));
+    p.enterView([req(2, 1), req(1, 1)]); // the NEW-VIEW has c2#1 at one seq, c1#1 at a later one
     assert.equal(p.oldestArrival(), 1);
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c3#1'], 'only c3#1 is left to propose');
+  });
+
+  it("BUG: after enterView, a session's newer request keeps its older request's place and hides the oldest one", () => {
+    // c1#1 (tick 0) is proposed here; c2#1 arrives at tick 1, c1#2 at tick 2 (c1 got f + 1
+    // replies for #1 from others). A new view: enterView sorts the entries by arrival
+    // (c1#1, c2#1, c1#2), sets c1 -> c1#1, c2 -> c2#1, then c1 -> c1#2, the higher number;
+    // Map.set on the existing key c1 keeps c1's first position, so `unproposed` is
+    // [c1#2 (2), c2#1 (1)].
+    // Expected: oldestArrival 1 (c2#1); c2#1 forwarded at tick 6 (age 5); proposed first.
+    // Observed: oldestArrival 2 (T2 suspects late); at tick 6 takeDueForForward stops at c1#2
+    // (not due) and returns [] (T1 late); takeBatch proposes c1#2 first.
+    // Fix (pending-requests.ts enterView, `target.set(clientId, entry)`): delete the key
+    // before setting it, so the entry lands at its own arrival position.
+    const p = new PendingRequests(10);
+    p.add(req(1, 1), 0);
+    p.takeBatch(1, 1000);
+    p.add(req(2, 1), 1);
+    assert.equal(p.add(req(1, 2), 2), 'added', 'c1#2 waits while c1#1 is proposed');
+    p.enterView([]);
+    assert.equal(p.size, 2, 'c1#1 gave way to c1#2');
+    assert.deepEqual(
+      { oldest: p.oldestArrival(), dueAt6: labels(p.takeDueForForward(6, 5, 10)) },
+      { oldest: 1, dueAt6: ['c2#1'] },
+    );
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c2#1', 'c1#2']);
   });
 });
 
@@ -95,69 +122,97 @@ describe('PendingRequests.takeDueForForward', () => {
     const p = new PendingRequests(10);
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 0);
-    p.markProposed(req(1, 1));
+    p.enterView([req(1, 1)]); // a NEW-VIEW proposes c1#1
     assert.deepEqual(labels(p.takeDueForForward(10, 5, 10)), ['c2#1']);
     p.add(req(2, 2), 10);
     assert.deepEqual(labels(p.takeDueForForward(15, 5, 10)), ['c2#2']);
   });
 
-  it('BUG: after unproposeAll a due request waits behind a younger one', () => {
-    // c1#1 (tick 1) proposed, c2#1 (tick 4) waiting; unproposeAll puts c1#1 after c2#1. At tick 6
-    // with age 5 c1#1 is due, c2#1 is not: the scan stops at c2#1. Expected [c1#1], observed [].
+  it('after enterView a due request does not wait behind a younger one', () => {
+    // Regression (fixed in f931220): unproposeAll put c1#1 (tick 1) after c2#1 (tick 4); at
+    // tick 6 with age 5 the scan stopped at c2#1 and returned [].
     const p = new PendingRequests(10);
     p.add(req(1, 1), 1);
     p.takeBatch(1, 1000);
     p.add(req(2, 1), 4);
-    p.unproposeAll();
+    p.enterView([]);
     assert.deepEqual(labels(p.takeDueForForward(6, 5, 10)), ['c1#1']);
+    assert.deepEqual(labels(p.takeDueForForward(9, 5, 10)), ['c2#1']);
+  });
+
+  it('a new view forwards again what was forwarded in the old one (to its new primary), once', () => {
+    // Regression (fixed in f931220): `forwarded` survived the view, so the primary of the next
+    // view never heard of a request only some backups held (view-change-censorship.test.ts).
+    const p = new PendingRequests(10);
+    p.add(req(1, 1), 0);
+    p.add(req(2, 1), 1);
+    assert.deepEqual(labels(p.takeDueForForward(6, 5, 10)), ['c1#1', 'c2#1']);
+    assert.deepEqual(p.takeDueForForward(7, 5, 10), []);
+    p.enterView([]);
+    assert.deepEqual(labels(p.takeDueForForward(7, 5, 10)), ['c1#1', 'c2#1'], 'forwardable again, arrival times kept');
+    assert.deepEqual(p.takeDueForForward(8, 5, 10), [], 'and once per view');
+    p.enterView([req(2, 1)]);
+    assert.deepEqual(labels(p.takeDueForForward(8, 5, 10)), ['c1#1'], "the NEW-VIEW's request is proposed: not forwarded");
   });
 });
 
-describe('PendingRequests.unproposeAll and markProposed', () => {
-  it('unproposeAll: a new view forgets this replica\'s proposals; they are proposed again', () => {
+describe('PendingRequests.enterView', () => {
+  it("a new view forgets this replica's proposals; they are proposed again", () => {
     const p = new PendingRequests(10);
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 0);
     assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#1', 'c2#1']);
     assert.equal(p.hasUnproposed, false);
-    p.unproposeAll();
+    p.enterView([]);
     assert.equal(p.hasUnproposed, true);
     assert.equal(p.size, 2);
-    assert.deepEqual([...labels(p.takeBatch(10, 1000))].sort(), ['c1#1', 'c2#1']);
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#1', 'c2#1']);
     assert.equal(p.add(req(1, 1), 5), 'duplicate', 'still known as proposed');
   });
 
-  it("unproposeAll keeps a session's waiting newer request and drops its proposed older one", () => {
+  it("keeps a session's waiting newer request and drops its proposed older one", () => {
     const p = new PendingRequests(10);
     p.add(req(1, 1), 0);
     p.takeBatch(1, 1000);
     p.add(req(1, 2), 1); // the client moved on: #1 was answered by f + 1 replicas
     assert.equal(p.size, 2);
-    p.unproposeAll();
+    p.enterView([]);
     assert.equal(p.size, 1);
     assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#2']);
   });
 
-  it('markProposed: the exact request is taken out of the proposable ones, other numbers are not', () => {
+  it("the NEW-VIEW's exact requests count as proposed; other numbers and unknown sessions do not", () => {
     const p = new PendingRequests(10);
     p.add(req(1, 2), 0);
-    p.add(req(2, 1), 0);
-    p.add(req(3, 1), 0);
-    p.markProposed(req(1, 1)); // an older number of c1: no effect
-    p.markProposed(req(2, 1));
-    p.markProposed(req(9, 1)); // unknown session: no effect
+    p.add(req(2, 1), 1);
+    p.add(req(3, 1), 2);
+    p.enterView([req(1, 1), req(2, 1), req(9, 1)]); // c1#1: an older number of c1; c9: unknown here
     assert.equal(p.size, 3);
+    assert.equal(p.oldestArrival(), 0);
     assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#2', 'c3#1']);
-    assert.equal(p.add(req(2, 1), 1), 'duplicate');
-    p.unproposeAll();
-    assert.deepEqual([...labels(p.takeBatch(10, 1000))].sort(), ['c1#2', 'c2#1', 'c3#1']);
+    assert.equal(p.add(req(2, 1), 3), 'duplicate');
+    assert.equal(p.add(req(9, 1), 3), 'added', 'nothing was recorded for an unknown session');
+    p.enterView([]);
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#2', 'c2#1', 'c3#1', 'c9#1'], 'all unproposed again, in arrival order');
+  });
+
+  it("a session's request in the NEW-VIEW and its newer waiting one are both kept", () => {
+    const p = new PendingRequests(10);
+    p.add(req(1, 1), 0);
+    p.takeBatch(1, 1000);
+    p.add(req(1, 2), 1);
+    p.enterView([req(1, 1)]);
+    assert.equal(p.size, 2);
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#2']);
+    p.ordered(req(1, 1));
+    assert.equal(p.size, 1, 'c1#2 still waits');
   });
 
   it('ordered() drops a session once a request numbered at least as high is ordered, proposed or not', () => {
     const p = new PendingRequests(10);
     p.add(req(1, 1), 0);
     p.add(req(2, 3), 0);
-    p.markProposed(req(1, 1));
+    p.enterView([req(1, 1)]);
     p.ordered(req(1, 1));
     p.ordered(req(2, 2)); // lower than the waiting #3: kept
     assert.equal(p.size, 1);
