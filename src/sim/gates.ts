@@ -20,24 +20,55 @@ export type ProtocolFeature =
   | 'client-authentication';
 
 /** The features the core has today. */
-export const PROTOCOL_FEATURES: ReadonlySet<ProtocolFeature> = new Set<ProtocolFeature>([]);
+export const PROTOCOL_FEATURES: ReadonlySet<ProtocolFeature> = new Set<ProtocolFeature>(['view-change', 'checkpoints']);
 
 /**
- * Until the view change (issue 4): a faulty primary stops progress for good,
- * so the liveness phase runs only for seeds whose view-0 primary is correct
- * and never crashed.
+ * Lifted by the view change (issue 4): with it, a faulty primary is replaced
+ * and seeds with a Byzantine or crashing primary are held to liveness too.
  */
-export const LIVENESS_NEEDS_CORRECT_PRIMARY = true; // until the view change (issue 4)
+export const LIVENESS_NEEDS_CORRECT_PRIMARY = false;
 
 /**
- * Until agreement messages are retransmitted or recovered by state transfer
- * (issues 4 and 5): the core sends each PRE-PREPARE / PREPARE / COMMIT once,
- * so one lost between two correct replicas (dropped, cut by a partition, or
- * ignored by a receiver whose window had not reached it) can wedge a sequence
- * number forever. The liveness phase runs only for seeds where that never
- * happened.
+ * Lifted by retransmission (docs/VIEW-CHANGE.md R7, R8, C5, T3): lost
+ * PRE-PREPAREs, PREPAREs, COMMITs and CHECKPOINTs are repaired once the
+ * network heals. (Before it, one lost agreement message between correct
+ * replicas could wedge a sequence number for good.)
  */
-export const LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES = true; // until the view change and state transfer (issues 4, 5)
+export const LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES = false;
+
+/**
+ * Until the view-change deadlock is fixed (a core bug, docs/SIMULATOR.md,
+ * "Findings"; seed 451 of generator 2): a replica that gave up on view v+1
+ * after its VIEW-CHANGE for v+1 was lost resends only its VIEW-CHANGE for
+ * v+2, so the new primary of v+1 may never see a quorum for v+1 (and the
+ * others, without a quorum, never time out), while fewer than f + 1 replicas
+ * are ahead for the others to join v+2. The liveness phase runs only if no
+ * VIEW-CHANGE between two correct replicas was lost.
+ */
+export const LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE = true; // until the view-change deadlock (seed 451) is fixed
+
+/**
+ * Until state transfer (issue 5): a replica that adopts a stable checkpoint
+ * above what it delivered can never catch up, and checkpoints need a quorum
+ * of replicas that execute, so such a laggard plus one more fault stops the
+ * window — even with no message lost (seed 29 of generator 2: the primary
+ * saw the checkpoint of s8 stabilise before its own last COMMIT for s8
+ * arrived). The liveness phase runs only if no correct replica ever fell
+ * behind its stable checkpoint.
+ */
+export const LIVENESS_NEEDS_NO_LAGGING_REPLICA = true; // until state transfer (issue 5)
+
+/**
+ * Bounded-time liveness assumes no admission pressure: the liveness phase
+ * runs only if `pendingRequestsMax` leaves room for every client session
+ * (two entries each: one proposed, one waiting). Below that, a replica
+ * refuses requests (`pending-requests-full`) in no particular order and a
+ * client whose retransmissions happen to come while the set is full can wait
+ * for as long as others keep it full (seeds 6029 and 8650 of generator 1
+ * with this set to false): admission has no fairness or aging. Lift it if
+ * the core gets one.
+ */
+export const LIVENESS_NEEDS_PENDING_ROOM = true; // until pending requests are admitted fairly
 
 /**
  * Until per-request client authentication: a Byzantine primary can put a
@@ -48,7 +79,25 @@ export const LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES = true; // until the view
 export const FORGED_REQUESTS_DETECTABLE = false; // until per-request client authentication
 
 /**
- * Until the view change: the replica core has no `tick` event. When it does,
- * set this to true and replica nodes are ticked like clients.
+ * The replica core takes `tick` events (its logical clock, since the view
+ * change): replica nodes are ticked every 10 ms of their own (skewed) clock,
+ * like the runtime's REPLICA_TICK_MS.
  */
-export const REPLICA_CORE_TAKES_TICKS = false; // until the view change (issue 4)
+export const REPLICA_CORE_TAKES_TICKS = true;
+
+/** The liveness gates, which a run may lift to see what they hide (`--lift-gate`). */
+export interface LivenessGates {
+  readonly LIVENESS_NEEDS_CORRECT_PRIMARY: boolean;
+  readonly LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES: boolean;
+  readonly LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE: boolean;
+  readonly LIVENESS_NEEDS_NO_LAGGING_REPLICA: boolean;
+  readonly LIVENESS_NEEDS_PENDING_ROOM: boolean;
+}
+
+export const LIVENESS_GATES: LivenessGates = {
+  LIVENESS_NEEDS_CORRECT_PRIMARY,
+  LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES,
+  LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE,
+  LIVENESS_NEEDS_NO_LAGGING_REPLICA,
+  LIVENESS_NEEDS_PENDING_ROOM,
+};

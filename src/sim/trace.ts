@@ -33,6 +33,10 @@ export const Rec = {
   Byzantine: 19,
   Phase: 20,
   Tick: 21,
+  Snapshot: 22,
+  Stable: 23,
+  ViewChange: 24,
+  ViewInstalled: 25,
 } as const;
 export type Rec = (typeof Rec)[keyof typeof Rec];
 

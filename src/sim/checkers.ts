@@ -1,0 +1,182 @@
+/**
+ * The safety checkers, run on every event of every seed, and the liveness
+ * verdict at the end (docs/SIMULATOR.md, "Checkers").
+ *
+ * They watch non-Byzantine replicas only (crashed and restarted ones
+ * included: a crash is benign, so what such a replica executes must agree
+ * too) and correct clients' accepted replies. "Agreed history" G is the
+ * sequence of batches correct replicas executed: G[s] is fixed by the first
+ * correct replica that executes s, and every other one must execute the same
+ * there.
+ *
+ * - total order: each replica incarnation executes 1, 2, 3, ... with no gap
+ *   and no repetition, so its history is a prefix of G;
+ * - agreement: every correct replica executes exactly G[s] at s, and gets the
+ *   same results as the reference replay of G;
+ * - validity: every request in G was sent by the client owning its session id
+ *   (same id, request number and operation bytes);
+ * - exactly-once: per session, the request numbers in G strictly increase, so
+ *   no request is executed twice;
+ * - linearizability: every result a correct client accepted is the result of
+ *   its request in the reference replay of G, and a request invoked after
+ *   another one completed is ordered after it in G.
+ */
+import { bytesEqual } from '../core/ids.js';
+import type { Request } from '../core/messages.js';
+import { ServiceRunner } from '../executor/runner.js';
+import { simService } from './service.js';
+
+export type CheckerName =
+  | 'agreement'
+  | 'total-order'
+  | 'validity'
+  | 'exactly-once'
+  | 'linearizability'
+  | 'liveness'
+  | 'authentication';
+
+/** A checker found a violation. */
+export class CheckFailure extends Error {
+  override readonly name = 'CheckFailure';
+  constructor(
+    readonly checker: CheckerName,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+const requestKey = (r: Request): string => `${r.clientId}:${r.requestNo}`;
+
+interface Expected {
+  readonly result: Uint8Array;
+  /** Position of the request in G, counting requests. */
+  readonly position: number;
+}
+
+export class Checkers {
+  /** Request key -> the operations its owner sent under it. */
+  private readonly sent = new Map<string, Set<string>>();
+  /** G: batch key of each agreed sequence number (index seq - 1). */
+  private readonly agreed: string[] = [];
+  private readonly agreedBy: number[] = [];
+  /** Last sequence number executed by each replica incarnation. */
+  private readonly lastExecuted = new Map<string, number>();
+  private readonly reference = new ServiceRunner(simService);
+  private readonly expected = new Map<string, Expected>();
+  /** Per session, the last request number in G. */
+  private readonly lastInG = new Map<number, number>();
+  private position = 0;
+  /** Highest G position of any request whose result a correct client accepted. */
+  private completedPosition = -1;
+
+  constructor(private readonly name: (clientId: number) => string) {}
+
+  /** Requests executed in G. */
+  get requestsOrdered(): number {
+    return this.position;
+  }
+
+  get batchesOrdered(): number {
+    return this.agreed.length;
+  }
+
+  private label(r: Request): string {
+    return `${this.name(r.clientId)}#${r.requestNo}`;
+  }
+
+  /** A client put `request` on the wire (as the owner of its session id). */
+  registerSent(request: Request): void {
+    const key = requestKey(request);
+    let ops = this.sent.get(key);
+    if (ops === undefined) {
+      ops = new Set();
+      this.sent.set(key, ops);
+    }
+    ops.add(latin1(request.operation));
+  }
+
+  /** Whether `request` (id, number and operation) was put on the wire by its session's owner. */
+  wasSent(request: Request): boolean {
+    return this.sent.get(requestKey(request))?.has(latin1(request.operation)) === true;
+  }
+
+  /** Correct replica `replica` (incarnation `incarnation`) hands batch `seq` to its service. */
+  execute(replica: number, incarnation: number, seq: number, requests: readonly Request[]): void {
+    const who = `${replica}.${incarnation}`;
+    const previous = this.lastExecuted.get(who) ?? 0;
+    if (seq !== previous + 1) {
+      throw new CheckFailure('total-order', `r${replica} executes s${seq} right after s${previous}: its history is not a prefix of the agreed one`);
+    }
+    this.lastExecuted.set(who, seq);
+    let key = '';
+    for (const r of requests) key += `${requestKey(r)}=${latin1(r.operation)}|`;
+    const agreed = this.agreed[seq - 1];
+    if (agreed !== undefined) {
+      if (agreed !== key) {
+        throw new CheckFailure(
+          'agreement',
+          `r${replica} executes [${requests.map((r) => this.label(r)).join(',')}] at s${seq}, r${this.agreedBy[seq - 1]} executed a different batch there`,
+        );
+      }
+      return;
+    }
+    if (seq !== this.agreed.length + 1) {
+      throw new CheckFailure('total-order', `r${replica} executes s${seq} before any correct replica executed s${this.agreed.length + 1}`);
+    }
+    this.agreed.push(key);
+    this.agreedBy.push(replica);
+    for (const r of requests) {
+      if (!this.wasSent(r)) {
+        throw new CheckFailure('validity', `r${replica} executes ${this.label(r)} at s${seq}, which its client never sent`);
+      }
+      const last = this.lastInG.get(r.clientId);
+      if (last !== undefined && r.requestNo <= last) {
+        throw new CheckFailure(
+          'exactly-once',
+          `r${replica} executes ${this.label(r)} at s${seq} after ${this.name(r.clientId)}#${last} was executed`,
+        );
+      }
+      this.lastInG.set(r.clientId, r.requestNo);
+    }
+    const results = this.reference.run(seq, requests.map((r) => r.operation));
+    requests.forEach((r, i) => {
+      this.expected.set(requestKey(r), { result: results[i] as Uint8Array, position: this.position++ });
+    });
+  }
+
+  /** Correct replica `replica`'s service returned `results` for batch `seq`. */
+  executed(replica: number, seq: number, requests: readonly Request[], results: readonly Uint8Array[]): void {
+    requests.forEach((r, i) => {
+      const expected = this.expected.get(requestKey(r));
+      if (expected === undefined || !bytesEqual(expected.result, results[i] as Uint8Array)) {
+        throw new CheckFailure('agreement', `r${replica}'s result for ${this.label(r)} at s${seq} differs from the agreed history's`);
+      }
+    });
+  }
+
+  /** A correct client invokes an operation; the snapshot is checked when it completes. */
+  invoked(): number {
+    return this.completedPosition;
+  }
+
+  /** A correct client accepted `result` for `request`, invoked when `snapshot` was taken. */
+  accepted(request: { clientId: number; requestNo: number }, result: Uint8Array, snapshot: number): void {
+    const label = `${this.name(request.clientId)}#${request.requestNo}`;
+    const expected = this.expected.get(`${request.clientId}:${request.requestNo}`);
+    if (expected === undefined) {
+      throw new CheckFailure('linearizability', `the client accepted a result for ${label}, which no correct replica executed`);
+    }
+    if (!bytesEqual(expected.result, result)) {
+      throw new CheckFailure('linearizability', `the client accepted a result for ${label} that is not its result in the agreed history`);
+    }
+    if (expected.position <= snapshot) {
+      throw new CheckFailure(
+        'linearizability',
+        `${label} is ordered at position ${expected.position}, before a request (position ${snapshot}) that completed before it was invoked`,
+      );
+    }
+    if (expected.position > this.completedPosition) this.completedPosition = expected.position;
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Client nodes. A correct client drives the real {@link ClientCore} the way
+ * the runtime's `Client` does (src/runtime/client.ts): invocations in, ticks
+ * from its (skewed) clock, reply frames through the real codec, broadcasts
+ * out. A Byzantine client speaks the wire protocol badly on purpose.
+ */
+import { ClientCore, type ClientEffect, type ClientEvent } from '../core/client.js';
+import { clientId, replicaId, type ClientId } from '../core/ids.js';
+import type { Request } from '../core/messages.js';
+import { ORDINAL_MAX, requestNo, seqNo, view } from '../core/ordering.js';
+import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import { CheckFailure } from './checkers.js';
+import type { Micros } from './event-queue.js';
+import type { Host } from './host.js';
+import type { Rng } from './rng.js';
+import type { ByzantineClientSpec, ClientSpec } from './scenario.js';
+import { encodeOperation } from './service.js';
+import { checksum, Rec } from './trace.js';
+
+interface Invocation {
+  readonly invokedAt: Micros;
+  readonly snapshot: number;
+  request: Request | undefined;
+  /** When its request first went on the wire (it may wait for a free session before). */
+  sentAt: Micros | undefined;
+  resolvedAt: Micros | undefined;
+}
+
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+
+export class ClientNode {
+  readonly endpoint: number;
+  private readonly core: ClientCore;
+  private readonly invocations: Invocation[] = [];
+  private readonly byOperation = new Map<string, number>();
+  private resolvedCount = 0;
+
+  constructor(
+    private readonly host: Host,
+    readonly spec: ClientSpec,
+  ) {
+    this.endpoint = spec.endpoint;
+    const { n, f } = host.scenario;
+    const sessions: ClientId[] = [];
+    for (let i = 0; i < spec.sessions; i++) sessions.push(clientId(spec.base + i));
+    this.core = new ClientCore({
+      n,
+      f,
+      sessions,
+      firstRequestNo: spec.firstRequestNo,
+      retransmitTicks: host.scenario.retransmitTicks,
+      retransmitTicksMax: host.scenario.retransmitTicksMax,
+      queueMax: spec.operations.length + 1,
+    });
+  }
+
+  get operations(): number {
+    return this.spec.operations.length;
+  }
+
+  get resolved(): number {
+    return this.resolvedCount;
+  }
+
+  /** Invokes operation `index` of the workload. */
+  invoke(index: number): void {
+    const op = this.spec.operations[index];
+    if (op === undefined) return;
+    const value = new Uint8Array(8);
+    const view = new DataView(value.buffer);
+    view.setUint32(0, this.endpoint);
+    view.setUint32(4, index);
+    const operation = encodeOperation(op.kind, op.key, value);
+    this.invocations[index] = { invokedAt: this.host.now(), snapshot: this.host.checkers.invoked(), request: undefined, sentAt: undefined, resolvedAt: undefined };
+    this.byOperation.set(latin1(operation), index);
+    this.host.trace.rec(Rec.Invoke, this.host.now(), this.endpoint, index);
+    this.step({ type: 'invoke', token: index, operation });
+  }
+
+  tick(): void {
+    this.step({ type: 'tick' });
+  }
+
+  /** A frame from replica `from` (mirrors Client.onFrame). */
+  onFrame(from: number, bytes: Uint8Array): void {
+    const decoded = decodeMessage(bytes, this.host.limits);
+    if (!decoded.ok || decoded.message.type !== 'reply') {
+      this.host.malformed(this.endpoint, from, decoded.ok ? 'unexpected-type' : decoded.reason);
+      return;
+    }
+    this.step({ type: 'reply', from: replicaId(from), message: decoded.message });
+  }
+
+  /**
+   * Requests that did not complete within `bound` of max(first sent,
+   * faultEnd): the liveness bound. (Invocations still queued behind a busy
+   * session are not counted against it: the request ahead of them is.)
+   */
+  late(faultEnd: Micros, bound: Micros, now: Micros): string[] {
+    const late: string[] = [];
+    for (const inv of this.invocations) {
+      if (inv?.request === undefined || inv.sentAt === undefined) continue;
+      const deadline = Math.max(inv.sentAt, faultEnd) + bound;
+      const done = inv.resolvedAt;
+      if ((done === undefined && now >= deadline) || (done !== undefined && done > deadline)) {
+        late.push(`${this.host.clientName(inv.request.clientId)}#${inv.request.requestNo}`);
+      }
+    }
+    return late;
+  }
+
+  /** Operations invoked and not resolved. */
+  get outstanding(): number {
+    let count = 0;
+    for (const inv of this.invocations) if (inv !== undefined && inv.resolvedAt === undefined) count++;
+    return count;
+  }
+
+  private step(event: ClientEvent): void {
+    for (const effect of this.core.step(event)) this.apply(effect);
+  }
+
+  private apply(effect: ClientEffect): void {
+    const host = this.host;
+    switch (effect.type) {
+      case 'broadcast': {
+        const bytes = encodeMessage(effect.message);
+        if (!effect.retransmission) {
+          const request = effect.message.request;
+          host.checkers.registerSent(request);
+          const index = this.byOperation.get(latin1(request.operation));
+          const inv = index === undefined ? undefined : this.invocations[index];
+          if (inv !== undefined) {
+            inv.request = request;
+            inv.sentAt = host.now();
+          }
+        }
+        for (let r = 0; r < host.scenario.n; r++) host.send(this.endpoint, r, bytes);
+        break;
+      }
+      case 'resolve': {
+        const inv = this.invocations[effect.token];
+        if (inv?.request === undefined) throw new Error(`resolve of unknown token ${effect.token}`);
+        inv.resolvedAt = host.now();
+        host.trace.rec(Rec.Resolve, host.now(), this.endpoint, effect.token, checksum(effect.result));
+        if (host.trace.verbose) {
+          host.trace.line(
+            host.now(),
+            `${host.clientName(inv.request.clientId)}#${inv.request.requestNo} accepts ${Buffer.from(effect.result).toString('hex')} (${effect.replicas} replicas)`,
+          );
+        }
+        host.checkers.accepted(inv.request, effect.result, inv.snapshot);
+        if (++this.resolvedCount === this.operations) host.clientDone();
+        else host.progress();
+        break;
+      }
+      case 'overloaded':
+        throw new CheckFailure('liveness', `client queue overloaded (token ${effect.token})`);
+      case 'rejected':
+        if (host.trace.verbose) host.trace.line(host.now(), `${host.clientName(this.spec.base)} ignores a reply from r${effect.from}: ${effect.reason}`);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+/** A client that misbehaves (docs/SIMULATOR.md, "Byzantine clients"). */
+export class ByzantineClientNode {
+  readonly endpoint: number;
+  private readonly rng: Rng;
+  private readonly sessions: ClientId[];
+  private readonly nextNo: number[];
+  private readonly old: Uint8Array[] = [];
+
+  constructor(
+    private readonly host: Host,
+    readonly spec: ByzantineClientSpec,
+    private readonly victims: readonly ClientId[],
+  ) {
+    this.endpoint = spec.endpoint;
+    this.rng = host.rng(`byzantine-client-${spec.endpoint}`);
+    this.sessions = [clientId(spec.base), clientId(spec.base + 1)];
+    this.nextNo = [1, this.rng.int(1, 1000)];
+  }
+
+  onFrame(_from: number, _bytes: Uint8Array): void {
+    // replies are of no interest to it
+  }
+
+  act(): void {
+    const r = this.rng;
+    const behaviour = r.pick(this.spec.behaviours);
+    const n = this.host.scenario.n;
+    const replicas = [...Array(n).keys()];
+    const own = (operation: Uint8Array, no?: number): Request => {
+      const s = r.int(0, this.sessions.length - 1);
+      const number = no ?? (this.nextNo[s] = (this.nextNo[s] as number) + r.int(1, 3));
+      return { clientId: this.sessions[s] as ClientId, requestNo: requestNo(number), operation };
+    };
+    const validOp = (): Uint8Array => encodeOperation(r.chance(0.8) ? 'append' : 'read', r.int(0, 7), r.bytes(r.int(0, 12)));
+    const send = (to: number, request: Request, register = true): void => {
+      if (register) this.host.checkers.registerSent(request);
+      const bytes = encodeMessage({ type: 'request', request });
+      this.old.push(bytes);
+      if (this.old.length > 32) this.old.shift();
+      this.host.send(this.endpoint, to, bytes);
+    };
+    switch (behaviour) {
+      case 'conflicting-requests': {
+        const a = own(validOp());
+        const b: Request = { ...a, operation: validOp() };
+        const group = new Set(r.sample(replicas, r.int(1, n - 1)));
+        for (const to of replicas) send(to, group.has(to) ? a : b);
+        break;
+      }
+      case 'malformed-requests': {
+        const to = r.pick(replicas);
+        switch (r.int(0, 5)) {
+          case 0:
+            this.host.send(this.endpoint, to, r.bytes(r.int(0, 48)));
+            break;
+          case 1: {
+            // an operation the service cannot decode: executed with an empty reply
+            const request = own(new Uint8Array([9, 200, ...r.bytes(3)]));
+            for (const t of replicas) send(t, request);
+            break;
+          }
+          case 2: // larger than requestBytesMax: the decoder refuses it
+            send(to, own(r.bytes(this.host.scenario.options.requestBytesMax + r.int(1, 64))), false);
+            break;
+          case 3: // a replica message on a client channel
+            this.host.send(this.endpoint, to, encodeMessage({ type: 'commit', view: view(0), seq: seqNo(1), digest: r.bytes(32) }));
+            break;
+          case 4: {
+            // the largest request number: its session is used up
+            const request = own(validOp(), ORDINAL_MAX);
+            for (const t of replicas) send(t, request);
+            break;
+          }
+          default: {
+            const bytes = encodeMessage({ type: 'request', request: own(validOp()) });
+            this.host.send(this.endpoint, to, bytes.subarray(0, r.int(0, bytes.length - 1)));
+          }
+        }
+        break;
+      }
+      case 'foreign-client-id': {
+        if (this.victims.length === 0) return;
+        const request: Request = { clientId: r.pick(this.victims), requestNo: requestNo(r.int(1, 2_000_000)), operation: validOp() };
+        const bytes = encodeMessage({ type: 'request', request });
+        for (const to of replicas) this.host.send(this.endpoint, to, bytes);
+        break;
+      }
+      case 'replay-requests': {
+        if (this.old.length === 0) return;
+        const bytes = r.pick(this.old);
+        for (const to of r.sample(replicas, r.int(1, n))) this.host.send(this.endpoint, to, bytes);
+        break;
+      }
+      default:
+        throw new Error(`unknown client behaviour ${behaviour}`);
+    }
+    this.host.byzantineAction(behaviour, this.endpoint);
+  }
+}

@@ -1,0 +1,49 @@
+/** What nodes may ask of the simulation that runs them. */
+import type { ReplicaId } from '../core/ids.js';
+import type { Rejection } from '../core/rejection.js';
+import type { WireLimits } from '../wire/codec.js';
+import type { Checkers } from './checkers.js';
+import type { Micros } from './event-queue.js';
+import type { Rng } from './rng.js';
+import type { Scenario } from './scenario.js';
+import type { Trace } from './trace.js';
+
+export interface Host {
+  readonly scenario: Scenario;
+  readonly limits: WireLimits;
+  readonly trace: Trace;
+  readonly checkers: Checkers;
+  now(): Micros;
+  /** A random stream for `purpose` (derived from the seed). */
+  rng(purpose: string): Rng;
+  /** Puts a frame on the wire from `from` (the real sender) presenting identity `claimed`. */
+  send(from: number, to: number, bytes: Uint8Array, claimed?: number, delay?: Micros): void;
+  /** Runs `action` after `delay` (dropped if the simulation has stopped). */
+  after(delay: Micros, action: () => void): void;
+  /** Executed-event scheduling for replica executors. */
+  scheduleExecuted(time: Micros, replica: number, incarnation: number, seq: number, requests: readonly import('../core/messages.js').Request[]): void;
+  /** Snapshot scheduling for replica executors (after the batches before it). */
+  scheduleSnapshot(time: Micros, replica: number, incarnation: number, seq: number): void;
+  /** Replica `replica` adopted a stable checkpoint above what it delivered: it needs state transfer. */
+  lagging(replica: number, delivered: number, stable: number): void;
+  /** A replica started a view change to, or installed, `view`. */
+  viewEvent(replica: number, what: 'started' | 'installed', view: number): void;
+  /** `c2.1` for session 1 of client 2. */
+  clientName(clientId: number): string;
+  /** The client id base owned by client endpoint `endpoint`. */
+  clientBase(endpoint: number): number;
+  /** Client endpoints (correct and Byzantine). */
+  readonly clientEndpoints: readonly number[];
+  /** Whether replica `r` is correct for the liveness precondition (never Byzantine, never crashed). */
+  isCorrect(r: number): boolean;
+  /** A frame that did not decode or was not acceptable on its channel. */
+  malformed(at: number, from: number, reason: string): void;
+  /** A core refused input (`rejected` effect). */
+  rejected(at: ReplicaId, from: string, messageType: string, rejection: Rejection, fromReplica: number | undefined): void;
+  /** Counts one Byzantine action of `behaviour`. */
+  byzantineAction(behaviour: string, by: number): void;
+  /** A client resolved its last operation. */
+  clientDone(): void;
+  /** A correct client resolved an operation (the liveness phase extends while progress continues). */
+  progress(): void;
+}

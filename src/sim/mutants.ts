@@ -1,0 +1,188 @@
+/**
+ * Mutants: the real replica core with one protocol rule broken on purpose,
+ * to prove the simulator can fail. Each overrides exactly one of the core's
+ * protected decision points (src/core/replica.ts, "decision points"); every
+ * correct replica of a mutant run runs the mutant (Byzantine ones run the
+ * real core underneath their behaviours).
+ *
+ * A mutant's `bias` steers scenario generation toward the faults that make
+ * its bug observable (e.g. an equivocating primary for a weakened quorum);
+ * the verdict is still a checker's, never the bias's.
+ */
+import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
+import type { CoreCrypto } from '../core/crypto.js';
+import type { PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
+import type { NewViewDecision } from '../core/view-change.js';
+import type { SeqNo, View } from '../core/ordering.js';
+import type { VoteOutcome, VoteSet } from '../core/quorum.js';
+import { ReplicaCore, type ReplicaCoreInit } from '../core/replica.js';
+import type { CoreFactory } from './replica-node.js';
+import type { ScenarioBias } from './scenario.js';
+
+export interface Mutant {
+  readonly name: string;
+  readonly description: string;
+  readonly make: CoreFactory;
+  readonly bias: ScenarioBias;
+}
+
+/** Commits (and prepares) with f + 1 votes instead of a quorum of 2f + 1. */
+class WeakQuorum extends ReplicaCore {
+  private readonly weak: number;
+  constructor(init: ReplicaCoreInit) {
+    super(init);
+    this.weak = init.f + 1;
+  }
+  protected override quorum(): number {
+    return this.weak;
+  }
+}
+
+/**
+ * Accepts a PRE-PREPARE from any replica, not only the primary of its view.
+ * Since PRE-PREPAREs are signed, the rule "who may propose" is checked twice:
+ * by mayPrePrepare [N2] and by the signature check against the view's
+ * primary [N4, V4]. The mutant breaks the rule, not one of its two checks:
+ * it also accepts a PRE-PREPARE signed by any replica. (A `protected` hook
+ * for the expected proposer, used by both checks, would let it override a
+ * single method; see docs/SIMULATOR.md, "Mutants".)
+ */
+class AcceptAnyPrePrepare extends ReplicaCore {
+  constructor(init: ReplicaCoreInit) {
+    super({ ...init, crypto: anyProposer(init.crypto, init.n) });
+  }
+  protected override mayPrePrepare(_from: ReplicaId, _v: View): boolean {
+    return true;
+  }
+}
+
+function anyProposer(crypto: CoreCrypto, n: number): CoreCrypto {
+  return {
+    batchDigest: (requests) => crypto.batchDigest(requests),
+    sign: (statement) => crypto.sign(statement),
+    verify(signer, statement, signature) {
+      if (crypto.verify(signer, statement, signature)) return true;
+      if (statement.kind !== 'pre-prepare') return false;
+      for (let r = 0; r < n; r++) if (crypto.verify(replicaId(r), statement, signature)) return true;
+      return false;
+    },
+  };
+}
+
+/** Does not check that a PRE-PREPARE's digest is its batch's. */
+class SkipDigestCheck extends ReplicaCore {
+  protected override digestMatches(_m: PrePrepareMessage): boolean {
+    return true;
+  }
+}
+
+/** Delivers the lowest committed sequence number in the window, even past a gap. */
+class ExecuteOutOfOrder extends ReplicaCore {
+  protected override nextDeliverable(): SeqNo | undefined {
+    // The core keeps these private; the mutant reads them as the JavaScript properties they are.
+    const self = this as unknown as { slots: Map<SeqNo, { committed: boolean; delivered: boolean }>; lastDelivered: SeqNo };
+    let best: SeqNo | undefined;
+    for (const [s, slot] of self.slots) {
+      if (s > self.lastDelivered && slot.committed && !slot.delivered && (best === undefined || s < best)) best = s;
+    }
+    return best;
+  }
+}
+
+/**
+ * Installs a view with f + 1 VIEW-CHANGEs instead of a quorum [V5-V6].
+ * Not listed in MUTANTS: no checker caught it in 300 biased seeds (V6's
+ * refusal of a NEW-VIEW that contradicts a delivered batch, and the commit
+ * quorum, keep the lost batch from being executed by a second correct
+ * replica in the scenarios generated). Exported for experiments.
+ */
+export class WeakViewChangeQuorum extends ReplicaCore {
+  private readonly weak: number;
+  constructor(init: ReplicaCoreInit) {
+    super(init);
+    this.weak = init.f + 1;
+  }
+  protected override viewChangeQuorum(): number {
+    return this.weak;
+  }
+}
+
+/** A new view re-proposes null requests everywhere, ignoring the prepared certificates [V5-V6]. */
+class NewViewDropsCertificates extends ReplicaCore {
+  private readonly digestOf: CoreCrypto['batchDigest'];
+  constructor(init: ReplicaCoreInit) {
+    super(init);
+    this.digestOf = (requests) => init.crypto.batchDigest(requests);
+  }
+  protected override newViewDecision(viewChanges: readonly ViewChangeMessage[]): NewViewDecision {
+    const decision = super.newViewDecision(viewChanges);
+    const empty = this.digestOf([]);
+    return { checkpoint: decision.checkpoint, slots: decision.slots.map((slot) => ({ seq: slot.seq, digest: empty, requests: [] })) };
+  }
+}
+
+/**
+ * Counts a replica's repeated vote again, as if another replica had cast it.
+ * (For PREPAREs the core's lazy signature check drops the ghost votes before
+ * they count; COMMITs, unsigned, keep them.)
+ */
+class DoubleCountVotes extends ReplicaCore {
+  private ghost: number;
+  constructor(init: ReplicaCoreInit) {
+    super(init);
+    this.ghost = init.n;
+  }
+  protected override recordVote(votes: VoteSet<Digest>, from: ReplicaId, digest: Digest): VoteOutcome {
+    const outcome = super.recordVote(votes, from, digest);
+    if (outcome !== 'duplicate') return outcome;
+    votes.add(replicaId(this.ghost++), digest);
+    return 'new';
+  }
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'weak-quorum',
+    description: 'prepare and commit on f + 1 votes instead of 2f + 1',
+    make: (init) => new WeakQuorum(init),
+    bias: { primary: ['equivocate'] },
+  },
+  {
+    name: 'accept-any-pre-prepare',
+    description: 'accept a PRE-PREPARE from any replica, not only the primary',
+    make: (init) => new AcceptAnyPrePrepare(init),
+    bias: { backup: ['fake-pre-prepare'] },
+  },
+  {
+    name: 'skip-digest-check',
+    description: "accept a PRE-PREPARE whose digest is not its batch's",
+    make: (init) => new SkipDigestCheck(init),
+    bias: { primary: ['bad-digest'] },
+  },
+  {
+    name: 'execute-out-of-order',
+    description: 'deliver a committed sequence number before the ones below it are committed',
+    make: (init) => new ExecuteOutOfOrder(init),
+    bias: { options: { pipelineMax: 8, logWindow: 256 }, network: { reorderP: 0.3 } },
+  },
+  {
+    name: 'new-view-drops-certificates',
+    description: 'a new view re-proposes null requests instead of the prepared batches',
+    make: (init) => new NewViewDropsCertificates(init),
+    bias: { primary: ['withhold:intermittent'], network: { reorderP: 0.3 } },
+  },
+  {
+    name: 'double-count-votes',
+    description: "count the same replica's repeated vote twice",
+    make: (init) => new DoubleCountVotes(init),
+    bias: {
+      sizes: [4],
+      primary: ['duplicate-votes', 'lie-view-change:hide', 'withhold:intermittent'],
+      network: { duplicateP: 0.3, dropP: 0.3, lossScope: 'all' },
+    },
+  },
+];
+
+export function mutantNamed(name: string): Mutant | undefined {
+  return MUTANTS.find((m) => m.name === name);
+}

@@ -1,0 +1,423 @@
+/**
+ * A simulated replica: the real {@link ReplicaCore} (or a mutant of it)
+ * driven the way the runtime drives it (src/runtime/replica.ts): frames
+ * through the real wire codec, client ids checked against the connection
+ * that sent them, effects applied in order, batches executed by the real
+ * {@link ServiceRunner} after a simulated service time, `executed` fed back
+ * in order.
+ *
+ * A Byzantine replica is the same node with a {@link ByzantineController}
+ * between its honest core and the network.
+ */
+import { assertNever } from '../core/assert.js';
+import type { CoreCrypto } from '../core/crypto.js';
+import type { ReplicaEffect } from '../core/effects.js';
+import type { ReplicaEvent } from '../core/events.js';
+import { clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
+import type { ReplicaMessage, ReplyMessage, Request } from '../core/messages.js';
+import { requestNo, seqNo } from '../core/ordering.js';
+import type { ProtocolOptions } from '../core/options.js';
+import { ReplicaCore, type ReplicaCoreInit, type ReplicaStatus } from '../core/replica.js';
+import { ServiceRunner } from '../executor/runner.js';
+import { CLIENT_SESSIONS_PER_KEY, ownsClientId } from '../net/identity.js';
+import { decodeMessage, encodeMessage } from '../wire/codec.js';
+import { batchDigest, coreInit, simCrypto, TAG_FORWARD, TAG_NEW_VIEW, TAG_PRE_PREPARE, type SimKeys } from './core-api.js';
+import {
+  behaviourSpec,
+  type ByzContext,
+  type Coalition,
+  type Out,
+  type Rep,
+  type ReplicaBehaviour,
+} from './byzantine.js';
+import type { Micros } from './event-queue.js';
+import { FORGED_REQUESTS_DETECTABLE, REPLICA_CORE_TAKES_TICKS } from './gates.js';
+import type { Host } from './host.js';
+import type { Rng } from './rng.js';
+import { encodeOperation, KEYS, simService } from './service.js';
+import { checksum, Rec } from './trace.js';
+
+/** Builds a replica core: the real one, or a mutant (src/sim/mutants.ts). */
+export type CoreFactory = (init: ReplicaCoreInit) => ReplicaCore;
+
+export const plainCore: CoreFactory = (init) => new ReplicaCore(init);
+
+
+export class ReplicaNode {
+  readonly id: ReplicaId;
+  core!: ReplicaCore;
+  incarnation = 0;
+  down = false;
+  /** Delivered batches and executed requests (this incarnation and before). */
+  delivered = 0;
+  private runner!: ServiceRunner;
+  /** Client session -> the client endpoint bound to it (the runtime's ClientRegistry). */
+  private readonly bound = new Map<number, number>();
+  private execTail: Micros = 0;
+  private readonly execRng: Rng;
+  readonly byzantine: ByzantineController | undefined;
+
+  /** Its signer and everyone's verifier (simulated signatures, core-api.ts). */
+  readonly crypto: CoreCrypto;
+  /** Views installed and view changes started (this incarnation and before). */
+  viewsInstalled = 0;
+  viewChangesStarted = 0;
+
+  constructor(
+    private readonly host: Host,
+    id: number,
+    private readonly factory: CoreFactory,
+    keys: SimKeys,
+    byzantine?: { readonly behaviours: readonly string[]; readonly coalition: Coalition },
+  ) {
+    this.id = replicaId(id);
+    this.crypto = simCrypto(keys, this.id);
+    this.execRng = host.rng(`execute-${id}`);
+    this.byzantine = byzantine === undefined ? undefined : new ByzantineController(host, this, byzantine.behaviours, byzantine.coalition);
+    this.core = this.newCore();
+    this.runner = new ServiceRunner(simService);
+  }
+
+  /** Its executions are checked (it is not Byzantine; crashes are benign). */
+  get checked(): boolean {
+    return this.byzantine === undefined;
+  }
+
+  private newCore(): ReplicaCore {
+    const { n, f, options } = this.host.scenario;
+    // Byzantine replicas run the real core underneath; mutants plant bugs in correct ones.
+    const factory = this.byzantine === undefined ? this.factory : plainCore;
+    return factory(coreInit(this.id, n, f, options, this.crypto));
+  }
+
+  /** Crash: volatile state is gone; frames in flight to it die with its connections. */
+  crash(): void {
+    this.down = true;
+  }
+
+  /** Restart with what survives a crash today: nothing (no durable storage yet). */
+  restart(): void {
+    this.down = false;
+    this.incarnation++;
+    this.core = this.newCore();
+    this.runner = new ServiceRunner(simService);
+    this.bound.clear();
+    this.execTail = this.host.now();
+  }
+
+  onFrame(from: number, bytes: Uint8Array): void {
+    if (this.down) return;
+    if (from < this.host.scenario.n) this.onReplicaFrame(replicaId(from), bytes);
+    else this.onClientFrame(from, bytes);
+  }
+
+  /** Mirrors Replica.onReplicaFrame. */
+  private onReplicaFrame(from: ReplicaId, bytes: Uint8Array): void {
+    const decoded = decodeMessage(bytes, this.host.limits);
+    if (!decoded.ok) return this.host.malformed(this.id, from, decoded.reason);
+    const { message } = decoded;
+    if (message.type === 'request' || message.type === 'reply') return this.host.malformed(this.id, from, 'unexpected-type');
+    this.byzantine?.received(from, message, bytes);
+    this.step({ type: 'message', from, message });
+  }
+
+  /** Mirrors Replica.onClientFrame: the connection must own the request's client id. */
+  private onClientFrame(endpoint: number, bytes: Uint8Array): void {
+    const decoded = decodeMessage(bytes, this.host.limits);
+    if (!decoded.ok) return this.host.malformed(this.id, endpoint, decoded.reason);
+    const { message } = decoded;
+    if (message.type !== 'request') return this.host.malformed(this.id, endpoint, 'unexpected-type');
+    if (!ownsClientId(this.host.clientBase(endpoint), message.request.clientId)) {
+      return this.host.malformed(this.id, endpoint, 'foreign-client-id');
+    }
+    this.bound.set(message.request.clientId, endpoint);
+    this.byzantine?.request(message.request);
+    this.step({ type: 'request', request: message.request });
+  }
+
+  /** A tick of this replica's clock (the runtime ticks every REPLICA_TICK_MS). */
+  tick(): void {
+    if (this.down || !REPLICA_CORE_TAKES_TICKS) return;
+    this.step({ type: 'tick' });
+  }
+
+  /** The executor's snapshot after batch `seq` (queued behind the batches before it). */
+  onSnapshot(incarnation: number, seq: number): void {
+    if (this.down || incarnation !== this.incarnation) return;
+    const { digest } = this.runner.snapshot();
+    this.host.trace.rec(Rec.Snapshot, this.host.now(), this.id, seq, checksum(digest));
+    this.step({ type: 'state-digest', seq: seqNo(seq), stateDigest: digest });
+  }
+
+  /** The service finished batch `seq` of incarnation `incarnation`. */
+  onExecuted(incarnation: number, seq: number, requests: readonly Request[]): void {
+    if (this.down || incarnation !== this.incarnation) return;
+    const results = this.runner.run(seq, requests.map((r) => r.operation));
+    const host = this.host;
+    host.trace.rec(Rec.Executed, host.now(), this.id, seq, requests.length, results.length > 0 ? checksum(results[0] as Uint8Array) : 0);
+    if (this.checked) host.checkers.executed(this.id, seq, requests, results);
+    this.step({ type: 'executed', seq: seqNo(seq), results });
+  }
+
+  private step(event: ReplicaEvent): void {
+    this.apply(this.core.step(event));
+  }
+
+  private apply(effects: readonly ReplicaEffect[]): void {
+    const host = this.host;
+    const byz = this.byzantine;
+    const outs: Out[] = [];
+    const reps: Rep[] = [];
+    for (const effect of effects) {
+      switch (effect.type) {
+        case 'send': {
+          if (byz !== undefined) {
+            for (const to of this.targets(effect.to)) outs.push({ to, message: effect.message, delay: 0 });
+            break;
+          }
+          const bytes = encodeMessage(effect.message);
+          for (const to of this.targets(effect.to)) host.send(this.id, to, bytes);
+          break;
+        }
+        case 'reply':
+          if (byz !== undefined) reps.push({ clientId: effect.clientId, message: effect.message });
+          else this.sendReply(effect.clientId, effect.message);
+          break;
+        case 'execute':
+          this.execute(effect.seq, effect.requests);
+          break;
+        case 'delivered':
+          this.delivered++;
+          break;
+        case 'snapshot':
+          // After the batches handed over before it, before any later one (the executor's queue order).
+          host.scheduleSnapshot(this.execTail, this.id, this.incarnation, effect.seq);
+          break;
+        case 'stable-checkpoint': {
+          host.trace.rec(Rec.Stable, host.now(), this.id, effect.seq);
+          if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} stable checkpoint s${effect.seq}`);
+          const delivered = this.core.status().lastDelivered;
+          if (effect.seq > delivered) host.lagging(this.id, delivered, effect.seq);
+          break;
+        }
+        case 'view-change-started':
+          this.viewChangesStarted++;
+          host.viewEvent(this.id, 'started', effect.view);
+          break;
+        case 'view-installed':
+          this.viewsInstalled++;
+          host.viewEvent(this.id, 'installed', effect.view);
+          break;
+        case 'rejected': {
+          const from = effect.from;
+          const fromReplica = 'replica' in from ? from.replica : undefined;
+          const label = 'replica' in from ? `r${from.replica}` : host.clientName(from.client);
+          host.rejected(this.id, label, effect.messageType, effect.rejection, fromReplica);
+          break;
+        }
+        default:
+          assertNever(effect, 'effect');
+      }
+    }
+    if (byz !== undefined) byz.flush(outs, reps);
+  }
+
+  private targets(to: ReplicaId | 'others'): ReplicaId[] {
+    if (to !== 'others') return [to];
+    const out: ReplicaId[] = [];
+    for (let r = 0; r < this.host.scenario.n; r++) if (r !== this.id) out.push(replicaId(r));
+    return out;
+  }
+
+  /** Sends a reply on the connection bound to its session, if any (like the runtime). */
+  sendReply(clientId: ClientId, message: ReplyMessage): void {
+    const endpoint = this.bound.get(clientId);
+    if (endpoint !== undefined) this.host.send(this.id, endpoint, encodeMessage(message));
+  }
+
+  private execute(seq: number, requests: readonly Request[]): void {
+    const host = this.host;
+    host.trace.rec(Rec.Execute, host.now(), this.id, seq, requests.length);
+    if (host.trace.verbose) {
+      host.trace.line(host.now(), `r${this.id} executes s${seq} [${requests.map((r) => `${host.clientName(r.clientId)}#${r.requestNo}`).join(',')}]`);
+    }
+    if (this.checked) host.checkers.execute(this.id, this.incarnation, seq, requests);
+    const delay = this.host.scenario.executeDelayMax > 0 ? this.execRng.int(0, this.host.scenario.executeDelayMax) : 0;
+    this.execTail = Math.max(host.now() + delay, this.execTail);
+    host.scheduleExecuted(this.execTail, this.id, this.incarnation, seq, requests);
+  }
+
+  status(): ReplicaStatus {
+    return this.core.status();
+  }
+}
+
+const RING = 32;
+
+/** Stands between a Byzantine replica's honest core and the network; implements {@link ByzContext}. */
+export class ByzantineController implements ByzContext {
+  readonly self: ReplicaId;
+  readonly n: number;
+  readonly f: number;
+  readonly rng: Rng;
+  readonly recentRequests: Request[] = [];
+  readonly recentFrames: Uint8Array[] = [];
+  readonly clientEndpoints: readonly number[];
+  readonly clientSessions: readonly ClientId[];
+  readonly crypto: CoreCrypto;
+  readonly options: ProtocolOptions;
+  private readonly behaviours: ReplicaBehaviour[];
+
+  constructor(
+    private readonly host: Host,
+    private readonly node: ReplicaNode,
+    names: readonly string[],
+    readonly coalition: Coalition,
+  ) {
+    this.self = node.id;
+    this.n = host.scenario.n;
+    this.f = host.scenario.f;
+    this.rng = host.rng(`byzantine-${node.id}`);
+    this.crypto = node.crypto;
+    this.options = host.scenario.options;
+    this.clientEndpoints = host.clientEndpoints;
+    this.clientSessions = host.scenario.clients.flatMap((c) => Array.from({ length: c.sessions }, (_, i) => toClientId(c.base + i)));
+    this.behaviours = names.map((name) => {
+      const { spec, variant } = behaviourSpec(name);
+      return spec.make(this, variant);
+    });
+  }
+
+  now(): Micros {
+    return this.host.now();
+  }
+
+  status(): ReplicaStatus {
+    return this.node.core.status();
+  }
+
+  isPrimary(): boolean {
+    const st = this.node.core.status();
+    return st.primary === this.self;
+  }
+
+  batchDigest(requests: readonly Request[]): Digest {
+    return batchDigest(requests);
+  }
+
+  send(to: ReplicaId, message: ReplicaMessage, delay: Micros = 0): void {
+    this.sendBytes(to, encodeMessage(message), delay);
+  }
+
+  sendBytes(to: number, bytes: Uint8Array, delay: Micros = 0): void {
+    if (this.node.down || !this.mayPropose(bytes)) return;
+    this.remember(bytes);
+    this.host.send(this.self, to, bytes, this.self, delay);
+  }
+
+  sendAs(claimed: number, to: number, bytes: Uint8Array): void {
+    if (this.node.down) return;
+    this.host.send(this.self, to, bytes, claimed);
+  }
+
+  reply(clientId: ClientId, message: ReplyMessage): void {
+    for (const e of this.clientEndpoints) {
+      const base = this.host.clientBase(e);
+      if (clientId >= base && clientId < base + CLIENT_SESSIONS_PER_KEY) {
+        this.host.send(this.self, e, encodeMessage(message));
+        return;
+      }
+    }
+  }
+
+  after(delay: Micros, action: () => void): void {
+    this.host.after(delay, () => {
+      if (!this.node.down) action();
+    });
+  }
+
+  action(behaviour: string): void {
+    this.host.byzantineAction(behaviour, this.self);
+  }
+
+  forgeRequest(): Request {
+    const r = this.rng;
+    const owned = this.clientSessions.length > 0 && r.chance(0.5);
+    const clientId = owned ? r.pick(this.clientSessions) : toClientId((Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY + r.int(0, 3));
+    return {
+      clientId,
+      requestNo: requestNo(2 ** 40 + r.u32()),
+      operation: encodeOperation('append', r.int(0, KEYS - 1), r.bytes(8)),
+    };
+  }
+
+  // --- driven by the node ---------------------------------------------------
+
+  received(from: ReplicaId, message: ReplicaMessage, bytes: Uint8Array): void {
+    this.remember(bytes);
+    for (const b of this.behaviours) b.onReceive?.(from, message);
+  }
+
+  request(request: Request): void {
+    this.recentRequests.push(request);
+    if (this.recentRequests.length > RING) this.recentRequests.shift();
+  }
+
+  tick(): void {
+    if (this.node.down) return;
+    for (const b of this.behaviours) b.onTick?.();
+  }
+
+  /** Passes what the honest core wants to send through the behaviours, then sends. */
+  flush(outs: Out[], reps: Rep[]): void {
+    let o = outs;
+    let p = reps;
+    for (const b of this.behaviours) {
+      if (b.onSend !== undefined && o.length > 0) o = b.onSend(o);
+      if (b.onReply !== undefined && p.length > 0) p = b.onReply(p);
+    }
+    const encoded = new Map<ReplicaMessage, Uint8Array | undefined>();
+    for (const out of o) {
+      let bytes = encoded.get(out.message);
+      if (!encoded.has(out.message)) {
+        bytes = encodeMessage(out.message);
+        if (!this.mayPropose(bytes)) bytes = undefined;
+        else this.remember(bytes);
+        encoded.set(out.message, bytes);
+      }
+      if (bytes !== undefined) this.host.send(this.self, out.to, bytes, this.self, out.delay);
+    }
+    for (const rep of p) this.node.sendReply(rep.clientId, rep.message);
+  }
+
+  /**
+   * Enforces FORGED_REQUESTS_DETECTABLE whatever the behaviours do (a replayed
+   * frame, say): while it is false, nothing this replica sends as the primary
+   * of a view may propose a request no client sent, since correct replicas
+   * cannot tell (docs/SIMULATOR.md, "Gates").
+   */
+  private mayPropose(bytes: Uint8Array): boolean {
+    if (FORGED_REQUESTS_DETECTABLE) return true;
+    const tag = bytes[1];
+    if (tag !== TAG_PRE_PREPARE && tag !== TAG_NEW_VIEW && tag !== TAG_FORWARD) return true;
+    const decoded = decodeMessage(bytes, this.host.limits);
+    if (!decoded.ok) return true;
+    const m = decoded.message;
+    const sent = (requests: readonly Request[]): boolean => requests.every((r) => this.host.checkers.wasSent(r));
+    switch (m.type) {
+      case 'pre-prepare': // only the view's primary can get it accepted
+        return m.view % this.n !== this.self || sent(m.requests);
+      case 'new-view':
+        return m.view % this.n !== this.self || m.prePrepares.every((pp) => sent(pp.requests));
+      case 'forward': // a correct primary proposes forwarded requests like its own
+        return sent([m.request]);
+      default:
+        return true;
+    }
+  }
+
+  private remember(bytes: Uint8Array): void {
+    this.recentFrames.push(bytes);
+    if (this.recentFrames.length > RING) this.recentFrames.shift();
+  }
+}

@@ -1,0 +1,419 @@
+/**
+ * A seed, expanded into everything a run does: cluster size and protocol
+ * limits, the workload, network behaviour, partitions, crashes, which
+ * replicas and clients are Byzantine and how. Pure: the same seed (and bias)
+ * gives the same scenario.
+ */
+import { defaultProtocolOptions, protocolOptionsProblem, type ProtocolOptions } from '../core/options.js';
+import { maxFaults } from '../core/quorum.js';
+import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
+import { CLIENT_BEHAVIOURS, REPLICA_BEHAVIOURS, selectableBehaviours } from './byzantine.js';
+import { MS, type Micros } from './event-queue.js';
+import { Rng } from './rng.js';
+import { KEYS } from './service.js';
+
+/** Which links random drops and partitions may hit during the fault phase. */
+export type LossScope =
+  /** any link */
+  | 'all'
+  /** only links with a client at one end */
+  | 'clients'
+  /** only links with a client or a faulty (Byzantine or crashing) replica at one end */
+  | 'faulty';
+
+export interface NetworkParams {
+  /** One-way latency, uniform in [latencyMin, latencyMax] µs. */
+  readonly latencyMin: Micros;
+  readonly latencyMax: Micros;
+  /** Fault-phase probabilities, per frame. */
+  readonly dropP: number;
+  readonly duplicateP: number;
+  /** A frame that leaves its link's FIFO order (later frames overtake it). */
+  readonly reorderP: number;
+  /** A frame (and, FIFO, the frames behind it on its link) delayed by up to spikeMax. */
+  readonly spikeP: number;
+  readonly spikeMax: Micros;
+  readonly lossScope: LossScope;
+}
+
+export interface PartitionSpec {
+  readonly start: Micros;
+  readonly end: Micros;
+  /** Symmetric: no frame crosses between the sides. One-way: frames from `a` to `b` are lost. */
+  readonly kind: 'symmetric' | 'one-way';
+  /** Endpoints (replica ids, then client endpoints) on each side. */
+  readonly a: readonly number[];
+  readonly b: readonly number[];
+}
+
+export interface CrashSpec {
+  readonly replica: number;
+  readonly at: Micros;
+  /** Undefined: stays down. */
+  readonly restartAt: Micros | undefined;
+}
+
+export interface ByzantineReplicaSpec {
+  readonly replica: number;
+  readonly behaviours: readonly string[];
+}
+
+export interface Operation {
+  readonly at: Micros;
+  readonly kind: 'append' | 'read';
+  readonly key: number;
+}
+
+export interface ClientSpec {
+  /** Endpoint number (n + index). */
+  readonly endpoint: number;
+  /** First client id it owns (`clientIdBase` of its simulated key). */
+  readonly base: number;
+  readonly sessions: number;
+  readonly firstRequestNo: number;
+  readonly operations: readonly Operation[];
+}
+
+export interface ByzantineClientSpec {
+  readonly endpoint: number;
+  readonly base: number;
+  readonly behaviours: readonly string[];
+  /** Times of its misbehaviours. */
+  readonly actions: readonly Micros[];
+}
+
+export interface Scenario {
+  readonly seed: number;
+  readonly n: number;
+  readonly f: number;
+  readonly options: ProtocolOptions;
+  /** Network faults, partitions, crashes and restarts all happen before this. */
+  readonly faultEnd: Micros;
+  /** Last invocation of a correct client. */
+  readonly workloadEnd: Micros;
+  /** Every correct client's invocation must complete by max(faultEnd, workloadEnd) + this (if liveness applies). */
+  readonly livenessBound: Micros;
+  readonly network: NetworkParams;
+  readonly partitions: readonly PartitionSpec[];
+  readonly crashes: readonly CrashSpec[];
+  readonly byzantine: readonly ByzantineReplicaSpec[];
+  readonly clients: readonly ClientSpec[];
+  readonly byzantineClients: readonly ByzantineClientSpec[];
+  /** Clock rate of each endpoint (timer skew), e.g. 1.05 = its ticks come 5% late. */
+  readonly clockRate: readonly number[];
+  readonly tickPeriod: Micros;
+  readonly retransmitTicks: number;
+  readonly retransmitTicksMax: number;
+  /** Service time of one batch, uniform in [0, executeDelayMax]. */
+  readonly executeDelayMax: Micros;
+}
+
+/** Steers generation toward what makes a planted bug observable (mutant runs). */
+export interface ScenarioBias {
+  readonly sizes?: readonly number[];
+  /** Replica 0 (primary of view 0) is Byzantine with these behaviours. */
+  readonly primary?: readonly string[];
+  /** One Byzantine backup with these behaviours (if the fault budget allows). */
+  readonly backup?: readonly string[];
+  readonly network?: Partial<NetworkParams>;
+  readonly options?: Partial<ProtocolOptions>;
+  readonly noCrashes?: boolean;
+}
+
+/**
+ * Bump when generation changes what a seed means (a seed's scenario is only
+ * reproducible within one version; regression seeds are re-found after a bump,
+ * see test/sim/regressions.test.ts).
+ */
+export const GENERATOR_VERSION = 2;
+
+export const TICK_PERIOD: Micros = 10 * MS;
+
+/** Options with the seed's limits and timeouts, consistent by construction (protocolOptionsProblem is checked too). */
+function protocolOptions(r: Rng, bias: Partial<ProtocolOptions> | undefined): ProtocolOptions {
+  const pipelineMax = bias?.pipelineMax ?? r.pick([1, 2, 4, 8, 16]);
+  const requestBytesMax = r.pick([64, 256, 1024]);
+  const logWindow =
+    bias?.logWindow ??
+    r.weighted([
+      [Math.max(2, pipelineMax), 1],
+      [Math.max(2, pipelineMax * 2), 1],
+      [Math.max(32, pipelineMax), 2],
+      [128, 2],
+      [256, 2],
+    ]);
+  const intervals = [1, 2, 4, Math.floor(logWindow / 4), Math.floor(logWindow / 2)].filter((i) => i >= 1 && 2 * i <= logWindow);
+  const viewChangeResendTicks = r.pick([3, 5, 10, 30]);
+  const requestTimeoutTicks = r.pick([5, 10, 20, 40]);
+  const candidate: ProtocolOptions = {
+    ...defaultProtocolOptions,
+    pipelineMax,
+    logWindow,
+    batchRequestsMax: r.pick([1, 2, 4, 16, 64]),
+    requestBytesMax,
+    batchBytesMax: requestBytesMax * r.pick([1, 4, 64]),
+    executeBacklogMax: r.pick([1, 2, 8, 32]),
+    checkpointInterval: r.pick(intervals),
+    viewChangeResendTicks,
+    requestTimeoutTicks,
+    viewChangeTimeoutTicks: Math.max(2 * viewChangeResendTicks, requestTimeoutTicks) + r.pick([1, 10, 30, 60]),
+    newViewTimeoutTicks: r.pick([10, 20, 50, 200]),
+    ...bias,
+  };
+  const problem = protocolOptionsProblem(candidate);
+  if (problem !== undefined) throw new Error(`scenario generator made bad options: ${problem.field} ${problem.message}`);
+  return candidate;
+}
+
+/**
+ * How long, after faults stop, every correct request must take at most: a
+ * base for the network and execution, plus the worst case of f + 1
+ * consecutive faulty primaries (each: T2's starvation timeout, then T4's
+ * doubling NEW-VIEW timeout), in ticks at the slowest clock.
+ */
+export function livenessBoundFor(options: ProtocolOptions, f: number, clockRateMax: number, tickPeriod: Micros): Micros {
+  const views = f + 1;
+  const ticks =
+    views * (4 * options.viewChangeTimeoutTicks + 2 * options.viewChangeResendTicks) + options.newViewTimeoutTicks * (2 ** views - 1);
+  return 3000 * MS + Math.ceil(ticks * tickPeriod * clockRateMax);
+}
+
+function pickBehaviours(r: Rng, role: 'primary' | 'backup', count: number): string[] {
+  const candidates = selectableBehaviours(REPLICA_BEHAVIOURS, role);
+  const chosen: string[] = [];
+  for (let i = 0; i < count && chosen.length < candidates.length; i++) {
+    const left = candidates.filter((b) => !chosen.includes(b.spec.name));
+    chosen.push(r.weighted(left.map((b) => [b.spec.name, b.weight] as const)));
+  }
+  return chosen;
+}
+
+export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
+  const r = Rng.derive(seed, 'scenario');
+  const n =
+    bias?.sizes !== undefined
+      ? r.pick(bias.sizes)
+      : r.weighted([
+          [4, 45],
+          [5, 8],
+          [7, 40],
+          [10, 7],
+        ]);
+  const f = maxFaults(n);
+  const baseOptions = protocolOptions(r, bias?.options);
+  /** Pending-request room: the default, exactly enough for every session, or less (admission pressure). */
+  const pendingMode = r.weighted([
+    ['default', 6],
+    ['exact', 2],
+    ['small', 2],
+  ] as const);
+
+  const faultEnd = r.int(300, 2000) * MS;
+  const workloadEnd = faultEnd + r.int(0, 500) * MS;
+
+  // --- faulty replicas: Byzantine and crashing, at most f together ---------
+  const byzantine: ByzantineReplicaSpec[] = [];
+  let budget = f;
+  const faulty = new Set<number>();
+  const wantPrimary = bias?.primary !== undefined;
+  const wantBackup = bias?.backup !== undefined;
+  const forced = (wantPrimary ? 1 : 0) + (wantBackup ? 1 : 0);
+  const byzCount = forced > 0 ? Math.min(f, forced + (r.chance(0.3) ? r.int(0, f) : 0)) : r.chance(0.6) ? r.int(1, f) : 0;
+  const byzPrimary = wantPrimary || (!wantBackup && byzCount > 0 && r.chance(0.35));
+  if (byzPrimary && byzCount > 0) {
+    byzantine.push({
+      replica: 0,
+      behaviours: bias?.primary !== undefined ? [...bias.primary] : pickBehaviours(r, 'primary', r.int(1, 3)),
+    });
+    faulty.add(0);
+    budget--;
+  }
+  const backups = r.shuffled(Array.from({ length: n - 1 }, (_, i) => i + 1));
+  const primaryEquivocates = byzantine[0]?.behaviours.includes('equivocate') === true;
+  while (byzantine.length < byzCount && budget > 0) {
+    const replica = backups.pop() as number;
+    const useBias = wantBackup && !byzantine.some((b) => b.replica !== 0);
+    let behaviours = useBias && bias?.backup !== undefined ? [...bias.backup] : pickBehaviours(r, 'backup', r.int(1, 3));
+    // An equivocating primary's accomplices back it more often than chance would have them.
+    if (primaryEquivocates && !behaviours.includes('collude') && r.chance(0.5)) behaviours = [...behaviours, 'collude'];
+    byzantine.push({ replica, behaviours });
+    faulty.add(replica);
+    budget--;
+  }
+  const crashes: CrashSpec[] = [];
+  if (bias?.noCrashes !== true && budget > 0 && r.chance(0.35)) {
+    const count = r.int(1, budget);
+    const candidates = r.shuffled(Array.from({ length: n }, (_, i) => i).filter((i) => !faulty.has(i)));
+    for (let i = 0; i < count; i++) {
+      const replica = candidates[i] as number;
+      if (replica === 0 && !r.chance(0.3)) continue; // crash the primary less often
+      const at = r.int(5, Math.floor((faultEnd / MS) * 0.9)) * MS;
+      const restartAt = r.chance(0.7) ? Math.min(faultEnd - MS, at + r.int(1, 500) * MS) : undefined;
+      crashes.push({ replica, at, restartAt: restartAt !== undefined && restartAt > at ? restartAt : undefined });
+      faulty.add(replica);
+    }
+  }
+
+  // --- clients ---------------------------------------------------------------
+  const usedBases = new Set<number>();
+  const newBase = (): number => {
+    for (;;) {
+      const base = (Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY;
+      if (!usedBases.has(base)) {
+        usedBases.add(base);
+        return base;
+      }
+    }
+  };
+  const clientCount = r.int(1, 5);
+  const totalRequests = r.weighted([
+    [r.int(20, 60), 3],
+    [r.int(60, 200), 4],
+    [r.int(200, 400), 2],
+  ]);
+  const clients: ClientSpec[] = [];
+  for (let c = 0; c < clientCount; c++) {
+    const count = Math.max(1, Math.round(totalRequests / clientCount));
+    const bursty = r.chance(0.3);
+    const operations: Operation[] = [];
+    let t = 0;
+    for (let i = 0; i < count; i++) {
+      t = bursty ? (r.chance(0.1) ? r.int(0, workloadEnd) : t) : r.int(0, workloadEnd);
+      operations.push({ at: t, kind: r.chance(0.8) ? 'append' : 'read', key: r.int(0, KEYS - 1) });
+    }
+    operations.sort((x, y) => x.at - y.at);
+    clients.push({
+      endpoint: n + c,
+      base: newBase(),
+      sessions: r.int(1, 4),
+      firstRequestNo: r.int(1, 1_000_000),
+      operations,
+    });
+  }
+  const byzantineClients: ByzantineClientSpec[] = [];
+  const byzClientCount = r.chance(0.3) ? r.int(1, 2) : 0;
+  for (let c = 0; c < byzClientCount; c++) {
+    const behaviours = r.sample(
+      CLIENT_BEHAVIOURS.map((b) => b.name),
+      r.int(1, CLIENT_BEHAVIOURS.length),
+    );
+    const actions = Array.from({ length: r.int(5, 40) }, () => r.int(0, faultEnd));
+    actions.sort((x, y) => x - y);
+    byzantineClients.push({ endpoint: n + clientCount + c, base: newBase(), behaviours, actions });
+  }
+  const endpoints = n + clientCount + byzClientCount;
+  const sessions = clients.reduce((sum, c) => sum + c.sessions, 0) + 2 * byzClientCount; // as sessionCount()
+  const options: ProtocolOptions =
+    pendingMode === 'default' || bias?.options?.pendingRequestsMax !== undefined
+      ? baseOptions
+      : { ...baseOptions, pendingRequestsMax: pendingMode === 'exact' ? 2 * sessions : r.pick([2, 8]) };
+
+  // --- network ---------------------------------------------------------------
+  const calm = r.chance(0.15);
+  const latencyMin = r.int(50, 2000);
+  const network: NetworkParams = {
+    latencyMin,
+    latencyMax: latencyMin + r.pick([0, 500, 2000, 10_000]),
+    dropP: calm ? 0 : r.pick([0, 0.01, 0.05, 0.15]),
+    duplicateP: calm ? 0 : r.pick([0, 0.01, 0.05, 0.2]),
+    reorderP: calm ? 0 : r.pick([0, 0.02, 0.1, 0.3]),
+    spikeP: calm ? 0 : r.pick([0, 0.01, 0.05]),
+    spikeMax: r.int(10, 300) * MS,
+    lossScope: r.weighted([
+      ['all', 4],
+      ['clients', 3],
+      ['faulty', 3],
+    ]),
+    ...bias?.network,
+  };
+
+  const partitions: PartitionSpec[] = [];
+  const partitionCount = calm ? 0 : r.weighted([
+    [0, 4],
+    [1, 3],
+    [2, 2],
+    [3, 1],
+  ]);
+  const replicaIds = Array.from({ length: n }, (_, i) => i);
+  const clientIds = Array.from({ length: endpoints - n }, (_, i) => n + i);
+  for (let i = 0; i < partitionCount; i++) {
+    const start = r.int(0, faultEnd - MS);
+    const end = Math.min(faultEnd, start + r.int(10, 500) * MS);
+    let a: number[];
+    let b: number[];
+    if (network.lossScope === 'all') {
+      const shuffled = r.shuffled(replicaIds);
+      const cut = r.int(1, n - 1);
+      a = shuffled.slice(0, cut);
+      b = shuffled.slice(cut);
+      for (const c of clientIds) (r.chance(0.5) ? a : b).push(c);
+    } else if (network.lossScope === 'faulty' && faulty.size > 0) {
+      a = [...faulty].sort((x, y) => x - y);
+      b = replicaIds.filter((x) => !faulty.has(x));
+      for (const c of clientIds) (r.chance(0.3) ? a : b).push(c);
+    } else {
+      a = r.sample(clientIds, r.int(1, clientIds.length));
+      b = r.sample(replicaIds, r.int(1, n));
+    }
+    partitions.push({ start, end, kind: r.chance(0.5) ? 'symmetric' : 'one-way', a, b });
+  }
+
+  const skew = r.pick([0, 0.02, 0.1, 0.25]);
+  const clockRate = Array.from({ length: endpoints }, () => 1 + (r.float() * 2 - 1) * skew);
+  const livenessBound = livenessBoundFor(options, f, Math.max(...clockRate.slice(0, n)), TICK_PERIOD);
+  const retransmitTicks = r.pick([5, 10, 20]);
+
+  return {
+    seed,
+    n,
+    f,
+    options,
+    faultEnd,
+    workloadEnd,
+    livenessBound,
+    network,
+    partitions,
+    crashes,
+    byzantine,
+    clients,
+    byzantineClients,
+    clockRate,
+    tickPeriod: TICK_PERIOD,
+    retransmitTicks,
+    retransmitTicksMax: retransmitTicks * r.pick([2, 4, 8]),
+    executeDelayMax: r.pick([0, 200, 2000, 20_000]),
+  };
+}
+
+/** Client sessions that may hold pending requests: correct clients' and Byzantine clients' (two each). */
+export function sessionCount(s: Scenario): number {
+  return s.clients.reduce((sum, c) => sum + c.sessions, 0) + 2 * s.byzantineClients.length;
+}
+
+/** Replicas that are Byzantine or crash at some point. */
+export function faultyReplicas(s: Scenario): Set<number> {
+  return new Set([...s.byzantine.map((b) => b.replica), ...s.crashes.map((c) => c.replica)]);
+}
+
+/** The scenario in a few readable lines (verbose traces). */
+export function describeScenario(s: Scenario): string[] {
+  const ms = (t: Micros): string => `${(t / MS).toFixed(1)}ms`;
+  const name = (e: number): string => (e < s.n ? `r${e}` : `c${e - s.n}`);
+  const o = s.options;
+  const lines = [
+    `seed ${s.seed}: n=${s.n} f=${s.f}; pipelineMax=${o.pipelineMax} logWindow=${o.logWindow} batchRequestsMax=${o.batchRequestsMax} ` +
+      `batchBytesMax=${o.batchBytesMax} requestBytesMax=${o.requestBytesMax} executeBacklogMax=${o.executeBacklogMax} pendingRequestsMax=${o.pendingRequestsMax}`,
+    `faults until ${ms(s.faultEnd)}, workload until ${ms(s.workloadEnd)}, liveness bound ${ms(s.livenessBound)}; service time <= ${ms(s.executeDelayMax)}`,
+    `network: latency ${s.network.latencyMin}-${s.network.latencyMax}us, drop ${s.network.dropP} (${s.network.lossScope} links), ` +
+      `duplicate ${s.network.duplicateP}, reorder ${s.network.reorderP}, spikes ${s.network.spikeP} up to ${ms(s.network.spikeMax)}`,
+    ...s.partitions.map(
+      (p) => `partition ${p.kind} ${ms(p.start)}-${ms(p.end)}: {${p.a.map(name).join(',')}} ${p.kind === 'symmetric' ? '<-/->' : '-/->'} {${p.b.map(name).join(',')}}`,
+    ),
+    ...s.crashes.map((c) => `crash r${c.replica} at ${ms(c.at)}${c.restartAt !== undefined ? `, restart at ${ms(c.restartAt)}` : ', no restart'}`),
+    ...s.byzantine.map((b) => `Byzantine r${b.replica}: ${b.behaviours.join(', ')}`),
+    ...s.clients.map((c) => `client c${c.endpoint - s.n}: ${c.sessions} session(s), ${c.operations.length} operations`),
+    ...s.byzantineClients.map((c) => `Byzantine client c${c.endpoint - s.n}: ${c.behaviours.join(', ')} (${c.actions.length} actions)`),
+    `clock rates: ${s.clockRate.map((r) => r.toFixed(3)).join(' ')}`,
+  ];
+  return lines;
+}

@@ -1,0 +1,617 @@
+/**
+ * One seeded run: builds the nodes and network of a {@link Scenario},
+ * processes events in (time, insertion) order through a safety phase (faults
+ * on) and a liveness phase (faults off), and reports what happened.
+ */
+import { InvariantViolation } from '../core/assert.js';
+import { clientId, type ReplicaId } from '../core/ids.js';
+import { quorumSizes } from '../core/quorum.js';
+import type { Request } from '../core/messages.js';
+import type { Rejection } from '../core/rejection.js';
+import type { WireLimits } from '../wire/codec.js';
+import { SimKeys, TAG_VIEW_CHANGE, wireLimits } from './core-api.js';
+import { Coalition } from './byzantine.js';
+import { CheckFailure, Checkers, type CheckerName } from './checkers.js';
+import { ByzantineClientNode, ClientNode } from './client-node.js';
+import { describeFrame } from './describe.js';
+import { EventQueue, MS, type Micros } from './event-queue.js';
+import { LIVENESS_GATES, REPLICA_CORE_TAKES_TICKS, type LivenessGates } from './gates.js';
+import type { Host } from './host.js';
+import { Network, type Frame, type LossReason } from './network.js';
+import { plainCore, ReplicaNode, type CoreFactory } from './replica-node.js';
+import { Rng } from './rng.js';
+import { describeScenario, faultyReplicas, sessionCount, type Scenario } from './scenario.js';
+import { checksum, Rec, Trace } from './trace.js';
+
+const DELIVER = 0;
+const EXECUTED = 1;
+const CLIENT_TICK = 2;
+const INVOKE = 3;
+const BYZ_TICK = 4;
+const CALL = 5;
+const REPLICA_TICK = 6;
+const BYZ_CLIENT = 7;
+const SNAPSHOT = 8;
+
+type SimEvent =
+  | { readonly k: typeof DELIVER; readonly frame: Frame }
+  | {
+      readonly k: typeof EXECUTED;
+      readonly replica: number;
+      readonly incarnation: number;
+      readonly seq: number;
+      readonly requests: readonly Request[];
+    }
+  | { readonly k: typeof CLIENT_TICK | typeof BYZ_TICK | typeof REPLICA_TICK | typeof BYZ_CLIENT; readonly node: number }
+  | { readonly k: typeof INVOKE; readonly node: number; readonly index: number }
+  | { readonly k: typeof SNAPSHOT; readonly replica: number; readonly incarnation: number; readonly seq: number }
+  | { readonly k: typeof CALL; readonly fn: () => void };
+
+/** After every correct request completed (and faults ended), run this much longer. */
+const DRAIN: Micros = 200 * MS;
+/** How long the liveness phase goes on once liveness is not going to be checked. */
+const UNCHECKED_TAIL: Micros = 2000 * MS;
+/** The liveness phase lasts at most this much longer than max(faultEnd, workloadEnd) + livenessBound. */
+const HARD_STOP_EXTRA: Micros = 30_000 * MS;
+/** Byzantine replicas act every BYZ_TICK_PERIOD (times their clock rate). */
+const BYZ_TICK_PERIOD: Micros = 5 * MS;
+/** A run that processes this many events is stuck in a loop: fail it. */
+const EVENTS_MAX = 2_000_000;
+
+export type FailureKind = CheckerName | 'invariant' | 'error';
+
+export interface Failure {
+  readonly kind: FailureKind;
+  readonly message: string;
+  readonly time: Micros;
+}
+
+export interface FaultCounts {
+  dropped: number;
+  duplicated: number;
+  reordered: number;
+  delayed: number;
+  partitions: number;
+  partitionLost: number;
+  crashes: number;
+  restarts: number;
+  byzantineActions: number;
+  authRejected: number;
+  malformed: number;
+  /** Per behaviour (replica and client). */
+  byzantine: Record<string, number>;
+}
+
+export type LivenessVerdict =
+  | 'checked'
+  | 'faulty-primary'
+  | 'lost-agreement-messages'
+  | 'lost-view-change'
+  | 'lagging-replicas'
+  | 'admission-pressure'
+  | 'not-reached';
+
+export interface RunResult {
+  readonly seed: number;
+  readonly ok: boolean;
+  readonly failure: Failure | undefined;
+  readonly n: number;
+  readonly f: number;
+  readonly requests: number;
+  readonly requestsCompleted: number;
+  readonly batchesOrdered: number;
+  readonly liveness: LivenessVerdict;
+  /** View changes started and views installed (over all replicas), and the highest view reached. */
+  readonly views: { readonly started: number; readonly installed: number; readonly highest: number };
+  readonly faults: FaultCounts;
+  readonly events: number;
+  readonly simTime: Micros;
+  readonly traceDigest: string;
+}
+
+export interface SimulationOptions {
+  readonly factory?: CoreFactory;
+  /** Receives readable trace lines (verbose mode). */
+  readonly sink?: (line: string) => void;
+  /** Liveness gates to lift for this run (to see what they hide). */
+  readonly liftGates?: readonly (keyof LivenessGates)[];
+}
+
+export class Simulation implements Host {
+  readonly limits: WireLimits;
+  readonly trace: Trace;
+  readonly checkers: Checkers;
+  readonly clientEndpoints: number[] = [];
+  private readonly queue = new EventQueue<SimEvent>();
+  private readonly network: Network;
+  private readonly replicas: ReplicaNode[] = [];
+  private readonly clients: ClientNode[] = [];
+  private readonly byzClients: ByzantineClientNode[] = [];
+  /** Endpoint -> client id base. */
+  private readonly bases = new Map<number, number>();
+  private readonly correct: boolean[];
+  private readonly faults: FaultCounts = {
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    delayed: 0,
+    partitions: 0,
+    partitionLost: 0,
+    crashes: 0,
+    restarts: 0,
+    byzantineActions: 0,
+    authRejected: 0,
+    malformed: 0,
+    byzantine: {},
+  };
+  /** Agreement messages between correct replicas that were lost (liveness precondition). */
+  private lostAgreement = 0;
+  /** VIEW-CHANGEs between correct replicas that were lost (liveness precondition). */
+  private lostViewChanges = 0;
+  /** Correct replicas that fell behind their stable checkpoint (liveness precondition). */
+  private readonly laggards = new Set<number>();
+  private faultPhase = true;
+  private clientsDone = 0;
+  private stopAt: Micros;
+  private readonly hardStop: Micros;
+  private draining = false;
+  /** The liveness verdict cannot be `checked` any more: the run is cut short. */
+  private unchecked = false;
+  private events = 0;
+  private readonly rngs = new Map<string, Rng>();
+  private readonly gates: LivenessGates;
+  private readonly views = { started: 0, installed: 0, highest: 0 };
+
+  constructor(
+    readonly scenario: Scenario,
+    options: SimulationOptions = {},
+  ) {
+    const s = scenario;
+    const gates: Record<string, boolean> = { ...LIVENESS_GATES };
+    for (const gate of options.liftGates ?? []) gates[gate] = false;
+    this.gates = gates as unknown as LivenessGates;
+    this.limits = wireLimits(s.options, s.n);
+    this.trace = new Trace(options.sink);
+    this.checkers = new Checkers((id) => this.clientName(id));
+    const faulty = faultyReplicas(s);
+    this.correct = Array.from({ length: s.n }, (_, r) => !faulty.has(r));
+    for (const c of s.clients) {
+      this.bases.set(c.endpoint, c.base);
+      this.clientEndpoints.push(c.endpoint);
+    }
+    for (const c of s.byzantineClients) {
+      this.bases.set(c.endpoint, c.base);
+      this.clientEndpoints.push(c.endpoint);
+    }
+    const endpoints = s.n + s.clients.length + s.byzantineClients.length;
+    this.network = new Network(
+      s.n,
+      endpoints,
+      s.network,
+      this.rng('network'),
+      {
+        schedule: (time, frame) => this.queue.at(time, { k: DELIVER, frame }),
+        now: () => this.queue.now,
+        incarnation: (e) => (e < s.n ? (this.replicas[e] as ReplicaNode).incarnation : 0),
+        isDown: (e) => e < s.n && (this.replicas[e] as ReplicaNode).down,
+        lost: (frame, reason) => this.lost(frame, reason),
+        duplicated: (frame) => this.traceFrame(Rec.Duplicate, 'duplicate', frame),
+      },
+      faulty,
+    );
+    const coalition = new Coalition();
+    const factory = options.factory ?? plainCore;
+    const keys = new SimKeys(s.seed, s.n);
+    for (let r = 0; r < s.n; r++) {
+      const byz = s.byzantine.find((b) => b.replica === r);
+      this.replicas.push(
+        new ReplicaNode(this, r, factory, keys, byz === undefined ? undefined : { behaviours: byz.behaviours, coalition }),
+      );
+    }
+    for (const c of s.clients) this.clients.push(new ClientNode(this, c));
+    const victims = s.clients.flatMap((c) => Array.from({ length: c.sessions }, (_, i) => clientId(c.base + i)));
+    for (const c of s.byzantineClients) this.byzClients.push(new ByzantineClientNode(this, c, victims));
+    this.stopAt = Math.max(s.faultEnd, s.workloadEnd) + s.livenessBound;
+    this.hardStop = this.stopAt + HARD_STOP_EXTRA;
+  }
+
+  // --- Host -------------------------------------------------------------------
+
+  now(): Micros {
+    return this.queue.now;
+  }
+
+  rng(purpose: string): Rng {
+    let r = this.rngs.get(purpose);
+    if (r === undefined) {
+      r = Rng.derive(this.scenario.seed, purpose);
+      this.rngs.set(purpose, r);
+    }
+    return r;
+  }
+
+  send(from: number, to: number, bytes: Uint8Array, claimed = from, delay: Micros = 0): void {
+    if (from < this.scenario.n && (this.replicas[from] as ReplicaNode).down) return;
+    if (delay > 0) {
+      this.after(delay, () => this.send(from, to, bytes, claimed));
+      return;
+    }
+    this.network.send(from, to, bytes, claimed);
+  }
+
+  after(delay: Micros, action: () => void): void {
+    this.queue.after(delay, { k: CALL, fn: action });
+  }
+
+  scheduleExecuted(time: Micros, replica: number, incarnation: number, seq: number, requests: readonly Request[]): void {
+    this.queue.at(time, { k: EXECUTED, replica, incarnation, seq, requests });
+  }
+
+  scheduleSnapshot(time: Micros, replica: number, incarnation: number, seq: number): void {
+    this.queue.at(time, { k: SNAPSHOT, replica, incarnation, seq });
+  }
+
+  lagging(replica: number, delivered: number, stable: number): void {
+    if (this.isCorrect(replica)) this.laggards.add(replica);
+    this.cutIfUnchecked();
+    if (this.trace.verbose) {
+      this.trace.line(this.now(), `r${replica} is behind its stable checkpoint (delivered s${delivered}, stable s${stable}): it needs state transfer`);
+    }
+  }
+
+  viewEvent(replica: number, what: 'started' | 'installed', view: number): void {
+    if (what === 'installed') this.views.installed++;
+    else this.views.started++;
+    if (view > this.views.highest) this.views.highest = view;
+    this.trace.rec(what === 'installed' ? Rec.ViewInstalled : Rec.ViewChange, this.now(), replica, view);
+    if (this.trace.verbose) {
+      this.trace.line(this.now(), what === 'installed' ? `r${replica} installs view ${view}` : `r${replica} starts a view change to view ${view}`);
+    }
+  }
+
+  clientName(clientId: number): string {
+    for (const [endpoint, base] of this.bases) {
+      if (clientId >= base && clientId < base + 0x10000) return `c${endpoint - this.scenario.n}.${clientId - base}`;
+    }
+    return `c?${clientId}`;
+  }
+
+  clientBase(endpoint: number): number {
+    return this.bases.get(endpoint) ?? -1;
+  }
+
+  isCorrect(r: number): boolean {
+    return this.correct[r] === true;
+  }
+
+  malformed(at: number, from: number, reason: string): void {
+    this.faults.malformed++;
+    this.trace.rec(Rec.Malformed, this.now(), at, from, hashString(reason));
+    if (this.trace.verbose) this.trace.line(this.now(), `${this.endpointName(at)} drops a malformed frame from ${this.endpointName(from)}: ${reason}`);
+  }
+
+  rejected(at: ReplicaId, from: string, messageType: string, rejection: Rejection, fromReplica: number | undefined): void {
+    this.trace.rec(Rec.Rejected, this.now(), at, fromReplica ?? -1, hashString(rejection.reason));
+    if (this.trace.verbose) {
+      const verb = rejection.action === 'reject-peer' ? 'rejects' : 'ignores';
+      this.trace.line(this.now(), `r${at} ${verb} ${messageType} from ${from}: ${rejection.reason}`);
+    }
+    // A message a correct receiver drops for being ahead of its window is as lost as a dropped one.
+    if (
+      fromReplica !== undefined &&
+      (rejection.reason === 'above-window' || rejection.reason === 'future-view') &&
+      this.isCorrect(at) &&
+      this.isCorrect(fromReplica)
+    ) {
+      this.lostAgreement++;
+    }
+  }
+
+  byzantineAction(behaviour: string, by: number): void {
+    this.faults.byzantineActions++;
+    this.faults.byzantine[behaviour] = (this.faults.byzantine[behaviour] ?? 0) + 1;
+    this.trace.rec(Rec.Byzantine, this.now(), by, hashString(behaviour));
+    if (this.trace.verbose) this.trace.line(this.now(), `${this.endpointName(by)} (Byzantine) ${behaviour}`);
+  }
+
+  clientDone(): void {
+    this.clientsDone++;
+    this.maybeDrain();
+  }
+
+  progress(): void {
+    // While correct requests keep completing, the run goes on (up to a hard cap);
+    // it ends once nothing completed for a whole liveness bound.
+    if (this.faultPhase || this.draining || this.unchecked) return;
+    this.stopAt = Math.min(this.hardStop, Math.max(this.stopAt, this.now() + this.scenario.livenessBound));
+  }
+
+  // --- the run ----------------------------------------------------------------------
+
+  run(): RunResult {
+    const s = this.scenario;
+    let failure: Failure | undefined;
+    let liveness: LivenessVerdict = 'not-reached';
+    if (this.trace.verbose) for (const line of describeScenario(s)) this.trace.line(0, line);
+    try {
+      this.schedule();
+      for (;;) {
+        const t = this.queue.peekTime();
+        if (t === undefined || t > this.stopAt) break;
+        const event = this.queue.pop() as SimEvent;
+        this.dispatch(event);
+        if (++this.events > EVENTS_MAX) throw new Error(`more than ${EVENTS_MAX} events`);
+      }
+      this.queue.now = Math.max(this.queue.now, this.stopAt);
+      liveness = this.livenessVerdict();
+      if (liveness === 'checked') this.checkLiveness();
+    } catch (error) {
+      failure = classify(error, this.now());
+      if (this.trace.verbose) this.trace.line(this.now(), `FAILURE ${failure.kind}: ${failure.message}`);
+    }
+    const c = this.network.counters;
+    Object.assign(this.faults, {
+      dropped: c.dropped,
+      duplicated: c.duplicated,
+      reordered: c.reordered,
+      delayed: c.delayed,
+      partitionLost: c.partitionLost,
+      authRejected: c.authRejected,
+    });
+    return {
+      seed: s.seed,
+      ok: failure === undefined,
+      failure,
+      n: s.n,
+      f: s.f,
+      requests: this.clients.reduce((sum, cl) => sum + cl.operations, 0),
+      requestsCompleted: this.clients.reduce((sum, cl) => sum + cl.resolved, 0),
+      batchesOrdered: this.checkers.batchesOrdered,
+      liveness,
+      views: { ...this.views },
+      faults: this.faults,
+      events: this.events,
+      simTime: this.now(),
+      traceDigest: this.trace.digest(),
+    };
+  }
+
+  private schedule(): void {
+    const s = this.scenario;
+    const q = this.queue;
+    const phase = (e: number): Micros => Math.floor((this.rng('clocks').float() * s.tickPeriod * (s.clockRate[e] ?? 1)));
+    for (const c of this.clients) {
+      q.at(phase(c.endpoint), { k: CLIENT_TICK, node: this.clients.indexOf(c) });
+      c.spec.operations.forEach((op, index) => q.at(op.at, { k: INVOKE, node: this.clients.indexOf(c), index }));
+    }
+    for (const r of this.replicas) {
+      if (REPLICA_CORE_TAKES_TICKS) q.at(phase(r.id), { k: REPLICA_TICK, node: r.id });
+      if (r.byzantine !== undefined) q.at(phase(r.id), { k: BYZ_TICK, node: r.id });
+    }
+    this.byzClients.forEach((b, i) => {
+      for (const at of b.spec.actions) q.at(at, { k: BYZ_CLIENT, node: i });
+    });
+    for (const crash of s.crashes) {
+      q.at(crash.at, { k: CALL, fn: () => this.crash(crash.replica) });
+      if (crash.restartAt !== undefined) {
+        const at = crash.restartAt;
+        q.at(at, { k: CALL, fn: () => this.restart(crash.replica) });
+      }
+    }
+    for (const p of s.partitions) {
+      q.at(p.start, {
+        k: CALL,
+        fn: () => {
+          this.faults.partitions++;
+          this.network.partition(p, 1);
+          this.trace.rec(Rec.PartitionStart, this.now(), p.a.length, p.b.length, p.kind === 'symmetric' ? 1 : 0);
+          if (this.trace.verbose) {
+            const names = (xs: readonly number[]): string => xs.map((x) => this.endpointName(x)).join(',');
+            this.trace.line(this.now(), `partition (${p.kind}) {${names(p.a)}} ${p.kind === 'symmetric' ? '<-/->' : '-/->'} {${names(p.b)}}`);
+          }
+        },
+      });
+      q.at(p.end, {
+        k: CALL,
+        fn: () => {
+          this.network.partition(p, -1);
+          this.trace.rec(Rec.PartitionEnd, this.now());
+          if (this.trace.verbose) this.trace.line(this.now(), 'partition healed');
+        },
+      });
+    }
+    q.at(s.faultEnd, {
+      k: CALL,
+      fn: () => {
+        this.faultPhase = false;
+        this.network.faulty = false;
+        this.trace.rec(Rec.Phase, this.now(), 1);
+        if (this.trace.verbose) this.trace.line(this.now(), '--- faults stop: liveness phase ---');
+        this.maybeDrain();
+        this.cutIfUnchecked();
+      },
+    });
+  }
+
+  private dispatch(e: SimEvent): void {
+    const s = this.scenario;
+    switch (e.k) {
+      case DELIVER:
+        this.deliver(e.frame);
+        break;
+      case EXECUTED:
+        (this.replicas[e.replica] as ReplicaNode).onExecuted(e.incarnation, e.seq, e.requests);
+        break;
+      case CLIENT_TICK: {
+        const c = this.clients[e.node] as ClientNode;
+        c.tick();
+        this.queue.after(Math.round(s.tickPeriod * (s.clockRate[c.endpoint] ?? 1)), e);
+        break;
+      }
+      case INVOKE:
+        (this.clients[e.node] as ClientNode).invoke(e.index);
+        break;
+      case BYZ_TICK: {
+        const r = this.replicas[e.node] as ReplicaNode;
+        r.byzantine?.tick();
+        this.queue.after(Math.round(BYZ_TICK_PERIOD * (s.clockRate[e.node] ?? 1)), e);
+        break;
+      }
+      case REPLICA_TICK: {
+        (this.replicas[e.node] as ReplicaNode).tick();
+        this.queue.after(Math.round(s.tickPeriod * (s.clockRate[e.node] ?? 1)), e);
+        break;
+      }
+      case BYZ_CLIENT:
+        (this.byzClients[e.node] as ByzantineClientNode).act();
+        break;
+      case CALL:
+        e.fn();
+        break;
+      case SNAPSHOT:
+        (this.replicas[e.replica] as ReplicaNode).onSnapshot(e.incarnation, e.seq);
+        break;
+    }
+  }
+
+  private deliver(frame: Frame): void {
+    if (!this.network.arrive(frame)) {
+      if (frame.claimed !== frame.from) {
+        this.trace.rec(Rec.AuthReject, this.now(), frame.from, frame.claimed, frame.to);
+        if (this.trace.verbose) {
+          this.trace.line(
+            this.now(),
+            `${this.endpointName(frame.to)}'s channel refuses a frame from ${this.endpointName(frame.from)} claiming to be ${this.endpointName(frame.claimed)}`,
+          );
+        }
+      }
+      return;
+    }
+    if (frame.claimed !== frame.from) {
+      throw new CheckFailure('authentication', `${this.endpointName(frame.to)} received a frame from ${this.endpointName(frame.from)} as from ${this.endpointName(frame.claimed)}`);
+    }
+    this.trace.rec(Rec.Deliver, this.now(), frame.from, frame.to, frame.bytes.length, checksum(frame.bytes));
+    if (this.trace.verbose) this.traceFrame(Rec.Deliver, '', frame);
+    const n = this.scenario.n;
+    if (frame.to < n) {
+      (this.replicas[frame.to] as ReplicaNode).onFrame(frame.from, frame.bytes);
+    } else {
+      const c = frame.to - n;
+      const client = this.clients[c];
+      if (client !== undefined) client.onFrame(frame.from, frame.bytes);
+      else this.byzClients[c - this.clients.length]?.onFrame(frame.from, frame.bytes);
+    }
+  }
+
+  private lost(frame: Frame, reason: LossReason): void {
+    const kind = reason === 'drop' ? Rec.Drop : reason === 'partition' ? Rec.PartitionLoss : Rec.CrashLoss;
+    this.traceFrame(kind, reason === 'drop' ? 'drop' : reason === 'partition' ? 'cut' : 'lost (crash)', frame);
+    const n = this.scenario.n;
+    if (frame.from < n && frame.to < n && this.isCorrect(frame.from) && this.isCorrect(frame.to)) {
+      this.lostAgreement++;
+      if (frame.bytes[1] === TAG_VIEW_CHANGE) this.lostViewChanges++;
+      this.cutIfUnchecked();
+    }
+  }
+
+  private traceFrame(kind: Rec, verb: string, frame: Frame): void {
+    if (kind !== Rec.Deliver) this.trace.rec(kind, this.now(), frame.from, frame.to, frame.linkSeq);
+    if (this.trace.verbose) {
+      const what = describeFrame(frame.bytes, this.limits, (id) => this.clientName(id));
+      this.trace.line(this.now(), `${verb ? `${verb} ` : ''}${this.endpointName(frame.from)} -> ${this.endpointName(frame.to)} ${what}`);
+    }
+  }
+
+  private crash(r: number): void {
+    const node = this.replicas[r] as ReplicaNode;
+    node.crash();
+    this.faults.crashes++;
+    this.trace.rec(Rec.Crash, this.now(), r);
+    if (this.trace.verbose) this.trace.line(this.now(), `r${r} crashes`);
+  }
+
+  private restart(r: number): void {
+    const node = this.replicas[r] as ReplicaNode;
+    node.restart();
+    this.faults.restarts++;
+    this.trace.rec(Rec.Restart, this.now(), r);
+    if (this.trace.verbose) this.trace.line(this.now(), `r${r} restarts with empty state`);
+  }
+
+  /**
+   * Once the liveness verdict can no longer be `checked` (a gate's condition
+   * happened), the liveness phase only serves the safety checkers: keep it
+   * short (UNCHECKED_TAIL past the fault phase and workload).
+   */
+  private cutIfUnchecked(): void {
+    if (this.faultPhase || this.unchecked || this.livenessVerdict() === 'checked') return;
+    const s = this.scenario;
+    this.unchecked = true;
+    this.stopAt = Math.min(this.stopAt, Math.max(this.now(), s.faultEnd, s.workloadEnd) + UNCHECKED_TAIL);
+  }
+
+  /** Once faults are over and every correct request completed, run DRAIN longer and stop. */
+  private maybeDrain(): void {
+    if (this.faultPhase || this.clientsDone < this.clients.length) return;
+    this.draining = true;
+    this.stopAt = Math.min(this.stopAt, this.now() + DRAIN);
+  }
+
+  private livenessVerdict(): LivenessVerdict {
+    const s = this.scenario;
+    if (this.faultPhase) return 'not-reached';
+    const g = this.gates;
+    if (g.LIVENESS_NEEDS_CORRECT_PRIMARY && !this.isCorrect(0)) return 'faulty-primary';
+    if (g.LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES && this.lostAgreement > 0) return 'lost-agreement-messages';
+    if (g.LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE && this.lostViewChanges > 0) return 'lost-view-change';
+    if (g.LIVENESS_NEEDS_NO_LAGGING_REPLICA) {
+      // Checkpoints (hence the window) need a quorum of replicas that execute: correct ones that never lagged.
+      let executing = 0;
+      for (let r = 0; r < s.n; r++) if (this.isCorrect(r) && !this.laggards.has(r)) executing++;
+      if (executing < quorumSizes(s.n, s.f).quorum) return 'lagging-replicas';
+    }
+    if (g.LIVENESS_NEEDS_PENDING_ROOM && s.options.pendingRequestsMax < 2 * sessionCount(s)) return 'admission-pressure';
+    return 'checked';
+  }
+
+  private checkLiveness(): void {
+    const s = this.scenario;
+    const late = this.clients.flatMap((c) => c.late(s.faultEnd, s.livenessBound, this.now()));
+    if (late.length > 0) {
+      throw new CheckFailure(
+        'liveness',
+        `${late.length} request(s) of correct clients not completed within ${s.livenessBound / MS} ms after faults stopped: ${late.slice(0, 5).join(', ')}${late.length > 5 ? ', ...' : ''}`,
+      );
+    }
+  }
+
+  private endpointName(e: number): string {
+    const n = this.scenario.n;
+    if (e < n) return `r${e}`;
+    const base = this.bases.get(e);
+    return base === undefined ? `?${e}` : `c${e - n}`;
+  }
+}
+
+const stringHashes = new Map<string, number>();
+
+function hashString(text: string): number {
+  let h = stringHashes.get(text);
+  if (h === undefined) {
+    h = 0x811c9dc5;
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+    h >>>= 0;
+    stringHashes.set(text, h);
+  }
+  return h;
+}
+
+function classify(error: unknown, time: Micros): Failure {
+  if (error instanceof CheckFailure) return { kind: error.checker, message: error.message, time };
+  if (error instanceof InvariantViolation) {
+    const where = (error.stack ?? '').split('\n').slice(1, 4).map((l) => l.trim()).join(' < ');
+    return { kind: 'invariant', message: `assertion: ${error.message} (${where})`, time };
+  }
+  const e = error as Error;
+  return { kind: 'error', message: `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}\n${e?.stack ?? ''}`, time };
+}
