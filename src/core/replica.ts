@@ -627,9 +627,13 @@ export class ReplicaCore {
       return;
     }
     if (this.viewActive) return;
+    // T4 starts once a quorum has left the previous view, whichever later view each voted for:
+    // otherwise replicas split between v and v + 1 could each wait for a quorum forever.
+    let gaveUp = 0;
+    for (const vc of this.viewChanges.values()) if (vc.newView >= this.view) gaveUp++;
+    if (gaveUp >= this.viewChangeQuorum()) this.quorumSince ??= this.now;
     const chosen = chooseViewChanges(this.viewChanges, this.view, this.id, this.viewChangeQuorum());
     if (chosen === undefined) return;
-    this.quorumSince ??= this.now;
     if (this.primaryOf(this.view) !== this.id || this.newViewSent !== undefined) return;
     const decision = this.newViewDecision(chosen); // [V5]
     const prePrepares = decision.slots.map((slot) => this.signedPrePrepare(slot.seq, slot.digest, slot.requests));
