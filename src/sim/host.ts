@@ -1,5 +1,6 @@
 /** What nodes may ask of the simulation that runs them. */
 import type { ReplicaId } from '../core/ids.js';
+import type { Request } from '../core/messages.js';
 import type { Rejection } from '../core/rejection.js';
 import type { WireLimits } from '../wire/codec.js';
 import type { Checkers } from './checkers.js';
@@ -21,7 +22,7 @@ export interface Host {
   /** Runs `action` after `delay` (dropped if the simulation has stopped). */
   after(delay: Micros, action: () => void): void;
   /** Executed-event scheduling for replica executors. */
-  scheduleExecuted(time: Micros, replica: number, incarnation: number, seq: number, requests: readonly import('../core/messages.js').Request[]): void;
+  scheduleExecuted(time: Micros, replica: number, incarnation: number, seq: number, requests: readonly Request[]): void;
   /** Snapshot scheduling for replica executors (after the batches before it). */
   scheduleSnapshot(time: Micros, replica: number, incarnation: number, seq: number): void;
   /** Replica `replica` adopted a stable checkpoint above what it delivered: it needs state transfer. */

@@ -42,6 +42,9 @@ export interface Summary {
   requests: number;
   requestsCompleted: number;
   batchesOrdered: number;
+  /** Views installed, over all replicas of all seeds, and the highest view any seed reached. */
+  viewsInstalled: number;
+  highestView: number;
   /** Set when exactly one seed ran. */
   traceDigest?: string;
   faults: Omit<FaultCounts, 'byzantine'> & { byzantine: Record<string, number> };
@@ -66,6 +69,8 @@ export function emptySummary(mutant?: string): Summary {
     requests: 0,
     requestsCompleted: 0,
     batchesOrdered: 0,
+    viewsInstalled: 0,
+    highestView: 0,
     faults: {
       dropped: 0,
       duplicated: 0,
@@ -102,6 +107,8 @@ export function accumulate(summary: Summary, r: RunResult): void {
   summary.requests += r.requests;
   summary.requestsCompleted += r.requestsCompleted;
   summary.batchesOrdered += r.batchesOrdered;
+  summary.viewsInstalled += r.views.installed;
+  summary.highestView = Math.max(summary.highestView, r.views.highest);
   summary.events += r.events;
   const f = summary.faults as unknown as Record<string, number | Record<string, number>>;
   for (const [key, value] of Object.entries(r.faults)) {

@@ -9,7 +9,7 @@ import { quorumSizes } from '../core/quorum.js';
 import type { Request } from '../core/messages.js';
 import type { Rejection } from '../core/rejection.js';
 import type { WireLimits } from '../wire/codec.js';
-import { SimKeys, TAG_VIEW_CHANGE, wireLimits } from './core-api.js';
+import { SimKeys, TAG_NEW_VIEW, TAG_VIEW_CHANGE, wireLimits } from './core-api.js';
 import { Coalition } from './byzantine.js';
 import { CheckFailure, Checkers, type CheckerName } from './checkers.js';
 import { ByzantineClientNode, ClientNode } from './client-node.js';
@@ -56,7 +56,7 @@ const HARD_STOP_EXTRA: Micros = 30_000 * MS;
 /** Byzantine replicas act every BYZ_TICK_PERIOD (times their clock rate). */
 const BYZ_TICK_PERIOD: Micros = 5 * MS;
 /** A run that processes this many events is stuck in a loop: fail it. */
-const EVENTS_MAX = 2_000_000;
+const EVENTS_MAX = 5_000_000;
 
 export type FailureKind = CheckerName | 'invariant' | 'error';
 
@@ -146,7 +146,7 @@ export class Simulation implements Host {
   };
   /** Agreement messages between correct replicas that were lost (liveness precondition). */
   private lostAgreement = 0;
-  /** VIEW-CHANGEs between correct replicas that were lost (liveness precondition). */
+  /** VIEW-CHANGEs and NEW-VIEWs between correct replicas that were lost (liveness precondition). */
   private lostViewChanges = 0;
   /** Correct replicas that fell behind their stable checkpoint (liveness precondition). */
   private readonly laggards = new Set<number>();
@@ -509,7 +509,7 @@ export class Simulation implements Host {
     const n = this.scenario.n;
     if (frame.from < n && frame.to < n && this.isCorrect(frame.from) && this.isCorrect(frame.to)) {
       this.lostAgreement++;
-      if (frame.bytes[1] === TAG_VIEW_CHANGE) this.lostViewChanges++;
+      if (frame.bytes[1] === TAG_VIEW_CHANGE || frame.bytes[1] === TAG_NEW_VIEW) this.lostViewChanges++;
       this.cutIfUnchecked();
     }
   }

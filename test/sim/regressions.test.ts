@@ -1,28 +1,25 @@
 /**
- * Seeds that once failed, kept as regression cases, and canaries that show
- * each liveness gate (src/sim/gates.ts) still hides a real failure.
+ * Seeds that once failed, kept as regression cases; canaries showing that
+ * each remaining liveness gate (src/sim/gates.ts) still hides a real
+ * failure; and seeds showing what lifted gates now guarantee.
  *
  * A seed means the same run only within one scenario generator version
  * (GENERATOR_VERSION). Each case therefore also states the conditions that
  * made it fail, checked on the generated scenario: if a generator change
  * breaks them, find a new seed reproducing the original bug (reintroduce it,
- * run `npm run sim -- --seeds 20000 --stop-on-failure`, then fix it again)
- * and update the case.
- *
- * None of these is a bug of the protocol core: the core of the first issue
- * passed every seed tried (20,000 and more); these were bugs of the
- * simulator itself, or are properties of today's protocol the gates document.
+ * run `npm run sim -- --seeds 20000 --stop-on-failure`, fix it again) and
+ * update the case.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { LivenessGates } from '../../src/sim/gates.js';
 import { runSeed } from '../../src/sim/runner.js';
-import { GENERATOR_VERSION, generateScenario, sessionCount, type Scenario } from '../../src/sim/scenario.js';
+import { GENERATOR_VERSION, generateScenario, type Scenario } from '../../src/sim/scenario.js';
 
-interface Regression {
+interface Case {
   readonly seed: number;
-  readonly bug: string;
-  /** What the scenario must contain for the seed to still exercise the bug. */
+  readonly what: string;
+  /** What the scenario must contain for the seed to still exercise the case. */
   readonly conditions: string;
   readonly holds: (s: Scenario) => boolean;
 }
@@ -30,96 +27,143 @@ interface Regression {
 const byzantineWith = (s: Scenario, behaviour: string): number =>
   s.byzantine.filter((b) => b.behaviours.includes(behaviour)).length;
 
-const REGRESSIONS: readonly Regression[] = [
+const stillHolds = (c: Case): void => {
+  assert.ok(
+    c.holds(generateScenario(c.seed)),
+    `seed ${c.seed} no longer has ${c.conditions}: the scenario generator changed; find a new seed for this case`,
+  );
+};
+
+/** Bugs of the simulator itself, found while building it. */
+const SIMULATOR_BUGS: readonly Case[] = [
   {
-    seed: 77,
-    bug:
+    seed: 20,
+    what:
       'lie-to-clients guessed request number r + 1 for a session a Byzantine client had pushed to the largest ' +
       'request number, overflowing it (an assertion in the simulator, reported as a core failure)',
     conditions: 'a Byzantine client with malformed-requests and a Byzantine replica with lie-to-clients',
     holds: (s) => s.byzantineClients.some((c) => c.behaviours.includes('malformed-requests')) && byzantineWith(s, 'lie-to-clients') > 0,
   },
   {
-    seed: 335,
-    bug:
-      'fake-pre-prepare reacted to every PRE-PREPARE received, including another Byzantine replica\'s fakes, ' +
+    seed: 641,
+    what:
+      "fake-pre-prepare reacted to every PRE-PREPARE received, including another Byzantine replica's fakes, " +
       'so two of them fed each other without end (millions of events); it now races only the primary, once per sequence number',
     conditions: 'two Byzantine replicas with fake-pre-prepare',
     holds: (s) => byzantineWith(s, 'fake-pre-prepare') >= 2,
   },
   {
-    seed: 73,
-    bug:
+    seed: 726,
+    what:
       'the liveness bound was counted from invocation, so requests queued behind a busy session of an ' +
       'open-loop client were reported late; it is now counted from the first transmission of the request',
-    conditions: 'a correct client with more than 100 operations per session',
-    holds: (s) => s.clients.some((c) => c.operations.length / c.sessions > 100),
+    conditions: 'a correct client with more than 80 operations per session',
+    holds: (s) => s.clients.some((c) => c.operations.length / c.sessions > 80),
   },
   {
-    seed: 0, // set below
-    bug:
-      'a Byzantine primary replaying an accomplice\'s forged PRE-PREPARE as its own got a request no client ' +
-      'sent executed (the known gap FORGED_REQUESTS_DETECTABLE gates); the gate is now enforced on everything ' +
-      'a Byzantine replica sends as a primary, not only on the forge-requests behaviour',
-    conditions: 'a Byzantine primary that replays, and a Byzantine backup with fake-pre-prepare',
-    holds: (s) =>
-      s.byzantine.some((b) => b.replica === 0 && b.behaviours.includes('replay')) &&
-      s.byzantine.some((b) => b.replica !== 0 && b.behaviours.includes('fake-pre-prepare')),
+    seed: 72,
+    what:
+      'a Byzantine primary got a request no client sent executed through a behaviour other than forge-requests ' +
+      '(its fake PRE-PREPAREs; in generator 1, a replayed accomplice\'s forgery): the known gap that ' +
+      'FORGED_REQUESTS_DETECTABLE gates. The gate is now enforced on everything a Byzantine replica sends as a primary',
+    conditions: 'a Byzantine replica 0 (primary of view 0) with fake-pre-prepare',
+    holds: (s) => s.byzantine.some((b) => b.replica === 0 && b.behaviours.includes('fake-pre-prepare')),
   },
 ];
 
-describe(`regression seeds (generator ${GENERATOR_VERSION})`, () => {
-  for (const r of REGRESSIONS) {
-    it(`seed ${r.seed}: ${r.bug}`, () => {
-      assert.ok(
-        r.holds(generateScenario(r.seed)),
-        `seed ${r.seed} no longer has ${r.conditions}: the generator changed; find a new seed for this case`,
-      );
-      const result = runSeed(r.seed);
-      assert.ok(result.ok, `seed ${r.seed} fails again (${result.failure?.kind}): ${result.failure?.message}`);
+describe(`regression seeds: simulator bugs (generator ${GENERATOR_VERSION})`, () => {
+  for (const c of SIMULATOR_BUGS) {
+    it(`seed ${c.seed}: ${c.what}`, () => {
+      stillHolds(c);
+      const result = runSeed(c.seed);
+      assert.ok(result.ok, `seed ${c.seed} fails again (${result.failure?.kind}): ${result.failure?.message}`);
     });
   }
 });
 
-interface Canary {
-  readonly gate: keyof LivenessGates;
-  readonly seed: number;
-  readonly why: string;
-  readonly holds: (s: Scenario) => boolean;
+/** What lifted gates and core fixes now guarantee. */
+interface Guarantee extends Case {
+  /** Gates lifted for the run (for a fix whose gate still stands for another failure). */
+  readonly lift?: readonly (keyof LivenessGates)[];
 }
 
+const GUARANTEES: readonly Guarantee[] = [
+  {
+    seed: 87,
+    what: 'a Byzantine primary (withhold, wrong-votes, equivocate) is voted out and every request completes (view change)',
+    conditions: 'a Byzantine replica 0 that withholds',
+    holds: (s) => s.byzantine.some((b) => b.replica === 0 && b.behaviours.includes('withhold')),
+  },
+  {
+    seed: 265,
+    what: 'a crashed primary is voted out and every request completes (view change)',
+    conditions: 'replica 0 crashes',
+    holds: (s) => s.crashes.some((c) => c.replica === 0),
+  },
+  {
+    seed: 451,
+    lift: ['LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE'],
+    what:
+      'core bug fixed in 3258f89 (view-change deadlock): r0 timed out into view 2 after its VIEW-CHANGE for view 1 was ' +
+      'cut by a partition and resent only its view-2 vote; the primary of view 1 never reached a quorum, the others ' +
+      '(without a quorum) never timed out, and one correct replica ahead is fewer than the f + 1 needed to join view 2',
+    conditions: 'a one-way partition cutting replica 0 off and a silent Byzantine replica',
+    holds: (s) => s.partitions.some((p) => p.kind === 'one-way' && p.a.includes(0)) && byzantineWith(s, 'silent') > 0,
+  },
+];
+
+describe(`lifted gates and core fixes (generator ${GENERATOR_VERSION})`, () => {
+  for (const c of GUARANTEES) {
+    it(`seed ${c.seed}: ${c.what}`, () => {
+      stillHolds(c);
+      const result = runSeed(c.seed, c.lift !== undefined ? { liftGates: c.lift } : {});
+      assert.ok(result.ok, `seed ${c.seed} fails (${result.failure?.kind}): ${result.failure?.message}`);
+      assert.equal(result.liveness, 'checked');
+      assert.ok(result.views.installed > 0, 'no view change happened');
+      assert.equal(result.requestsCompleted, result.requests);
+    });
+  }
+});
+
+interface Canary extends Case {
+  readonly gate: keyof LivenessGates;
+}
+
+/** Protocol findings the remaining gates stand for (docs/SIMULATOR.md, "Findings"). */
 const CANARIES: readonly Canary[] = [
   {
-    gate: 'LIVENESS_NEEDS_CORRECT_PRIMARY',
-    seed: 39,
-    why: 'a Byzantine primary (bad-digest) stops progress: no view change yet',
-    holds: (s) => s.byzantine.some((b) => b.replica === 0),
+    gate: 'LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE',
+    seed: 2115,
+    what:
+      "view split: a one-way partition ate view 4's VIEW-CHANGEs and NEW-VIEW to r3, which stays primary of view 3 " +
+      '(no timer, and fewer than f + 1 tell it of a later view); r0 (primary of view 4) and r2 (nothing pending) run ' +
+      'no timer either, and the lagging r1 is alone in view 5',
+    conditions: 'a one-way partition cutting replica 3 off from the others',
+    holds: (s) => s.partitions.some((p) => p.kind === 'one-way' && p.b.includes(3) && p.a.includes(0)),
   },
   {
-    gate: 'LIVENESS_NEEDS_NO_LOST_AGREEMENT_MESSAGES',
-    seed: 7,
-    why: 'an agreement message lost between correct replicas wedges a sequence number: no retransmission or state transfer yet',
-    holds: (s) => s.network.dropP > 0 && s.network.lossScope === 'all',
-  },
-  {
-    gate: 'LIVENESS_NEEDS_PENDING_ROOM',
-    seed: 6706,
-    why: 'with pendingRequestsMax below twice the sessions, admission is unfair and a session starves past the bound',
-    holds: (s) => s.options.pendingRequestsMax < 2 * sessionCount(s),
+    gate: 'LIVENESS_NEEDS_NO_LAGGING_REPLICA',
+    seed: 29,
+    what:
+      "the primary saw the checkpoint of s8 become stable (others' CHECKPOINTs) before its own last COMMIT for s8 arrived: " +
+      'it garbage-collected s8 undelivered and can never execute again; with one more replica behind (a crash), ' +
+      'checkpoints lack a quorum of executing replicas and the window stops',
+    conditions: 'a checkpoint interval of 2 and a crashing replica',
+    holds: (s) => s.options.checkpointInterval === 2 && s.crashes.length > 0,
   },
 ];
 
 describe('liveness gates still hide real failures (lift a gate when its canary passes)', () => {
   for (const c of CANARIES) {
-    it(`${c.gate}: seed ${c.seed} (${c.why})`, () => {
-      assert.ok(c.holds(generateScenario(c.seed)), `seed ${c.seed} no longer exercises ${c.gate}: the generator changed`);
+    it(`${c.gate}: seed ${c.seed} (${c.what})`, () => {
+      stillHolds(c);
       const gated = runSeed(c.seed);
       assert.ok(gated.ok, `seed ${c.seed} fails even with the gate: ${gated.failure?.message}`);
       const lifted = runSeed(c.seed, { liftGates: [c.gate] });
       assert.equal(
         lifted.failure?.kind,
         'liveness',
-        `seed ${c.seed} is live without ${c.gate}: if the protocol now guarantees it, lift the gate (src/sim/gates.ts)`,
+        `seed ${c.seed} is live without ${c.gate}: if the core now guarantees it, lift the gate (src/sim/gates.ts)`,
       );
     });
   }

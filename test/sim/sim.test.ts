@@ -33,7 +33,7 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
     });
   }
 
-  it('exercised every fault kind, both cluster sizes, and the liveness phase', () => {
+  it('exercised every fault kind, both cluster sizes, view changes and the liveness phase', () => {
     assert.equal(summary.seeds, SEEDS);
     const f = summary.faults;
     for (const kind of ['dropped', 'duplicated', 'reordered', 'delayed', 'partitions', 'crashes', 'restarts', 'byzantineActions', 'authRejected', 'malformed'] as const) {
@@ -53,6 +53,9 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
       'lie-to-clients',
       'duplicate-votes',
       'collude',
+      'lie-checkpoint',
+      'lie-view-change',
+      'bad-new-view',
       'conflicting-requests',
       'malformed-requests',
       'foreign-client-id',
@@ -63,6 +66,7 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
     assert.ok((summary.clusterSizes['n=4'] ?? 0) > 0 && (summary.clusterSizes['n=7'] ?? 0) > 0);
     assert.ok((summary.liveness['checked'] ?? 0) >= SEEDS / 4, `liveness checked on only ${summary.liveness['checked']} seeds`);
     assert.ok(summary.requestsCompleted > 0);
+    assert.ok(summary.viewsInstalled > 0, 'no view change in any seed');
   });
 });
 
