@@ -59,7 +59,8 @@ describe('chaos: read-back against 4 replica processes', { timeout: 120_000 }, (
       assert.equal(dirty.corruptKeys, 0);
       assert.equal(dirty.lostWrites, rb.entry.acked.length - 1 + del.entry.acked.length);
       const settled = await settle(cluster, 15_000);
-      assert.ok(settled.settled && settled.digestsEqual);
+      const statuses = await Promise.all(cluster.running.map((id) => cluster.status(id)));
+      assert.ok(settled.settled && settled.digestsEqual, JSON.stringify({ settled, statuses }));
     } finally {
       await rogue?.close();
       await load?.close();
