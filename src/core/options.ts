@@ -86,10 +86,14 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
 const REQUEST_OVERHEAD_BYTES = 64;
 const CERTIFICATE_OVERHEAD_BYTES = 4096;
 
+/** The most wire bytes a full batch takes: operations plus per-request framing. */
+export function batchWireBytesMax(options: ProtocolOptions): number {
+  return options.batchBytesMax + options.batchRequestsMax * REQUEST_OVERHEAD_BYTES;
+}
+
 /** The largest VIEW-CHANGE a replica may have to send: a full batch certificate for every slot of the window. */
 export function viewChangeBytesNeeded(options: ProtocolOptions): number {
-  const batch = options.batchBytesMax + options.batchRequestsMax * REQUEST_OVERHEAD_BYTES;
-  return options.logWindow * (batch + CERTIFICATE_OVERHEAD_BYTES);
+  return options.logWindow * (batchWireBytesMax(options) + CERTIFICATE_OVERHEAD_BYTES);
 }
 
 /** The largest NEW-VIEW: up to n VIEW-CHANGEs and the PRE-PREPAREs they imply. */

@@ -1,5 +1,5 @@
 /** Protocol options as the runtimes take them: defaults, validation, derived limits. */
-import { defaultProtocolOptions, protocolOptionsProblem, type ProtocolOptions } from '../core/options.js';
+import { batchWireBytesMax, defaultProtocolOptions, protocolOptionsProblem, type ProtocolOptions } from '../core/options.js';
 import { ConfigError } from '../errors.js';
 
 /** `partial` over the defaults; throws {@link ConfigError} naming the first bad field. */
@@ -10,13 +10,10 @@ export function resolveProtocolOptions(partial: Partial<ProtocolOptions> | undef
   return options;
 }
 
-/** Per-request framing overhead on the wire (ids, lengths), rounded up. */
-const REQUEST_OVERHEAD_BYTES = 64;
 /** Headers and fixed fields of any message, rounded up. */
 const MESSAGE_OVERHEAD_BYTES = 1024;
 
 /** The largest frame a peer may send: a full PRE-PREPARE, or a maximal reply or request. */
 export function frameBytesMax(options: ProtocolOptions): number {
-  const batch = options.batchBytesMax + options.batchRequestsMax * REQUEST_OVERHEAD_BYTES;
-  return MESSAGE_OVERHEAD_BYTES + Math.max(batch, options.replyBytesMax, options.requestBytesMax);
+  return MESSAGE_OVERHEAD_BYTES + Math.max(batchWireBytesMax(options), options.replyBytesMax, options.requestBytesMax);
 }

@@ -2,7 +2,7 @@
 import type { LivenessGates } from './gates.js';
 import { mutantNamed, type Mutant } from './mutants.js';
 import { GENERATOR_VERSION, generateScenario } from './scenario.js';
-import { Simulation, type FaultCounts, type RunResult } from './simulation.js';
+import { noFaults, Simulation, type FaultCounts, type RunResult } from './simulation.js';
 
 export interface RunOptions {
   /** Plant this protocol bug (src/sim/mutants.ts) in every correct replica. */
@@ -71,20 +71,7 @@ export function emptySummary(mutant?: string): Summary {
     batchesOrdered: 0,
     viewsInstalled: 0,
     highestView: 0,
-    faults: {
-      dropped: 0,
-      duplicated: 0,
-      reordered: 0,
-      delayed: 0,
-      partitions: 0,
-      partitionLost: 0,
-      crashes: 0,
-      restarts: 0,
-      byzantineActions: 0,
-      authRejected: 0,
-      malformed: 0,
-      byzantine: {},
-    },
+    faults: noFaults(),
     liveness: {},
     clusterSizes: {},
     events: 0,

@@ -82,6 +82,24 @@ export interface FaultCounts {
   byzantine: Record<string, number>;
 }
 
+/** Fault counters, all zero. */
+export function noFaults(): FaultCounts {
+  return {
+    dropped: 0,
+    duplicated: 0,
+    reordered: 0,
+    delayed: 0,
+    partitions: 0,
+    partitionLost: 0,
+    crashes: 0,
+    restarts: 0,
+    byzantineActions: 0,
+    authRejected: 0,
+    malformed: 0,
+    byzantine: {},
+  };
+}
+
 export type LivenessVerdict =
   | 'checked'
   | 'faulty-primary'
@@ -130,20 +148,7 @@ export class Simulation implements Host {
   /** Endpoint -> client id base. */
   private readonly bases = new Map<number, number>();
   private readonly correct: boolean[];
-  private readonly faults: FaultCounts = {
-    dropped: 0,
-    duplicated: 0,
-    reordered: 0,
-    delayed: 0,
-    partitions: 0,
-    partitionLost: 0,
-    crashes: 0,
-    restarts: 0,
-    byzantineActions: 0,
-    authRejected: 0,
-    malformed: 0,
-    byzantine: {},
-  };
+  private readonly faults: FaultCounts = noFaults();
   /** Agreement messages between correct replicas that were lost (liveness precondition). */
   private lostAgreement = 0;
   /** VIEW-CHANGEs and NEW-VIEWs between correct replicas that were lost (liveness precondition). */
