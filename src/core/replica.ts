@@ -502,13 +502,16 @@ export class ReplicaCore {
       return;
     }
     if (this.now - this.lastResend >= this.options.viewChangeResendTicks) this.resendRound();
-    if (this.primaryOf(this.view) === this.id) return;
     const oldest = this.pending.oldestArrival();
     if (oldest === undefined) return;
-    const forwarded = this.pending.takeDueForForward(this.now, this.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX); // [T1]
-    for (const request of forwarded) {
-      this.effects.push({ type: 'send', to: this.primaryOf(this.view), message: { type: 'forward', request } });
+    if (!this.isPrimary) {
+      const forwarded = this.pending.takeDueForForward(this.now, this.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX); // [T1]
+      for (const request of forwarded) {
+        this.effects.push({ type: 'send', to: this.primaryOf(this.view), message: { type: 'forward', request } });
+      }
     }
+    // The primary times its own requests too [T2]: if the backups it needs sit in other views
+    // with nothing pending, no one else would ever start the change that reunites them.
     const timeout = this.options.viewChangeTimeoutTicks;
     const waited = this.now - Math.max(oldest, this.lastProgress);
     const starved = this.now - Math.max(oldest, this.viewInstalledAt) >= STARVATION_FACTOR * timeout;

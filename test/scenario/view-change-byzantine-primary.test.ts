@@ -240,8 +240,8 @@ describe('a Byzantine primary of the new view', () => {
   });
 
   it('(f) ... so the Byzantine primary cannot replace a batch committed at a correct replica (safety)', () => {
-    // A commits at r3 only. r2 times out; r1 adds its own (valid) VIEW-CHANGE so r0 and r3
-    // join (f + 1). r1's NEW-VIEW strips A's certificates and is refused, so its PRE-PREPARE
+    // A commits at r3 only. r0 (whose own proposal is stuck) and r2 time out [T2]; r1 adds its
+    // own (valid) VIEW-CHANGE so r3 joins (f + 1). r1's NEW-VIEW strips A's certificates and is refused, so its PRE-PREPARE
     // (v1, s1, B) never counts; T4 moves everybody to view 2, whose primary r2 re-proposes A at
     // s1. (Fixed in f931220: the stripped NEW-VIEW was installed and r0, r2 executed B at s1
     // where r3 had executed A - the harness's SAFETY check failed.)
@@ -261,14 +261,14 @@ describe('a Byzantine primary of the new view', () => {
         },
       },
       {
-        step: 'r2 times out (tick 10; the R7 / R8 retransmissions of tick 8 were lost too); r1 sends its own VIEW-CHANGE(1); r0 and r3 join',
+        step: 'r0 and r2 time out (tick 10; the R7 / R8 retransmissions of tick 8 were lost too); r1 sends its own VIEW-CHANGE(1); r3 joins',
         run: (c) => {
           c.run(10);
           heal();
           c.inject(1, [0, 2, 3], viewChange({ newView: 1, replica: 1 }));
           c.deliverAll();
         },
-        expect: ['drop r3 -> r0 commit v0 s1 [c1#1]' /* r3 answers r0's retransmission (R8): lost */, 'r2 starts view change to v1', 'r0 starts view change to v1', 'r3 starts view change to v1'],
+        expect: ['drop r3 -> r0 commit v0 s1 [c1#1]' /* r3 answers r0's retransmission (R8): lost */, 'r0 starts view change to v1', 'r2 starts view change to v1', 'r3 starts view change to v1'],
         check: (c) => assert.deepEqual([0, 2].map((r) => c.history(r).length), [0, 0]),
       },
       {

@@ -87,8 +87,8 @@ describe('view change during a view change (n = 7, primaries of views 0 and 1 cr
           'r2 starts view change to v2',
           'lost r2 -> r3 new-view v2 V=[r2,r3,r4,r5,r6] O=[]',
           'r2 installs v2 (primary r2)',
+          'r2 starts view change to v3', // r2's own proposal of c1#1 made no progress in view 2 [T2]
           'r3 starts view change to v3',
-          'r2 starts view change to v3', // r2 (active in view 2) joins on f + 1 = 3 VIEW-CHANGEs
           'r3 -> r2 new-view v3 V=[r3,r2,r4,r5,r6] O=[]',
           'r4 executes s1 [c1#1]',
         ],

@@ -9,8 +9,7 @@
  * others and join; view 1 installs everywhere; what r3 missed in view 0
  * (c2#1, prepared at r0..r2) reaches it through the NEW-VIEW, and c1#1 is
  * proposed by r1.
- * The join rule needs f + 1 suspicious replicas, and the primary never
- * suspects itself: with one replica crashed and the COMMITs of a batch lost
+ * The join rule needs f + 1 suspicious replicas: with one replica crashed and the COMMITs of a batch lost
  * on their way to all but one backup, only one replica suspects; what
  * completes the batch is retransmission (R7, R8), not a view change
  * (regression, fixed in f931220).
@@ -101,8 +100,8 @@ describe('joining a view change', () => {
 
   it('COMMITs lost to all but one backup, one replica crashed: retransmission completes the batch', () => {
     // n = 4, r1 crashed. A prepares at r0, r2, r3; its COMMITs reach only r3, which executes it
-    // and answers the client (1 reply; the client needs f + 1 = 2). r0 (the primary) never
-    // suspects itself and r3 has nothing pending, so a view change could not help. At tick 8
+    // and answers the client (1 reply; the client needs f + 1 = 2). r3 has nothing pending, so
+    // at most r0 and r2 could suspect, and retransmission comes first. At tick 8
     // r0 and r2, stalled, resend their part of s1 (R7); r3, which committed s1, answers each
     // with its COMMIT (R8), and r0 and r2 execute A in view 0, before r2's timeout (tick 10).
     // (Fixed in f931220: nothing retransmitted; after 300 ticks r0 and r2 had executed nothing.)

@@ -41,7 +41,7 @@ describe('late messages of an old view', () => {
             deliver: (e) => !heldFromR0(e),
           });
         },
-        expect: ['r1 starts view change to v1', 'r0 starts view change to v1', 'r0 installs v1 (primary r1)', 'r1 -> r0 pre-prepare v1 s1 [c1#1]', 'r0 executes s1 [c1#1]'],
+        expect: ['r0 starts view change to v1', 'r1 starts view change to v1', 'r0 installs v1 (primary r1)', 'r1 -> r0 pre-prepare v1 s1 [c1#1]', 'r0 executes s1 [c1#1]'],
         check: (c) => {
           assertSameHistories(c);
           const held = c.pending.filter(heldFromR0).map((e) => c.describe(e));

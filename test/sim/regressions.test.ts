@@ -82,12 +82,7 @@ describe(`regression seeds: simulator bugs (generator ${GENERATOR_VERSION})`, ()
 });
 
 /** What lifted gates and core fixes now guarantee. */
-interface Guarantee extends Case {
-  /** Gates lifted for the run (for a fix whose gate still stands for another failure). */
-  readonly lift?: readonly (keyof LivenessGates)[];
-}
-
-const GUARANTEES: readonly Guarantee[] = [
+const GUARANTEES: readonly Case[] = [
   {
     seed: 87,
     what: 'a Byzantine primary (withhold, wrong-votes, equivocate) is voted out and every request completes (view change)',
@@ -102,7 +97,6 @@ const GUARANTEES: readonly Guarantee[] = [
   },
   {
     seed: 451,
-    lift: ['LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE'],
     what:
       'core bug fixed in 3258f89 (view-change deadlock): r0 timed out into view 2 after its VIEW-CHANGE for view 1 was ' +
       'cut by a partition and resent only its view-2 vote; the primary of view 1 never reached a quorum, the others ' +
@@ -110,13 +104,22 @@ const GUARANTEES: readonly Guarantee[] = [
     conditions: 'a one-way partition cutting replica 0 off and a silent Byzantine replica',
     holds: (s) => s.partitions.some((p) => p.kind === 'one-way' && p.a.includes(0)) && byzantineWith(s, 'silent') > 0,
   },
+  {
+    seed: 2115,
+    what:
+      "view split: a one-way partition ate view 4's VIEW-CHANGEs and NEW-VIEW to r3, which stayed primary of view 3; the " +
+      'primary of view 4 held a batch that could not commit, r2 (the other replica in view 4) had nothing pending and ' +
+      'r1 was alone in view 5; no replica ran a timer until a primary timed its own requests (T2)',
+    conditions: 'a one-way partition cutting replica 3 off from the others',
+    holds: (s) => s.partitions.some((p) => p.kind === 'one-way' && p.b.includes(3) && p.a.includes(0)),
+  },
 ];
 
 describe(`lifted gates and core fixes (generator ${GENERATOR_VERSION})`, () => {
   for (const c of GUARANTEES) {
     it(`seed ${c.seed}: ${c.what}`, () => {
       stillHolds(c);
-      const result = runSeed(c.seed, c.lift !== undefined ? { liftGates: c.lift } : {});
+      const result = runSeed(c.seed);
       assert.ok(result.ok, `seed ${c.seed} fails (${result.failure?.kind}): ${result.failure?.message}`);
       assert.equal(result.liveness, 'checked');
       assert.ok(result.views.installed > 0, 'no view change happened');
@@ -131,16 +134,6 @@ interface Canary extends Case {
 
 /** Protocol findings the remaining gates stand for (docs/SIMULATOR.md, "Findings"). */
 const CANARIES: readonly Canary[] = [
-  {
-    gate: 'LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE',
-    seed: 2115,
-    what:
-      "view split: a one-way partition ate view 4's VIEW-CHANGEs and NEW-VIEW to r3, which stays primary of view 3 " +
-      '(no timer, and fewer than f + 1 tell it of a later view); r0 (primary of view 4) and r2 (nothing pending) run ' +
-      'no timer either, and the lagging r1 is alone in view 5',
-    conditions: 'a one-way partition cutting replica 3 off from the others',
-    holds: (s) => s.partitions.some((p) => p.kind === 'one-way' && p.b.includes(3) && p.a.includes(0)),
-  },
   {
     gate: 'LIVENESS_NEEDS_NO_LAGGING_REPLICA',
     seed: 29,

@@ -90,8 +90,11 @@ const requestArb = (large: boolean): fc.Arbitrary<Request> =>
     },
     plain,
   );
+/** Batches within batchBytesMax: a larger one is a valid rejection, not a round trip (four 64 KiB+ requests exceed it). */
 const batchArb = (large: boolean): fc.Arbitrary<Request[]> =>
-  fc.array(requestArb(large), { maxLength: 6, size: 'max' });
+  fc
+    .array(requestArb(large), { maxLength: 6, size: 'max' })
+    .filter((batch) => batch.reduce((bytes, r) => bytes + r.operation.length, 0) <= defaultProtocolOptions.batchBytesMax);
 
 const slotArbs = {
   view: ordinal.map((v) => v as View),
