@@ -46,7 +46,12 @@ export interface Service<State, Req, Rep> {
   readonly request: Codec<Req>;
   /** Codec for replies; encoding a reply `update` returned must not throw. */
   readonly reply: Codec<Rep>;
-  /** Codec for snapshots and state transfer; the state digest is SHA-256 of `encode(state)`. */
+  /**
+   * Codec for checkpoints and state transfer: `encode(state)` is chunked and
+   * each chunk hashed (docs/STATE-TRANSFER.md); a replica that falls behind
+   * installs `decode` of the bytes a quorum vouched for. Must be
+   * deterministic: equal states encode to equal bytes on every replica.
+   */
   readonly state: Codec<State>;
   /** The state before the first request. Called once per executor. */
   initialState(): State;

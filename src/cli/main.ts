@@ -2,11 +2,12 @@
 /** The `bafomet` command line: a thin layer over the library. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addChaosCommand } from '../chaos/command.js';
+import type { ProtocolOptions } from '../core/options.js';
 import { initCluster } from '../cluster/init.js';
 import { BafometError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import { printSummary, runDemo } from './demo.js';
-import { runReplicaCommand } from './replica-command.js';
+import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (text: string): number => {
@@ -47,12 +48,15 @@ program
   .requiredOption('--config <file>', 'cluster config (bafomet init)')
   .requiredOption('--id <id>', 'this replica id', integer(0))
   .option('--key <file>', 'private key file (default: replica-<id>.key.pem beside the config)')
-  .option('--service <name|module>', 'built-in service (kv, counter) or a module exporting a Service', 'kv')
+  .option('--service <name|module>', "built-in service (kv, counter, 'slots?bytes=N') or a module exporting a Service", 'kv')
+  .option('--protocol <json>', 'protocol options over the defaults, e.g. \'{"checkpointInterval":1024,"logWindow":2048}\'; the same on every replica', parseProtocolOption)
   .option('--control', 'answer status/digest commands on stdin (for local tooling); exit when stdin closes', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
-  .action(async (o: { config: string; id: number; key?: string; service: string; control: boolean; logLevel?: LogLevel }) => {
-    await runReplicaCommand(o);
-  });
+  .action(
+    async (o: { config: string; id: number; key?: string; service: string; protocol?: Partial<ProtocolOptions>; control: boolean; logLevel?: LogLevel }) => {
+      await runReplicaCommand(o);
+    },
+  );
 
 program
   .command('demo')

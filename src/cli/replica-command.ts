@@ -5,6 +5,7 @@ import { loadClusterConfig } from '../config.js';
 import { replicaKeyFile } from '../cluster/init.js';
 import type { ControlAnswer, ControlCommand, ReadyLine } from '../cluster/control.js';
 import { resolveServiceModule } from '../cluster/service-module.js';
+import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { Replica } from '../runtime/replica.js';
@@ -16,6 +17,28 @@ export interface ReplicaCommandOptions {
   readonly service: string;
   readonly control: boolean;
   readonly logLevel?: LogLevel;
+  /** Protocol options over the defaults; every replica of a cluster must be given the same. */
+  readonly protocol?: Partial<ProtocolOptions>;
+}
+
+/**
+ * `--protocol '{"checkpointInterval":1024,"logWindow":2048}'`: a JSON object
+ * of protocol option names and integers. Names are checked here; values, and
+ * how they fit together, by the replica (a ConfigError naming the field).
+ */
+export function parseProtocolOption(text: string): Partial<ProtocolOptions> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ConfigError('--protocol', 'is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError('--protocol', 'is not a JSON object');
+  for (const [name, value] of Object.entries(parsed)) {
+    if (!Object.hasOwn(defaultProtocolOptions, name)) throw new ConfigError('--protocol', `unknown option ${name}`);
+    if (typeof value !== 'number') throw new ConfigError(`--protocol ${name}`, 'is not a number');
+  }
+  return parsed as Partial<ProtocolOptions>;
 }
 
 export async function runReplicaCommand(options: ReplicaCommandOptions): Promise<void> {
@@ -29,6 +52,7 @@ export async function runReplicaCommand(options: ReplicaCommandOptions): Promise
     identity: options.key ?? replicaKeyFile(dirname(options.config), options.id),
     service: resolveServiceModule(options.service),
     logger,
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
   });
   const stop = (): void => {
     void replica.close().then(() => process.exit(0));

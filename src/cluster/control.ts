@@ -20,12 +20,17 @@ export interface StatusAnswer {
     readonly primary: number;
     readonly lastDelivered: number;
     readonly lastExecuted: number;
+    /** The latest stable checkpoint (low watermark). */
+    readonly stableCheckpoint: number;
     readonly pendingRequests: number;
+    readonly batchesDelivered: number;
     readonly requestsExecuted: number;
     readonly rejectedMessages: number;
     readonly malformedFrames: number;
     /** Views this replica installed beyond view 0 (0 while it stays in view 0). */
     readonly viewChanges: number;
+    /** Checkpoints it fetched from others and installed (state transfer). */
+    readonly checkpointsInstalled: number;
   };
 }
 

@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import type { ControlAnswer, DigestAnswer, ReadyLine, StatusAnswer } from './control.js';
 import { freePorts } from './free-ports.js';
@@ -19,15 +21,31 @@ import { initCluster } from './init.js';
 export interface LocalClusterOptions {
   /** Replica processes; default 4 (f = 1). */
   readonly replicas?: number;
-  /** Built-in service name or module path; default `kv`. */
+  /** Built-in service name (with parameters, `slots?bytes=N`) or module path; default `kv`. */
   readonly service?: string;
+  /** Protocol options over the defaults, the same for every replica (`bafomet replica --protocol`). */
+  readonly protocol?: Partial<ProtocolOptions>;
   /** Log level of the replica processes (their logs go to this process's stderr). */
   readonly logLevel?: LogLevel;
   /** Bound on each replica's start-up. */
   readonly startTimeoutMs?: number;
 }
 
+/** How one replica start differs from the cluster's: a log level of its own, its log lines handed over. */
+export interface ReplicaStartOptions {
+  /** Log level of this process; default the cluster's. */
+  readonly logLevel?: LogLevel;
+  /**
+   * Called with each log line of this process (pino JSON) and the
+   * performance.now() of its arrival. The lines at or above the cluster's
+   * log level still go to this process's stderr.
+   */
+  readonly onLogLine?: (line: string, at: number) => void;
+}
+
 const CLI_MAIN = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+/** pino's numeric levels, to pass on only the lines the cluster's log level admits. */
+const PINO_LEVELS: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
 const CONTROL_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -103,11 +121,15 @@ export class LocalCluster {
   }
 
   /** Starts (or restarts) replica `id` and waits until it listens. */
-  async startReplica(id: number): Promise<void> {
+  async startReplica(id: number, start: ReplicaStartOptions = {}): Promise<void> {
     const args = [CLI_MAIN, 'replica', '--config', this.configPath, '--id', String(id), '--control'];
     args.push('--service', this.options.service ?? 'kv');
-    if (this.options.logLevel !== undefined) args.push('--log-level', this.options.logLevel);
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    if (this.options.protocol !== undefined) args.push('--protocol', JSON.stringify(this.options.protocol));
+    const logLevel = start.logLevel ?? this.options.logLevel;
+    if (logLevel !== undefined) args.push('--log-level', logLevel);
+    const { onLogLine } = start;
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', onLogLine === undefined ? 'inherit' : 'pipe'] });
+    if (onLogLine !== undefined) this.tapLog(child, onLogLine);
     const replica = new ReplicaProcess(child);
     this.processes[id] = replica;
     const timeoutMs = this.options.startTimeoutMs ?? 15_000;
@@ -123,6 +145,26 @@ export class LocalCluster {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Hands each stderr line of `child` to `onLogLine`, passing on to our stderr what the cluster's log level admits. */
+  private tapLog(child: ChildProcess, onLogLine: (line: string, at: number) => void): void {
+    // The level the process would log at on its own: the replica's default is BAFOMET_LOG, else warn.
+    const inherited = process.env['BAFOMET_LOG'] as LogLevel | undefined;
+    const threshold = PINO_LEVELS[this.options.logLevel ?? (inherited !== undefined && Object.hasOwn(PINO_LEVELS, inherited) ? inherited : 'warn')];
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      onLogLine(line, performance.now());
+      const level = /^\{"level":(\d+)/.exec(line)?.[1];
+      // A line that is not pino's (a crash trace) always goes on.
+      if (level === undefined || Number(level) >= threshold) process.stderr.write(line + '\n');
+    });
+  }
+
+  /** The OS process id of replica `id` (for sampling its memory). */
+  pid(id: number): number {
+    const pid = this.process(id).child.pid;
+    if (pid === undefined) throw new Error(`replica ${id} has no process id`);
+    return pid;
   }
 
   async status(id: number): Promise<StatusAnswer['status']> {

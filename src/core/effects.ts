@@ -9,8 +9,8 @@
  * same step is put on the wire.)
  */
 import type { ClientId, ReplicaId } from './ids.js';
-import type { ReplicaMessage, ReplyMessage, Request } from './messages.js';
-import type { SeqNo, View } from './ordering.js';
+import type { CheckpointManifest, ReplicaMessage, ReplyMessage, Request } from './messages.js';
+import type { RequestNo, SeqNo, View } from './ordering.js';
 import type { Rejection } from './rejection.js';
 
 /** Send `message` to one replica, or to every replica but this one. */
@@ -38,17 +38,60 @@ export interface ExecuteEffect {
   readonly requests: readonly Request[];
 }
 
-/**
- * Take the service state's digest after batch `seq` (every earlier `execute`
- * has been handed over; the snapshot must come after it and before any later
- * one) and report it with a `state-digest` event.
- */
-export interface SnapshotEffect {
-  readonly type: 'snapshot';
-  readonly seq: SeqNo;
+/** One client session's last executed request and its result, as kept in a checkpoint. */
+export interface ClientTableEntry {
+  readonly clientId: ClientId;
+  readonly requestNo: RequestNo;
+  readonly result: Uint8Array;
 }
 
-/** A checkpoint became stable: everything at or below `seq` was garbage-collected. */
+/**
+ * Build the image of checkpoint `seq` [S1]: `clientTable` as of batch `seq`,
+ * and the service state right after batch `seq` executed (the executor
+ * snapshots it after that batch; later batches may already be queued).
+ * Keep the image to serve its chunks and answer with `checkpoint-taken`.
+ */
+export interface CheckpointEffect {
+  readonly type: 'checkpoint';
+  readonly seq: SeqNo;
+  readonly clientTable: readonly ClientTableEntry[];
+}
+
+/** Send chunk `index` of the kept image of checkpoint `seq` to replica `to` [S3, S6]. */
+export interface SendChunkEffect {
+  readonly type: 'send-chunk';
+  readonly to: ReplicaId;
+  readonly seq: SeqNo;
+  readonly index: number;
+}
+
+/**
+ * Keep chunk `index` of the image of checkpoint `seq` being fetched; it was
+ * checked against the manifest [S10]. Chunks of another `seq` kept so far
+ * are no longer needed (the core abandoned that checkpoint for this one).
+ */
+export interface StoreChunkEffect {
+  readonly type: 'store-chunk';
+  readonly seq: SeqNo;
+  /** The image's manifest (the same object for every chunk of `seq`): where chunk `index` goes. */
+  readonly manifest: CheckpointManifest;
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Every chunk of checkpoint `seq` is stored [S12]: replace the service state
+ * with the image's (in the executor, after the batches handed over so far,
+ * none of which may be reported executed afterwards) and answer with
+ * `checkpoint-installed` carrying its client table. Keep the image to serve.
+ */
+export interface InstallCheckpointEffect {
+  readonly type: 'install-checkpoint';
+  readonly seq: SeqNo;
+  readonly manifest: CheckpointManifest;
+}
+
+/** A checkpoint became stable: everything below it was garbage-collected; images of checkpoints below `seq` may be dropped [S3]. */
 export interface StableCheckpointEffect {
   readonly type: 'stable-checkpoint';
   readonly seq: SeqNo;
@@ -86,7 +129,10 @@ export type ReplicaEffect =
   | SendEffect
   | ReplyEffect
   | ExecuteEffect
-  | SnapshotEffect
+  | CheckpointEffect
+  | SendChunkEffect
+  | StoreChunkEffect
+  | InstallCheckpointEffect
   | StableCheckpointEffect
   | ViewChangeStartedEffect
   | ViewInstalledEffect

@@ -1,6 +1,7 @@
 /** What the runtime feeds into the replica core. */
-import type { Digest, ReplicaId } from './ids.js';
-import type { ReplicaMessage, Request } from './messages.js';
+import type { ClientTableEntry } from './effects.js';
+import type { ReplicaId } from './ids.js';
+import type { CheckpointManifest, ReplicaMessage, Request } from './messages.js';
 import type { SeqNo } from './ordering.js';
 
 /** A message from replica `from`, as authenticated by the channel it came on. */
@@ -31,11 +32,24 @@ export interface TickEvent {
   readonly type: 'tick';
 }
 
-/** The state digest after batch `seq`, answering a `snapshot` effect. */
-export interface StateDigestEvent {
-  readonly type: 'state-digest';
+/** The image of checkpoint `seq` is built and kept, answering a `checkpoint` effect [S1]. */
+export interface CheckpointTakenEvent {
+  readonly type: 'checkpoint-taken';
   readonly seq: SeqNo;
-  readonly stateDigest: Digest;
+  readonly manifest: CheckpointManifest;
 }
 
-export type ReplicaEvent = MessageEvent | RequestEvent | ExecutedEvent | TickEvent | StateDigestEvent;
+/** The image of checkpoint `seq` is installed, answering `install-checkpoint` [S12]. */
+export interface CheckpointInstalledEvent {
+  readonly type: 'checkpoint-installed';
+  readonly seq: SeqNo;
+  readonly clientTable: readonly ClientTableEntry[];
+}
+
+export type ReplicaEvent =
+  | MessageEvent
+  | RequestEvent
+  | ExecutedEvent
+  | TickEvent
+  | CheckpointTakenEvent
+  | CheckpointInstalledEvent;

@@ -139,6 +139,70 @@ export interface ForwardMessage {
   readonly request: Request;
 }
 
+/**
+ * Per-chunk digests of a checkpoint's image (docs/STATE-TRANSFER.md): the
+ * client table, then the service state, each split into `chunkBytes`
+ * chunks. A checkpoint's state digest is the manifest's digest
+ * (`CoreCrypto.manifestDigest`), so every chunk can be checked on arrival.
+ */
+export interface CheckpointManifest {
+  readonly chunkBytes: number;
+  readonly clientTableBytes: number;
+  readonly serviceStateBytes: number;
+  /** SHA-256 of each chunk: client-table chunks first, then service-state chunks. */
+  readonly chunkDigests: readonly Digest[];
+}
+
+/** A lagging replica -> all: asks for the latest stable checkpoint [S5]. */
+export interface StateQueryMessage {
+  readonly type: 'state-query';
+  /** The asker's last executed batch. */
+  readonly lastExecuted: SeqNo;
+}
+
+/** Answer to STATE-QUERY [S6]: the sender's latest stable checkpoint, its manifest, and where the sender is. */
+export interface StateSummaryMessage {
+  readonly type: 'state-summary';
+  readonly view: View;
+  readonly viewActive: boolean;
+  readonly checkpoint: CheckpointCertificate;
+  readonly manifest: CheckpointManifest;
+  readonly lastDelivered: SeqNo;
+}
+
+/** Asks for chunk `index` of the image of checkpoint `seq` [S9]. */
+export interface ChunkRequestMessage {
+  readonly type: 'chunk-request';
+  readonly seq: SeqNo;
+  readonly index: number;
+}
+
+/** Chunk `index` of the image of checkpoint `seq` [S10]. */
+export interface ChunkMessage {
+  readonly type: 'chunk';
+  readonly seq: SeqNo;
+  readonly index: number;
+  readonly bytes: Uint8Array;
+}
+
+/** Asks for the batches delivered after `after` [S13]. */
+export interface LogRequestMessage {
+  readonly type: 'log-request';
+  readonly after: SeqNo;
+}
+
+/** A batch the sender delivered at `seq`. */
+export interface LoggedBatch {
+  readonly seq: SeqNo;
+  readonly requests: readonly Request[];
+}
+
+/** Answer to LOG-REQUEST [S14]: delivered batches, in sequence order. */
+export interface LogEntriesMessage {
+  readonly type: 'log-entries';
+  readonly batches: readonly LoggedBatch[];
+}
+
 /** What a signature covers: a statement, never raw message bytes, so kinds cannot be confused. */
 export type Statement =
   | { readonly kind: 'pre-prepare'; readonly view: View; readonly seq: SeqNo; readonly digest: Digest }
@@ -154,7 +218,13 @@ export type ReplicaMessage =
   | CheckpointMessage
   | ViewChangeMessage
   | NewViewMessage
-  | ForwardMessage;
+  | ForwardMessage
+  | StateQueryMessage
+  | StateSummaryMessage
+  | ChunkRequestMessage
+  | ChunkMessage
+  | LogRequestMessage
+  | LogEntriesMessage;
 /** Messages a client sends. */
 export type ClientMessage = RequestMessage;
 /** Every message kind on the wire. */

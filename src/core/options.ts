@@ -33,6 +33,14 @@ export interface ProtocolOptions {
   readonly viewChangeResendTicks: number;
   /** Most bytes of a VIEW-CHANGE or NEW-VIEW (they carry certificates with whole batches). */
   readonly viewChangeBytesMax: number;
+  /** Bytes per chunk of a checkpoint image (and most bytes of one CHUNK message) [S1]. */
+  readonly chunkBytes: number;
+  /** Most bytes of a checkpoint image (client table and service state); bounds a manifest's chunk count. */
+  readonly checkpointBytesMax: number;
+  /** Chunks a replica in state transfer has requested and not yet received [S9]. */
+  readonly chunksInFlightMax: number;
+  /** Most batches in one LOG-ENTRIES answer [S14]. */
+  readonly logEntriesMax: number;
 }
 
 export const defaultProtocolOptions: ProtocolOptions = {
@@ -51,6 +59,10 @@ export const defaultProtocolOptions: ProtocolOptions = {
   newViewTimeoutTicks: 200,
   viewChangeResendTicks: 30,
   viewChangeBytesMax: 64 * 1024 * 1024,
+  chunkBytes: 1024 * 1024,
+  checkpointBytesMax: 16 * 1024 * 1024 * 1024,
+  chunksInFlightMax: 8,
+  logEntriesMax: 16,
 };
 
 /**

@@ -2,7 +2,7 @@
  * Client requests a replica has received and not yet seen ordered: per
  * client session at most one proposed by this replica and one waiting (a
  * session has one request outstanding; a higher request number replaces a
- * lower waiting one). Bounded by `pendingRequestsMax`: when full, new
+ * lower waiting one, keeping its place and arrival time). Bounded by `pendingRequestsMax`: when full, new
  * sessions are refused, never buffered without limit.
  *
  * The primary proposes from here in arrival order; every replica drops a
@@ -45,8 +45,10 @@ export class PendingRequests {
     if (waiting !== undefined) {
       if (request.requestNo < waiting.request.requestNo) return 'stale';
       if (request.requestNo === waiting.request.requestNo) return 'duplicate';
-      this.unproposed.delete(request.clientId);
-      this.unproposed.set(request.clientId, { request, arrived: now, forwarded: false });
+      // The session moved on without this replica seeing its request ordered: it has waited since
+      // the first one (a primary that leaves a backup out must not look fine to it, T2).
+      // (Map.set on an existing key keeps its place in arrival order.)
+      this.unproposed.set(request.clientId, { request, arrived: waiting.arrived, forwarded: false });
       return 'replaced';
     }
     if (this.size >= this.max) return 'full';

@@ -11,11 +11,12 @@ import { assert, assertNever } from './assert.js';
 import { CheckpointVotes } from './checkpoints.js';
 import { ClientTable } from './client-table.js';
 import type { CoreCrypto } from './crypto.js';
-import type { ReplicaEffect } from './effects.js';
+import type { ClientTableEntry, ReplicaEffect } from './effects.js';
 import type { ReplicaEvent } from './events.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type {
   CheckpointCertificate,
+  CheckpointManifest,
   CheckpointMessage,
   CommitMessage,
   NewViewMessage,
@@ -23,6 +24,7 @@ import type {
   PreparedCertificate,
   PrePrepareMessage,
   ReplicaMessage,
+  LoggedBatch,
   Request,
   ViewChangeMessage,
 } from './messages.js';
@@ -32,7 +34,9 @@ import { PendingRequests } from './pending-requests.js';
 import { quorumSizes, type QuorumSizes, type VoteOutcome, type VoteSet } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Slot } from './slot.js';
+import { StateTransfer } from './state-transfer.js';
 import {
+  checkpointCertificateValid,
   checkViewChange,
   chooseViewChanges,
   decideNewView,
@@ -49,6 +53,12 @@ export interface ReplicaCoreInit {
   readonly options: ProtocolOptions;
   /** Digests and signatures (injected: the core does no crypto of its own). */
   readonly crypto: CoreCrypto;
+  /**
+   * The replica (re)starts while others may be running (a restart, a
+   * replacement): it asks them for their state at once instead of waiting for
+   * evidence that it is behind (docs/STATE-TRANSFER.md S4). Default false.
+   */
+  readonly recovering?: boolean;
 }
 
 /** Read-only view of the core's progress, for status, metrics and tests. */
@@ -74,6 +84,7 @@ const FORWARD_PER_TICK_MAX = 256;
 const STARVATION_FACTOR = 4;
 /** Agreement messages buffered for a view whose NEW-VIEW has not arrived. */
 const EARLY_MESSAGES_MAX = 4096;
+const EMPTY = new Uint8Array(0);
 /** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
 const BACKOFF_DOUBLINGS_MAX = 10;
 
@@ -124,6 +135,14 @@ export class ReplicaCore {
   private waitingAtLastResend: SeqNo = seqNo(0);
   private deliveredAtLastResend: SeqNo = seqNo(0);
 
+  /** Manifests of this replica's own checkpoints above the stable one [S2]. */
+  private readonly ownManifests = new Map<SeqNo, CheckpointManifest>();
+  /** The stable checkpoint's manifest, if this replica holds its image (it can serve it) [S3]. */
+  private stableManifest: CheckpointManifest | undefined;
+  /** A fetched checkpoint waiting for execution to be idle before it is installed [S12]. */
+  private pendingInstall: { checkpoint: CheckpointCertificate; manifest: CheckpointManifest; emitted: boolean } | undefined;
+  private readonly transfer: StateTransfer;
+
   private effects: ReplicaEffect[] = [];
 
   constructor(init: ReplicaCoreInit) {
@@ -137,6 +156,29 @@ export class ReplicaCore {
     this.rules = { sizes: this.sizes, options: init.options, crypto: init.crypto };
     this.pending = new PendingRequests(init.options.pendingRequestsMax);
     this.clients = new ClientTable(init.options.clientSessionsMax);
+    this.transfer = new StateTransfer({
+      id: this.id,
+      rules: this.rules,
+      now: () => this.now,
+      lastDelivered: () => this.lastDelivered,
+      lastExecuted: () => this.lastExecuted,
+      view: () => ({ view: this.view, active: this.viewActive }),
+      servable: () => this.servableCheckpoint(),
+      holdsImage: (seq) => seq === this.stable.seq && this.stableManifest !== undefined,
+      deliveredAfter: (after, max) => this.deliveredAfter(after, max),
+      deliverProven: (seq, requests) => this.deliverProven(seq, requests),
+      installWhenIdle: (checkpoint, manifest) => {
+        this.pendingInstall = { checkpoint, manifest, emitted: false };
+        this.tryInstall();
+      },
+      joinView: (w) => {
+        if (w > this.view) this.startViewChange(w);
+      },
+      checkpointProven: (checkpoint) => this.checkpointProven(checkpoint),
+      chunkMatches: (bytes, expected) => this.chunkMatches(bytes, expected),
+      send: (to, message) => this.effects.push({ type: 'send', to, message }),
+      effect: (effect) => this.effects.push(effect),
+    }, init.recovering === true);
   }
 
   /** Feeds one event; returns the effects to apply, in order. */
@@ -154,8 +196,11 @@ export class ReplicaCore {
       case 'tick':
         this.onTick();
         break;
-      case 'state-digest':
-        this.onStateDigest(event.seq, event.stateDigest);
+      case 'checkpoint-taken':
+        this.onCheckpointTaken(event.seq, event.manifest);
+        break;
+      case 'checkpoint-installed':
+        this.onCheckpointInstalled(event.seq, event.clientTable);
         break;
       default:
         assertNever(event, 'event');
@@ -196,7 +241,7 @@ export class ReplicaCore {
       return;
     }
     if (!this.clients.isNew(request)) {
-      const cached = this.clients.cachedReply(request.clientId, request.requestNo); // [R2-R3]
+      const cached = this.clients.cachedReply(request.clientId, request.requestNo, this.view); // [R2-R3]
       if (cached !== undefined) this.effects.push({ type: 'reply', clientId: request.clientId, message: cached });
       return;
     }
@@ -265,6 +310,18 @@ export class ReplicaCore {
         return this.onNewView(from, message);
       case 'forward':
         return this.onForward(message.request);
+      case 'state-query':
+        return this.transfer.onStateQuery(from);
+      case 'state-summary':
+        return this.transfer.onStateSummary(from, message);
+      case 'chunk-request':
+        return this.transfer.onChunkRequest(from, message.seq, message.index);
+      case 'chunk':
+        return this.transfer.onChunk(from, message);
+      case 'log-request':
+        return this.transfer.onLogRequest(from, message.after);
+      case 'log-entries':
+        return this.transfer.onLogEntries(from, message);
       default:
         return assertNever(message, 'replica message');
     }
@@ -272,19 +329,22 @@ export class ReplicaCore {
 
   // --- agreement [N1-N13] -------------------------------------------------
 
-  /** Common view / window checks for agreement messages [N3, N9]. */
-  private inWindow(v: View, s: SeqNo): Rejection | undefined {
+  /** Common view / window checks for agreement messages [N3, N9]; traffic above the window hints that this replica is behind [S4]. */
+  private inWindow(from: ReplicaId, v: View, s: SeqNo): Rejection | undefined {
     if (v < this.view) return ignore('old-view');
     if (v > this.view) return ignore('future-view');
     if (!this.viewActive) return ignore('view-changing');
     if (s <= this.stable.seq) return ignore('below-window');
-    if (s > this.stable.seq + this.options.logWindow) return ignore('above-window');
+    if (s > this.stable.seq + this.options.logWindow) {
+      this.transfer.sawAboveWindow(from, s);
+      return ignore('above-window');
+    }
     return undefined;
   }
 
   private onPrePrepare(from: ReplicaId, m: PrePrepareMessage): Rejection | undefined {
     if (!this.mayPrePrepare(from, m.view)) return rejectPeer('pre-prepare-not-from-primary'); // [N2]
-    const outside = this.inWindow(m.view, m.seq); // [N3]
+    const outside = this.inWindow(from, m.view, m.seq); // [N3]
     if (outside !== undefined) return outside;
     const invalid = this.checkBatch(m);
     if (invalid !== undefined) return invalid;
@@ -323,7 +383,7 @@ export class ReplicaCore {
 
   private onPrepare(from: ReplicaId, m: PrepareMessage): Rejection | undefined {
     if (from === this.primaryOf(m.view)) return rejectPeer('prepare-from-primary'); // [N9]
-    const outside = this.inWindow(m.view, m.seq);
+    const outside = this.inWindow(from, m.view, m.seq);
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
     const vote = this.recordVote(slot.prepares, from, m.digest); // [N10]
@@ -356,7 +416,7 @@ export class ReplicaCore {
   }
 
   private onCommit(from: ReplicaId, m: CommitMessage): Rejection | undefined {
-    const outside = this.inWindow(m.view, m.seq); // [N12]
+    const outside = this.inWindow(from, m.view, m.seq); // [N12]
     if (outside !== undefined) return outside;
     const slot = this.slotFor(m.seq);
     const vote = this.recordVote(slot.commits, from, m.digest);
@@ -403,10 +463,14 @@ export class ReplicaCore {
   private deliver(): void {
     for (;;) {
       if (this.lastDelivered - this.lastExecuted >= this.options.executeBacklogMax) return;
+      if (this.transfer.transferring) return; // the fetched checkpoint replaces what lies below it [S12]
       const s = this.nextDeliverable(); // [E1]
       if (s === undefined) return;
       const slot = this.slots.get(s) as Slot;
-      const batch = (slot.prePrepare as PrePrepareMessage).requests;
+      const pp = slot.prePrepare;
+      const decided = slot.committed && pp !== undefined ? { digest: pp.digest, requests: pp.requests } : (slot.proven as Slot['proven'] & object);
+      slot.deliveredBatch = decided;
+      const batch = decided.requests;
       const fresh: Request[] = [];
       for (const r of batch) {
         if (this.clients.isNew(r)) {
@@ -422,8 +486,28 @@ export class ReplicaCore {
       this.lastDelivered = s;
       this.lastProgress = this.now;
       this.failedViews = 0;
-      if (s % this.options.checkpointInterval === 0) this.effects.push({ type: 'snapshot', seq: s }); // [C1]
     }
+  }
+
+  /** Committed batch `s` learnt from f + 1 replicas' LOG-ENTRIES [S15]. */
+  private deliverProven(s: SeqNo, requests: readonly Request[]): void {
+    // Below the stable checkpoint the slot is gone for good: that takes the checkpoint itself [S12].
+    if (s <= this.stable.seq || s > this.stable.seq + this.options.logWindow) return;
+    const slot = this.slotFor(s);
+    if (slot.delivered) return;
+    slot.proven = { digest: this.crypto.batchDigest(requests), requests };
+    this.deliver();
+  }
+
+  /** Delivered batches after `after`, at most `max`, to answer a LOG-REQUEST [S14]. */
+  private deliveredAfter(after: SeqNo, max: number): LoggedBatch[] {
+    const out: LoggedBatch[] = [];
+    for (let s = next(Math.max(after, this.stable.seq) as SeqNo); s <= this.lastDelivered && out.length < max; s = next(s)) {
+      const batch = this.slots.get(s)?.deliveredBatch;
+      if (batch === undefined) break;
+      out.push({ seq: s, requests: batch.requests });
+    }
+    return out;
   }
 
   private onExecuted(s: SeqNo, results: readonly Uint8Array[]): void {
@@ -434,24 +518,23 @@ export class ReplicaCore {
     this.lastExecuted = s; // [E5]
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i] as Request;
-      const reply = {
-        type: 'reply',
-        view: this.view,
-        clientId: r.clientId,
-        requestNo: r.requestNo,
-        result: results[i] as Uint8Array,
-      } as const;
-      this.clients.executed(reply); // [E6]
-      this.effects.push({ type: 'reply', clientId: r.clientId, message: reply });
+      const result = results[i] as Uint8Array;
+      this.clients.executed(r.clientId, r.requestNo, result); // [E6]
+      this.effects.push({ type: 'reply', clientId: r.clientId, message: { type: 'reply', view: this.view, clientId: r.clientId, requestNo: r.requestNo, result } });
     }
+    if (s % this.options.checkpointInterval === 0) this.effects.push({ type: 'checkpoint', seq: s, clientTable: this.clients.entries() }); // [C1, S1]
+    this.tryInstall();
     this.deliver(); // the backlog bound may have held deliveries back
     this.propose(); // [E7]
   }
 
   // --- checkpoints [C1-C4] --------------------------------------------------
 
-  private onStateDigest(s: SeqNo, stateDigest: Digest): void {
+  private onCheckpointTaken(s: SeqNo, manifest: CheckpointManifest): void {
+    const stateDigest = this.crypto.manifestDigest(manifest); // [S2]
+    if (s === this.stable.seq && bytesEqual(stateDigest, this.stable.stateDigest)) this.stableManifest = manifest;
     if (s <= this.stable.seq) return; // already stable from others' votes
+    this.ownManifests.set(s, manifest);
     const signature = this.crypto.sign({ kind: 'checkpoint', seq: s, stateDigest });
     const message: CheckpointMessage = { type: 'checkpoint', seq: s, stateDigest, signature }; // [C2]
     this.ownCheckpoints.set(s, message);
@@ -485,25 +568,62 @@ export class ReplicaCore {
   private adoptStableCheckpoint(cert: CheckpointCertificate): void {
     if (cert.seq <= this.stable.seq) return;
     this.stable = cert;
+    const own = this.ownManifests.get(cert.seq);
+    this.stableManifest = own !== undefined && bytesEqual(this.crypto.manifestDigest(own), cert.stateDigest) ? own : undefined;
+    for (const s of this.ownManifests.keys()) if (s <= cert.seq) this.ownManifests.delete(s);
     for (const s of this.slots.keys()) if (s <= cert.seq) this.slots.delete(s);
     this.checkpointVotes.dropUpTo(cert.seq);
     if (this.nextSeq <= cert.seq) this.nextSeq = next(cert.seq);
     for (const s of this.ownCheckpoints.keys()) if (s <= cert.seq) this.ownCheckpoints.delete(s);
     this.effects.push({ type: 'stable-checkpoint', seq: cert.seq });
-    // A replica whose own execution is behind cert.seq now needs state transfer (issue 5).
+    if (cert.seq > this.lastDelivered) this.transfer.fellBehind(); // [S4 a]
+  }
+
+  /** The stable checkpoint with its manifest, if this replica can serve its image; the genesis one has an empty image [S6]. */
+  private servableCheckpoint(): { checkpoint: CheckpointCertificate; manifest: CheckpointManifest } | undefined {
+    if (this.stable.seq === 0) return { checkpoint: this.stable, manifest: { chunkBytes: this.options.chunkBytes, clientTableBytes: 0, serviceStateBytes: 0, chunkDigests: [] } };
+    return this.stableManifest !== undefined ? { checkpoint: this.stable, manifest: this.stableManifest } : undefined;
+  }
+
+  /** Emits the fetched checkpoint's install once every handed-over batch is executed [S12]. */
+  private tryInstall(): void {
+    const install = this.pendingInstall;
+    if (install === undefined || install.emitted || this.executing.size > 0) return;
+    install.emitted = true;
+    this.effects.push({ type: 'install-checkpoint', seq: install.checkpoint.seq, manifest: install.manifest });
+  }
+
+  private onCheckpointInstalled(s: SeqNo, clientTable: readonly ClientTableEntry[]): void {
+    const install = this.pendingInstall;
+    assert(install?.emitted === true && install.checkpoint.seq === s, `checkpoint ${s} installed without being asked`);
+    this.pendingInstall = undefined;
+    this.clients.restore(clientTable);
+    for (const entry of clientTable) this.pending.ordered({ clientId: entry.clientId, requestNo: entry.requestNo, operation: EMPTY });
+    this.lastDelivered = s;
+    this.lastExecuted = s;
+    this.lastProgress = this.now;
+    for (const slot of this.slots.keys()) if (slot <= s) this.slots.delete(slot);
+    this.adoptStableCheckpoint(install.checkpoint);
+    // (Votes may have made a later checkpoint stable meanwhile: then this image is not the stable one.)
+    if (this.stable.seq === s) this.stableManifest = install.manifest;
+    if (this.nextSeq <= s) this.nextSeq = next(s);
+    this.transfer.installed();
+    this.deliver();
+    this.propose();
   }
 
   // --- timers and view-change triggers [T1-T4] -----------------------------
 
   private onTick(): void {
     this.now++;
+    this.transfer.onTick();
     if (!this.viewActive) {
       this.onViewChangeTick();
       return;
     }
     if (this.now - this.lastResend >= this.options.viewChangeResendTicks) this.resendRound();
     const oldest = this.pending.oldestArrival();
-    if (oldest === undefined) return;
+    if (oldest === undefined || this.transfer.catchingUp) return;
     if (!this.isPrimary) {
       const forwarded = this.pending.takeDueForForward(this.now, this.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX); // [T1]
       for (const request of forwarded) {
@@ -530,6 +650,10 @@ export class ReplicaCore {
     // that were already waiting then (younger ones may simply be in flight).
     const stalled = this.lastDelivered === this.deliveredAtLastResend;
     this.deliveredAtLastResend = this.lastDelivered;
+    // Stuck with work waiting: others may have delivered what this replica cannot complete [S13].
+    // (A next slot with a PRE-PREPARE is completed by the retransmissions below.)
+    const gap = this.slots.get(next(this.lastDelivered))?.prePrepare === undefined;
+    if (stalled && gap && (this.pending.size > 0 || this.hasSlotAbove(this.lastDelivered))) this.transfer.stalled();
     const window = this.lastDelivered + this.options.pipelineMax;
     const end = stalled ? window : Math.min(this.waitingAtLastResend, window);
     let highest = this.lastDelivered;
@@ -684,7 +808,7 @@ export class ReplicaCore {
     for (const [s, slot] of this.slots) {
       if (!slot.delivered || s <= decision.checkpoint.seq) continue;
       const digest = proposed.get(s);
-      const delivered = slot.certificate?.prePrepare.digest;
+      const delivered = slot.deliveredBatch?.digest;
       if (digest === undefined || delivered === undefined || !bytesEqual(digest, delivered)) return 'new-view-contradicts-delivered';
     }
     return decision;
@@ -753,14 +877,29 @@ export class ReplicaCore {
     return votes.add(from, digest);
   }
 
+  /** Whether a checkpoint certificate from another replica carries a quorum of valid signatures [S7]. */
+  protected checkpointProven(checkpoint: CheckpointCertificate): boolean {
+    return checkpointCertificateValid(checkpoint, this.rules);
+  }
+
+  /** Whether a fetched chunk has the digest its manifest names [S10]. */
+  protected chunkMatches(bytes: Uint8Array, expected: Digest): boolean {
+    return bytesEqual(this.crypto.chunkDigest(bytes), expected);
+  }
+
   /** The committed sequence number to deliver next, if any: strictly the next one [E1]. */
   protected nextDeliverable(): SeqNo | undefined {
     const s = next(this.lastDelivered);
     const slot = this.slots.get(s);
-    return slot?.committed === true && !slot.delivered ? s : undefined;
+    return slot !== undefined && (slot.committed || slot.proven !== undefined) && !slot.delivered ? s : undefined;
   }
 
   // --- helpers --------------------------------------------------------------
+
+  private hasSlotAbove(s: SeqNo): boolean {
+    for (const seq of this.slots.keys()) if (seq > s) return true;
+    return false;
+  }
 
   private slotFor(s: SeqNo): Slot {
     let slot = this.slots.get(s);

@@ -5,7 +5,7 @@
  * batch was delivered. Slots stay until a stable checkpoint covers them.
  */
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
-import type { PreparedCertificate, PrePrepareMessage, Signature } from './messages.js';
+import type { PreparedCertificate, PrePrepareMessage, Request, Signature } from './messages.js';
 import { VoteSet } from './quorum.js';
 
 export class Slot {
@@ -22,6 +22,10 @@ export class Slot {
   committed = false;
   /** The batch went to the executor (at most once, whatever the view). */
   delivered = false;
+  /** The batch delivered here, and its digest: kept across views to serve LOG-REQUESTs and check NEW-VIEWs. */
+  deliveredBatch: { readonly digest: Digest; readonly requests: readonly Request[] } | undefined;
+  /** Proven committed by f + 1 replicas' LOG-ENTRIES, without this replica's votes [S15]. */
+  proven: { readonly digest: Digest; readonly requests: readonly Request[] } | undefined;
   /** Tick at which this replica last answered each peer's retransmission for this slot [R8]. */
   helpedAt = new Map<ReplicaId, number>();
   /** Prepared certificate of the highest view this replica prepared the slot in. */

@@ -7,12 +7,12 @@
  * batches in flight (`ProtocolOptions.executeBacklogMax`).
  */
 
-/** A service state snapshot. */
+/** A service state snapshot, cut into checkpoint chunks (docs/STATE-TRANSFER.md). */
 export interface ExecutorSnapshot {
-  /** The state, encoded with the service's state codec. */
+  /** The state, encoded with the service's state codec, in a buffer of its own. */
   readonly state: Uint8Array;
-  /** SHA-256 of `state`. */
-  readonly digest: Uint8Array;
+  /** SHA-256 of each `chunkBytes` chunk of `state`, in order (none for an empty state). */
+  readonly chunkDigests: readonly Uint8Array[];
 }
 
 /** Runs batches of encoded requests through a service. */
@@ -25,13 +25,25 @@ export interface Executor {
    */
   execute(seq: number, operations: readonly Uint8Array[]): void;
   /**
-   * Encoded service state and its SHA-256 digest, taken after every batch
-   * queued so far has executed. Rejects after `close()` or a fatal error.
+   * Encoded service state and the SHA-256 digests of its `chunkBytes`
+   * chunks, taken after every batch queued so far has executed and before
+   * any later one; hashed by the executor, off the caller's thread where it
+   * has one. Rejects after `close()` or a fatal error.
    */
-  snapshot(): Promise<ExecutorSnapshot>;
+  snapshot(chunkBytes: number): Promise<ExecutorSnapshot>;
+  /**
+   * Replaces the service state with `service.state.decode(state)`, after
+   * every batch queued so far and before any later one. `state` is copied
+   * before this returns. Resolves once replaced; rejects after `close()` or a
+   * fatal error. The caller has verified `state` (a checkpoint's), so a
+   * decode failure is a bug and fatal, reported to `onFatal` like a service
+   * failure.
+   */
+  restore(state: Uint8Array): Promise<void>;
   /**
    * Stops the executor. Queued batches are dropped and no callback fires
-   * afterwards; pending snapshots reject with `ClosedError`. Idempotent.
+   * afterwards; pending snapshots and restores reject with `ClosedError`.
+   * Idempotent.
    */
   close(): Promise<void>;
 }

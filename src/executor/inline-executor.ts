@@ -41,19 +41,30 @@ export class InlineExecutor implements Executor {
     this.#report(() => this.#callbacks.onExecuted(seq, results));
   }
 
-  snapshot(): Promise<ExecutorSnapshot> {
-    if (this.#closed) return Promise.reject(new ClosedError('executor'));
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
-    try {
-      return Promise.resolve(this.#runner.snapshot());
-    } catch (error) {
-      this.#fail(error as Error);
-      return Promise.reject(error);
-    }
+  snapshot(chunkBytes: number): Promise<ExecutorSnapshot> {
+    assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
+    return this.#run(() => this.#runner.snapshot(chunkBytes));
+  }
+
+  restore(state: Uint8Array): Promise<void> {
+    // A copy: the service may keep views into what it decodes, and the caller keeps `state`.
+    return this.#run(() => this.#runner.restore(state.slice()));
   }
 
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Runs `task` now unless stopped; a failure is fatal. */
+  #run<T>(task: () => T): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClosedError('executor'));
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    try {
+      return Promise.resolve(task());
+    } catch (error) {
+      this.#fail(error as Error);
+      return Promise.reject(error);
+    }
   }
 
   /** The runner only throws `ServiceError`s. */

@@ -27,13 +27,15 @@ export interface WireError {
 
 export type ToWorker =
   | { readonly type: 'execute'; readonly seq: number; readonly operations: Packed }
-  | { readonly type: 'snapshot' };
+  | { readonly type: 'snapshot'; readonly chunkBytes: number }
+  | { readonly type: 'restore'; readonly state: ArrayBuffer };
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
   | { readonly type: 'executed'; readonly seq: number; readonly results: Packed }
-  | { readonly type: 'snapshot'; readonly state: ArrayBuffer; readonly digest: ArrayBuffer }
+  | { readonly type: 'snapshot'; readonly state: ArrayBuffer; readonly chunkDigests: Packed }
+  | { readonly type: 'restored' }
   | { readonly type: 'fatal'; readonly error: WireError };
 
 /** Copies `list` into one new buffer. */

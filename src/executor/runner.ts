@@ -1,5 +1,5 @@
 /** Executes batches against one service instance; the engine of both executors. */
-import { createHash } from 'node:crypto';
+import { chunkDigests } from '../checkpoint/chunks.js';
 import type { AnyService } from '../service.js';
 import type { ExecutorSnapshot } from './executor.js';
 import { describeError, ServiceError } from './errors.js';
@@ -48,10 +48,11 @@ export class ServiceRunner {
   }
 
   /**
-   * The encoded state (a private copy, each in its own buffer) and its
-   * SHA-256 digest; throws {@link ServiceError} if encoding fails.
+   * The encoded state (a private copy in its own buffer) and the SHA-256
+   * digests of its `chunkBytes` chunks; throws {@link ServiceError} if
+   * encoding fails.
    */
-  snapshot(): ExecutorSnapshot {
+  snapshot(chunkBytes: number): ExecutorSnapshot {
     let state: Uint8Array;
     try {
       state = this.service.state.encode(this.#state).slice();
@@ -60,6 +61,23 @@ export class ServiceRunner {
         cause: error,
       });
     }
-    return { state, digest: new Uint8Array(createHash('sha256').update(state).digest()) };
+    return { state, chunkDigests: chunkDigests(state, chunkBytes) };
+  }
+
+  /**
+   * Replaces the state with `service.state.decode(state)`; the service may
+   * keep views into `state`, so it must not be reused. Throws
+   * {@link ServiceError} if decoding fails: the bytes were a checkpoint's,
+   * verified against a digest a quorum signed, so the service cannot decode
+   * what it encoded.
+   */
+  restore(state: Uint8Array): void {
+    try {
+      this.#state = this.service.state.decode(state);
+    } catch (error) {
+      throw new ServiceError(`service "${this.service.name}" failed to decode a checkpoint's state: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
   }
 }

@@ -32,7 +32,9 @@ interface Deferred<T> {
 export class WorkerExecutor implements Executor {
   readonly #worker: Worker;
   readonly #callbacks: ExecutorCallbacks;
+  // The worker answers each kind of request in the order it was asked.
   readonly #snapshots: Deferred<ExecutorSnapshot>[] = [];
+  readonly #restores: Deferred<void>[] = [];
   /** Settles `start()`; unset once the service has loaded. */
   #loading: Deferred<void> | undefined;
   #lastSeq = -1;
@@ -82,11 +84,22 @@ export class WorkerExecutor implements Executor {
     this.#post({ type: 'execute', seq, operations: packed }, transferList(packed));
   }
 
-  snapshot(): Promise<ExecutorSnapshot> {
+  snapshot(chunkBytes: number): Promise<ExecutorSnapshot> {
+    assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
     if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     return new Promise((resolve, reject) => {
       this.#snapshots.push({ resolve, reject });
-      this.#post({ type: 'snapshot' });
+      this.#post({ type: 'snapshot', chunkBytes });
+    });
+  }
+
+  restore(state: Uint8Array): Promise<void> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    // One copy, in a buffer of its own that is transferred: the caller keeps `state`.
+    const copy = state.slice().buffer;
+    return new Promise((resolve, reject) => {
+      this.#restores.push({ resolve, reject });
+      this.#post({ type: 'restore', state: copy }, [copy]);
     });
   }
 
@@ -118,7 +131,13 @@ export class WorkerExecutor implements Executor {
       case 'snapshot': {
         const pending = this.#snapshots.shift();
         assert(pending !== undefined, 'snapshot reply without a request');
-        pending.resolve({ state: new Uint8Array(message.state), digest: new Uint8Array(message.digest) });
+        pending.resolve({ state: new Uint8Array(message.state), chunkDigests: unpack(message.chunkDigests) });
+        break;
+      }
+      case 'restored': {
+        const pending = this.#restores.shift();
+        assert(pending !== undefined, 'restore reply without a request');
+        pending.resolve();
         break;
       }
       case 'fatal':
@@ -147,6 +166,6 @@ export class WorkerExecutor implements Executor {
   #stop(reason: Error): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = reason;
-    for (const pending of this.#snapshots.splice(0)) pending.reject(reason);
+    for (const pending of [...this.#snapshots.splice(0), ...this.#restores.splice(0)]) pending.reject(reason);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * Worker thread entry of `WorkerExecutor`: loads the service, then executes
- * batches and takes snapshots strictly in message order. After the first
- * failure it reports once and ignores everything else, because the service
- * state may be half-updated.
+ * batches, takes snapshots and restores states strictly in message order.
+ * After the first failure it reports once and ignores everything else,
+ * because the service state may be half-updated.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../core/assert.js';
@@ -34,13 +34,18 @@ function handle(runner: ServiceRunner, message: ToWorker): void {
       break;
     }
     case 'snapshot': {
-      // Both are fresh copies spanning their whole buffers, so transferring is safe.
-      const snapshot = runner.snapshot();
+      // The state is a fresh copy spanning its whole buffer, so transferring it is safe.
+      const snapshot = runner.snapshot(message.chunkBytes);
       const state = snapshot.state.buffer as ArrayBuffer;
-      const digest = snapshot.digest.buffer as ArrayBuffer;
-      post({ type: 'snapshot', state, digest }, [state, digest]);
+      const chunkDigests = pack(snapshot.chunkDigests);
+      post({ type: 'snapshot', state, chunkDigests }, [state, ...transferList(chunkDigests)]);
       break;
     }
+    case 'restore':
+      // The buffer was transferred here, so the service may keep views into it.
+      runner.restore(new Uint8Array(message.state));
+      post({ type: 'restored' });
+      break;
   }
 }
 

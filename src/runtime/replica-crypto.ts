@@ -1,9 +1,12 @@
 /**
- * The core's cryptography on a real replica: SHA-256 batch digests and
- * Ed25519 signatures (node:crypto) over the wire codec's canonical statement
- * encoding, checked against the public keys in the cluster config.
+ * The core's cryptography on a real replica: SHA-256 digests of batches,
+ * checkpoint manifests and chunks, and Ed25519 signatures (node:crypto)
+ * over the wire codec's canonical statement encoding, checked against the
+ * public keys in the cluster config.
  */
 import { createHash, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { chunkDigest } from '../checkpoint/chunks.js';
+import { manifestDigest } from '../checkpoint/manifest-digest.js';
 import type { ClusterConfig } from '../config.js';
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaId } from '../core/ids.js';
@@ -20,6 +23,8 @@ export function replicaCrypto(identity: NodeIdentity, config: ClusterConfig): Co
   const keys = config.replicas.map((r) => publicKeyObject(r.publicKey));
   return {
     batchDigest: (requests: readonly Request[]) => createHash('sha256').update(encodeBatch(requests)).digest(),
+    manifestDigest,
+    chunkDigest,
     sign: (statement: Statement): Signature => sign(null, encodeStatement(statement), identity.privateKey),
     verify: (signer: ReplicaId, statement: Statement, signature: Signature): boolean => {
       const key = keys[signer];

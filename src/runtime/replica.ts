@@ -6,24 +6,30 @@
  * Everything that decides lives in the core; this file only translates
  * events in and applies effects out, in order.
  */
+import { createHash } from 'node:crypto';
+import { CheckpointAssembly } from '../checkpoint/assembly.js';
+import { CheckpointImage } from '../checkpoint/image.js';
+import { CheckpointImages } from '../checkpoint/images.js';
 import type { ClusterConfig } from '../config.js';
-import { assertNever } from '../core/assert.js';
-import type { ReplicaEffect } from '../core/effects.js';
+import { assert, assertNever } from '../core/assert.js';
+import type { ClientTableEntry, ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
-import { newViewBytesMax, type ProtocolOptions } from '../core/options.js';
-import { seqNo } from '../core/ordering.js';
+import type { CheckpointManifest } from '../core/messages.js';
+import type { ProtocolOptions } from '../core/options.js';
+import { seqNo, type SeqNo } from '../core/ordering.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
-import type { Executor } from '../executor/executor.js';
+import type { Executor, ExecutorSnapshot } from '../executor/executor.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadIdentity, ownsClientId, type NodeIdentity } from '../net/identity.js';
 import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
+import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
-import { frameBytesMax, resolveProtocolOptions } from './protocol-options.js';
+import { frameBytesMax, replicaFrameBytesMax, resolveProtocolOptions } from './protocol-options.js';
 
 /** Frames queued per connection (replica or client) before further ones are dropped. */
 const SEND_QUEUE_FRAMES_MAX = 4096;
@@ -61,22 +67,43 @@ export interface ReplicaCounters {
   readonly malformedFrames: number;
   /** Views this replica installed after view 0. */
   readonly viewChanges: number;
+  /** Checkpoints this replica fetched from others and installed (state transfer). */
+  readonly checkpointsInstalled: number;
 }
 
 /** A running replica. */
 export class Replica {
   private closed = false;
-  private readonly counters = { batchesDelivered: 0, requestsExecuted: 0, rejectedMessages: 0, malformedFrames: 0, viewChanges: 0 };
+  private readonly counters = {
+    batchesDelivered: 0,
+    requestsExecuted: 0,
+    rejectedMessages: 0,
+    malformedFrames: 0,
+    viewChanges: 0,
+    checkpointsInstalled: 0,
+  };
   private readonly ticker: NodeJS.Timeout;
+  /**
+   * The executor's snapshot right after each checkpoint batch handed to it,
+   * until the core asks for that checkpoint [S1]: by then the executor may
+   * have run later batches. Undefined if the snapshot failed.
+   */
+  private readonly snapshots = new Map<SeqNo, Promise<ExecutorSnapshot | undefined>>();
+  /** Images this replica serves chunks of [S3]. */
+  private readonly images: CheckpointImages;
+  /** The image being fetched, if any [S10]. */
+  private assembly: CheckpointAssembly | undefined;
 
   private constructor(
     private readonly core: ReplicaCore,
     private readonly network: ReplicaNetwork,
     private readonly executor: Executor,
     private readonly clients: ClientRegistry,
+    private readonly options: ProtocolOptions,
     private readonly limits: WireLimits,
     private readonly log: Logger,
   ) {
+    this.images = new CheckpointImages(Math.floor(options.logWindow / options.checkpointInterval) + 1);
     this.ticker = setInterval(() => this.step({ type: 'tick' }), REPLICA_TICK_MS);
   }
 
@@ -87,7 +114,15 @@ export class Replica {
     const id = replicaId(options.id);
     const log = (options.logger ?? createLogger()).child({ replica: options.id });
     const identity = typeof options.identity === 'string' ? await loadIdentity(options.identity) : options.identity;
-    const core = new ReplicaCore({ id, n: config.replicas.length, f: config.f, options: protocol, crypto: replicaCrypto(identity, config) });
+    // A process cannot tell a first start from a restart next to running replicas: it always asks where they are (S4 c).
+    const core = new ReplicaCore({
+      id,
+      n: config.replicas.length,
+      f: config.f,
+      options: protocol,
+      crypto: replicaCrypto(identity, config),
+      recovering: true,
+    });
     let replica: Replica | undefined;
     const executor = await WorkerExecutor.start(
       { serviceModule: options.service, exportName: options.serviceExport ?? 'default' },
@@ -106,7 +141,7 @@ export class Replica {
       selfId: options.id,
       identity,
       maxFrameBytes: frameBytesMax(protocol),
-      replicaFrameBytesMax: Math.max(frameBytesMax(protocol), newViewBytesMax(protocol, config.replicas.length)),
+      replicaFrameBytesMax: replicaFrameBytesMax(protocol, config.replicas.length),
       sendQueueFramesMax: SEND_QUEUE_FRAMES_MAX,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       clientConnectionsMax: options.clientConnectionsMax ?? CLIENT_CONNECTIONS_MAX,
@@ -115,7 +150,7 @@ export class Replica {
       onClientClosed: (connection) => clients.forget(connection),
       log: (level, message, fields) => log[level](message, fields),
     });
-    replica = new Replica(core, network, executor, clients, limits, log);
+    replica = new Replica(core, network, executor, clients, protocol, limits, log);
     log.info('replica started', { n: config.replicas.length, f: config.f });
     return replica;
   }
@@ -130,13 +165,17 @@ export class Replica {
   }
 
   /**
-   * The service state's SHA-256 digest (hex) after batch `seq`: the last one
-   * delivered when called (the executor snapshots after all queued batches).
+   * A digest (hex) of the service state after batch `seq`, the last one
+   * delivered when called (the executor snapshots after all queued
+   * batches): SHA-256 over the SHA-256 digests of its `chunkBytes` chunks,
+   * so replicas with the same protocol options and states agree on it.
    */
   async stateDigest(): Promise<{ digest: string; seq: number }> {
     const seq = this.core.status().lastDelivered;
-    const { digest } = await this.executor.snapshot();
-    return { digest: Buffer.from(digest).toString('hex'), seq };
+    const { chunkDigests } = await this.executor.snapshot(this.options.chunkBytes);
+    const hash = createHash('sha256');
+    for (const digest of chunkDigests) hash.update(digest);
+    return { digest: hash.digest('hex'), seq };
   }
 
   /** Stops networking and the executor. Idempotent. */
@@ -195,19 +234,29 @@ export class Replica {
           effect.seq,
           effect.requests.map((r) => r.operation),
         );
+        if (effect.seq % this.options.checkpointInterval === 0) this.snapshotAfter(effect.seq);
         break;
       case 'delivered':
         this.counters.batchesDelivered++;
         break;
-      case 'snapshot': {
-        const seq = effect.seq;
-        this.executor.snapshot().then(
-          ({ digest }) => this.step({ type: 'state-digest', seq, stateDigest: digest }),
-          (error: unknown) => this.log.warn('snapshot failed', { seq, error: String(error) }),
-        );
+      case 'checkpoint':
+        this.takeCheckpoint(effect.seq, effect.clientTable);
+        break;
+      case 'send-chunk': {
+        const bytes = this.images.get(effect.seq)?.chunk(effect.index);
+        if (bytes !== undefined) {
+          this.network.sendToReplica(effect.to, encodeMessage({ type: 'chunk', seq: effect.seq, index: effect.index, bytes }));
+        }
         break;
       }
+      case 'store-chunk':
+        this.assemblyOf(effect.seq, effect.manifest).store(effect.index, effect.bytes);
+        break;
+      case 'install-checkpoint':
+        this.installCheckpoint(effect.seq, effect.manifest);
+        break;
       case 'stable-checkpoint':
+        this.images.stableAt(effect.seq);
         this.log.debug('stable checkpoint', { seq: effect.seq });
         break;
       case 'view-change-started':
@@ -229,5 +278,62 @@ export class Replica {
       default:
         assertNever(effect, 'effect');
     }
+  }
+
+  /** Queues a snapshot right behind batch `seq`, before any later one [S1]. */
+  private snapshotAfter(seq: SeqNo): void {
+    const snapshot = this.executor.snapshot(this.options.chunkBytes).catch((error: unknown) => {
+      // The executor failed or closed; a fatal failure already stops the replica.
+      if (!this.closed) this.log.warn('snapshot failed', { seq, error: String(error) });
+      return undefined;
+    });
+    this.snapshots.set(seq, snapshot);
+  }
+
+  /** Builds and keeps checkpoint `seq`'s image from the snapshot after its batch, then reports its manifest [S1]. */
+  private takeCheckpoint(seq: SeqNo, clientTable: readonly ClientTableEntry[]): void {
+    const snapshot = this.snapshots.get(seq);
+    assert(snapshot !== undefined, `checkpoint ${seq} asked for without a snapshot after its batch`);
+    this.snapshots.delete(seq);
+    const table = encodeClientTable(clientTable);
+    void snapshot.then((taken) => {
+      if (taken === undefined || this.closed) return;
+      const image = CheckpointImage.build(table, taken.state, taken.chunkDigests, this.options.chunkBytes);
+      this.images.keep(seq, image);
+      const bytes = table.length + taken.state.length;
+      // Nothing else bounds the image, and a lagging replica refuses a manifest above the limit.
+      if (bytes > this.options.checkpointBytesMax) this.log.warn('checkpoint image above checkpointBytesMax: no replica will fetch it', { seq, bytes });
+      else this.log.debug('checkpoint taken', { seq, bytes });
+      this.step({ type: 'checkpoint-taken', seq, manifest: image.manifest });
+    });
+  }
+
+  /** The assembly of checkpoint `seq`'s image; one of another checkpoint is abandoned [S11]. */
+  private assemblyOf(seq: SeqNo, manifest: CheckpointManifest): CheckpointAssembly {
+    if (this.assembly?.seq !== seq) this.assembly = new CheckpointAssembly(seq, manifest);
+    return this.assembly;
+  }
+
+  /** Replaces the service state and client table with checkpoint `seq`'s fetched image [S12]. */
+  private installCheckpoint(seq: SeqNo, manifest: CheckpointManifest): void {
+    const image = this.assemblyOf(seq, manifest).image();
+    this.assembly = undefined;
+    const clientTable = decodeClientTable(image.clientTable, this.limits);
+    // Every chunk matched a manifest a quorum vouches for: correct replicas encoded this table.
+    assert(clientTable !== undefined, `client table of checkpoint ${seq} does not decode`);
+    // The installed checkpoint becomes the stable one, so the images below it go first.
+    this.images.stableAt(seq);
+    this.images.keep(seq, image);
+    this.executor.restore(image.serviceState).then(
+      () => {
+        this.counters.checkpointsInstalled++;
+        this.log.info('checkpoint installed', { seq, bytes: image.clientTable.length + image.serviceState.length });
+        this.step({ type: 'checkpoint-installed', seq, clientTable });
+      },
+      // A failed restore is fatal to the executor, which stops the replica.
+      (error: unknown) => {
+        if (!this.closed) this.log.warn('checkpoint install failed', { seq, error: String(error) });
+      },
+    );
   }
 }

@@ -18,9 +18,17 @@
  */
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ProtocolOptions } from '../core/options.js';
-import { GENESIS_CHECKPOINT } from '../core/view-change.js';
+import { GENESIS_CHECKPOINT, primaryOf } from '../core/view-change.js';
 import { bytesEqual, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
-import type { NewViewMessage, PrePrepareMessage, ReplicaMessage, ReplyMessage, Request, ViewChangeMessage } from '../core/messages.js';
+import type {
+  NewViewMessage,
+  PrePrepareMessage,
+  ReplicaMessage,
+  ReplyMessage,
+  Request,
+  StateSummaryMessage,
+  ViewChangeMessage,
+} from '../core/messages.js';
 import type { ReplicaStatus } from '../core/replica.js';
 import { ORDINAL_MAX, requestNo, seqNo, view as toView, type SeqNo, type View } from '../core/ordering.js';
 import { encodeMessage } from '../wire/codec.js';
@@ -115,6 +123,8 @@ export interface ByzContext {
   readonly clientSessions: readonly ClientId[];
   /** A request no client sent (valid encoding, plausible client id). */
   forgeRequest(): Request;
+  /** Chunk `index` of its own kept image of checkpoint `seq`, if any. */
+  imageChunk(seq: SeqNo, index: number): Uint8Array | undefined;
 }
 
 export interface ReplicaBehaviour {
@@ -133,6 +143,16 @@ export interface ReplicaBehaviourSpec {
   readonly needs: readonly ProtocolFeature[];
   /** False: implemented, but the core cannot defend against it yet (see gates.ts). */
   readonly gate: boolean;
+  /**
+   * Only a mutant's bias selects it: drawing it at random too would change
+   * what every seed means (scenario.ts, GENERATOR_VERSION).
+   */
+  readonly biasOnly?: boolean;
+  /**
+   * Drawn from a later random stream, on top of the others (scenario.ts,
+   * lateDraws), so adding it left what earlier seeds contain unchanged.
+   */
+  readonly late?: boolean;
   readonly weight: number;
   readonly description: string;
   /**
@@ -695,6 +715,83 @@ const lieCheckpoint: ReplicaBehaviourSpec = {
   },
 };
 
+/**
+ * A lie in place of its honest core's STATE-SUMMARY: its own (real, older)
+ * image claimed for a later checkpoint only it signed, or a manifest that is
+ * not the signed one.
+ */
+function lyingSummary(ctx: ByzContext, m: StateSummaryMessage, claimed: Map<SeqNo, SeqNo>): StateSummaryMessage {
+  if (m.checkpoint.seq > 0 && ctx.rng.chance(0.5)) {
+    const interval = ctx.options.checkpointInterval;
+    const seq = seqNo((Math.floor(Math.max(m.lastDelivered, m.checkpoint.seq) / interval) + ctx.rng.int(1, 3)) * interval);
+    claimed.set(seq, m.checkpoint.seq); // it serves that image's chunks as the claimed checkpoint's
+    const own = checkpointBy(ctx.crypto, seq, m.checkpoint.stateDigest);
+    const checkpoint = { seq, stateDigest: m.checkpoint.stateDigest, signatures: [{ replica: ctx.self, signature: own.signature }] };
+    return { ...m, checkpoint, lastDelivered: seqNo(seq + ctx.rng.int(0, interval)) };
+  }
+  return { ...m, manifest: { ...m.manifest, chunkDigests: m.manifest.chunkDigests.map(() => randomDigest(ctx)) } };
+}
+
+const lieStateTransfer: ReplicaBehaviourSpec = {
+  name: 'lie-state-transfer',
+  role: 'any',
+  needs: ['state-transfer'],
+  gate: true,
+  late: true,
+  weight: 3,
+  description:
+    'serves corrupted chunks, STATE-SUMMARYs with a checkpoint only it signed or a manifest that is not the signed one, and LOG-ENTRIES naming batches nobody delivered',
+  make(ctx) {
+    const p = ctx.rng.pick([0.3, 1]);
+    /** Checkpoints it claimed -> the real one whose image it passes off as theirs. */
+    const claimed = new Map<SeqNo, SeqNo>();
+    return {
+      onReceive(from, m) {
+        if (m.type !== 'chunk-request') return;
+        const real = claimed.get(m.seq);
+        const bytes = real === undefined ? undefined : ctx.imageChunk(real, m.index);
+        if (bytes === undefined) return;
+        ctx.send(from, { type: 'chunk', seq: m.seq, index: m.index, bytes });
+        ctx.action('lie-state-transfer');
+      },
+      onSend(outs) {
+        return outs.map((o) => {
+          const m = o.message;
+          if (!ctx.rng.chance(p)) return o;
+          switch (m.type) {
+            case 'chunk': {
+              const bytes = m.bytes.slice();
+              const at = ctx.rng.int(0, Math.max(0, bytes.length - 1));
+              if (bytes.length > 0) bytes[at] = (bytes[at] as number) ^ 0xff;
+              ctx.action('lie-state-transfer');
+              return { ...o, message: { ...m, bytes: bytes.length > 0 ? bytes : ctx.rng.bytes(8) } };
+            }
+            case 'state-summary':
+              ctx.action('lie-state-transfer');
+              return { ...o, message: lyingSummary(ctx, m, claimed) };
+            case 'log-entries': {
+              ctx.action('lie-state-transfer');
+              const batches = m.batches.map((b) => ({ seq: b.seq, requests: alternativeBatch(ctx, b.requests) ?? [ctx.forgeRequest()] }));
+              return { ...o, message: { type: 'log-entries', batches } };
+            }
+            default:
+              return o;
+          }
+        });
+      },
+      onTick() {
+        const r = ctx.rng;
+        if (!r.chance(0.05)) return;
+        // Unprompted: LOG-ENTRIES for the next sequence numbers, with batches of its own making.
+        const from = ctx.status().lastDelivered;
+        const batches = Array.from({ length: r.int(1, 3) }, (_, i) => ({ seq: seqNo(from + 1 + i), requests: [ctx.forgeRequest()] }));
+        for (const to of others(ctx)) ctx.send(to, { type: 'log-entries', batches }, r.int(0, MS));
+        ctx.action('lie-state-transfer');
+      },
+    };
+  },
+};
+
 /** A lie told in (or instead of) its honest core's VIEW-CHANGE. */
 function lyingViewChange(ctx: ByzContext, vc: ViewChangeMessage, hideOnly: boolean): ViewChangeMessage {
   const r = ctx.rng;
@@ -813,6 +910,101 @@ const badNewView: ReplicaBehaviourSpec = {
   },
 };
 
+/** How often `orphan-commits` repeats its early VIEW-CHANGE (a lost one would spoil the attack). */
+const EARLY_RESEND = 50 * MS;
+
+/**
+ * A primary that gets its batches committed at one correct backup only, then
+ * tries to have the next view forget them (the `weak-view-change-quorum`
+ * mutant's bias). Harmless against a view installed on a real quorum of
+ * VIEW-CHANGEs: any quorum holds a certificate of every committed batch.
+ */
+const orphanCommits: ReplicaBehaviourSpec = {
+  name: 'orphan-commits',
+  role: 'primary',
+  needs: ['view-change'],
+  gate: true,
+  biasOnly: true,
+  weight: 2,
+  description:
+    "primary: lets one backup alone commit its batches (no PRE-PREPARE to the next primary, COMMITs to one backup), " +
+    'sends the next primary an early VIEW-CHANGE without certificates, hides its own, and votes for what later primaries propose',
+  make(ctx) {
+    // As primary (of a view v = self mod n) the next primary is self + 1; the backup that gets its COMMITs is neither.
+    const favoured = ((ctx.self + ctx.rng.int(2, Math.max(2, ctx.n - 1))) % ctx.n) as ReplicaId;
+    const nextPrimary = ((ctx.self + 1) % ctx.n) as ReplicaId;
+    let earlyFor = 0;
+    let earlyAt = 0;
+    /**
+     * Slots of later primaries it voted on ("view:seq" -> digest; bounded). It votes itself because its
+     * honest core refuses a NEW-VIEW without a quorum, and the new view needs its vote to commit.
+     */
+    const voted = new Map<string, Digest>();
+    const vote = (v: View, s: SeqNo, digest: Digest, to: readonly ReplicaId[]): void => {
+      const prepare = prepareBy(ctx.crypto, v, s, digest);
+      const commit = commitBy(ctx.crypto, v, s, digest);
+      for (const r of to) {
+        ctx.send(r, prepare);
+        ctx.send(r, commit);
+      }
+    };
+    const backPrePrepare = (from: ReplicaId, m: PrePrepareMessage): void => {
+      if (from !== primaryOf(m.view, ctx.n)) return;
+      const key = `${m.view}:${m.seq}`;
+      const known = voted.get(key);
+      if (known !== undefined) {
+        // A retransmitted proposal: the primary may have lost our votes.
+        if (bytesEqual(known, m.digest)) vote(m.view, m.seq, known, [from]);
+        return;
+      }
+      voted.set(key, m.digest);
+      if (voted.size > 256) voted.delete(voted.keys().next().value as string);
+      vote(m.view, m.seq, m.digest, others(ctx));
+      ctx.action('orphan-commits');
+    };
+    return {
+      onSend(outs) {
+        const primary = ctx.isPrimary();
+        const kept: Out[] = [];
+        for (const o of outs) {
+          const m = o.message;
+          if (primary && m.type === 'pre-prepare' && o.to === nextPrimary) continue;
+          if (primary && m.type === 'commit' && o.to !== favoured) continue;
+          if (m.type === 'view-change' && m.prepared.length > 0) {
+            kept.push({ ...o, message: viewChangeBy(ctx.crypto, m.replica, m.newView, m.checkpoint, []) });
+            continue;
+          }
+          kept.push(o);
+        }
+        if (kept.length < outs.length) ctx.action('orphan-commits');
+        return kept;
+      },
+      onReceive(from, m) {
+        if (m.type === 'pre-prepare') backPrePrepare(from, m);
+        else if (m.type === 'new-view' && from === primaryOf(m.view, ctx.n)) for (const pp of m.prePrepares) backPrePrepare(from, pp);
+        else if (m.type === 'prepare' || m.type === 'commit') {
+          // A peer retransmitting its vote may have missed ours (it was still in the old view).
+          const digest = voted.get(`${m.view}:${m.seq}`);
+          if (digest !== undefined && bytesEqual(digest, m.digest)) vote(m.view, m.seq, digest, [from]);
+        }
+      },
+      onTick() {
+        // The next primary holds this vote before anyone else's, so a NEW-VIEW on few VIEW-CHANGEs picks it.
+        // Sent again now and then in case it was lost (the receiver keeps the first it gets).
+        const v = ctx.status().view + 1;
+        const now = ctx.now();
+        if (v === earlyFor && now - earlyAt < EARLY_RESEND) return;
+        earlyFor = v;
+        earlyAt = now;
+        const to = primaryOf(toView(v), ctx.n);
+        if (to === ctx.self) return;
+        ctx.send(to, viewChangeBy(ctx.crypto, ctx.self, toView(v), GENESIS_CHECKPOINT, []));
+        ctx.action('orphan-commits');
+      },
+    };
+  },
+};
+
 const forwardForged: ReplicaBehaviourSpec = {
   name: 'forward-forged',
   role: 'backup',
@@ -848,9 +1040,11 @@ export const REPLICA_BEHAVIOURS: readonly ReplicaBehaviourSpec[] = [
   duplicateVotes,
   collude,
   lieCheckpoint,
+  lieStateTransfer,
   lieViewChange,
   badNewView,
   forwardForged,
+  orphanCommits,
 ];
 
 /** The behaviour named `name` or `name:variant`, and the variant. */
@@ -872,9 +1066,14 @@ export function selectableBehaviours(
 ): { readonly spec: ReplicaBehaviourSpec; readonly weight: number }[] {
   const rolesChange = PROTOCOL_FEATURES.has('view-change');
   return specs
-    .filter((b) => b.gate && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)))
+    .filter((b) => b.gate && b.biasOnly !== true && b.late !== true && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)))
     .filter((b) => b.role === 'any' || b.role === role || rolesChange)
     .map((b) => ({ spec: b, weight: b.role === 'any' || b.role === role ? b.weight : b.weight / 2 }));
+}
+
+/** Behaviours drawn late (see {@link ReplicaBehaviourSpec.late}), whatever the role; each with chance weight / 10. */
+export function lateBehaviours(specs: readonly ReplicaBehaviourSpec[]): ReplicaBehaviourSpec[] {
+  return specs.filter((b) => b.gate && b.late === true && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)));
 }
 
 // --- Byzantine clients ------------------------------------------------------------

@@ -21,6 +21,7 @@
  *   its request in the reference replay of G, and a request invoked after
  *   another one completed is ordered after it in G.
  */
+import { createHash } from 'node:crypto';
 import { bytesEqual } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
 import { ServiceRunner } from '../executor/runner.js';
@@ -48,6 +49,7 @@ export class CheckFailure extends Error {
 
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 const requestKey = (r: Request): string => `${r.clientId}:${r.requestNo}`;
+const stateKey = (state: Uint8Array): string => createHash('sha256').update(state).digest('hex');
 
 interface Expected {
   readonly result: Uint8Array;
@@ -71,7 +73,13 @@ export class Checkers {
   /** Highest G position of any request whose result a correct client accepted. */
   private completedPosition = -1;
 
-  constructor(private readonly name: (clientId: number) => string) {}
+  /** The reference service state's digest at each checkpoint of G, to check installed ones against. */
+  private readonly checkpointStates = new Map<number, string>();
+
+  constructor(
+    private readonly name: (clientId: number) => string,
+    private readonly checkpoints: { readonly checkpointInterval: number; readonly chunkBytes: number },
+  ) {}
 
   /** Requests executed in G. */
   get requestsOrdered(): number {
@@ -144,6 +152,27 @@ export class Checkers {
     requests.forEach((r, i) => {
       this.expected.set(requestKey(r), { result: results[i] as Uint8Array, position: this.position++ });
     });
+    if (seq % this.checkpoints.checkpointInterval === 0) this.checkpointStates.set(seq, stateKey(this.reference.snapshot(this.checkpoints.chunkBytes).state));
+  }
+
+  /**
+   * Correct replica `replica` (incarnation `incarnation`) installed a fetched
+   * checkpoint: the service state after batch `seq` of G, its history going on
+   * from there. A stable checkpoint carries a quorum's signatures, so f + 1
+   * correct replicas executed through `seq` before: G is known that far.
+   */
+  installed(replica: number, incarnation: number, seq: number, serviceState: Uint8Array): void {
+    const who = `${replica}.${incarnation}`;
+    const previous = this.lastExecuted.get(who) ?? 0;
+    if (seq <= previous) throw new CheckFailure('total-order', `r${replica} installs checkpoint s${seq} after executing s${previous}`);
+    if (seq > this.agreed.length) {
+      throw new CheckFailure('agreement', `r${replica} installs checkpoint s${seq} before any correct replica executed s${this.agreed.length + 1}`);
+    }
+    const expected = this.checkpointStates.get(seq);
+    if (expected === undefined || expected !== stateKey(serviceState)) {
+      throw new CheckFailure('agreement', `r${replica} installs a state at s${seq} that differs from the agreed history's`);
+    }
+    this.lastExecuted.set(who, seq);
   }
 
   /** Correct replica `replica`'s service returned `results` for batch `seq`. */

@@ -30,6 +30,8 @@ import {
 import type { ProtocolOptions } from '../core/options.js';
 import type { SeqNo, View } from '../core/ordering.js';
 import type { ReplicaCoreInit } from '../core/replica.js';
+import { chunkDigest } from '../checkpoint/chunks.js';
+import { manifestDigest } from '../checkpoint/manifest-digest.js';
 import { encodeBatch, encodeStatement, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 
 /** The runtime's batch digest: SHA-256 of the canonical batch encoding. */
@@ -90,6 +92,8 @@ export class SimKeys {
 export function simCrypto(keys: SimKeys, self: ReplicaId): CoreCrypto {
   return {
     batchDigest,
+    manifestDigest,
+    chunkDigest,
     sign: (statement) => keys.signature(self, statement) as Signature,
     verify(signer, statement, signature) {
       if (signature.length !== SIGNATURE_BYTES) return false;
@@ -100,8 +104,8 @@ export function simCrypto(keys: SimKeys, self: ReplicaId): CoreCrypto {
 }
 
 /** What a replica core of the simulation is built with. */
-export function coreInit(id: ReplicaId, n: number, f: number, options: ProtocolOptions, crypto: CoreCrypto): ReplicaCoreInit {
-  return { id, n, f, options, crypto };
+export function coreInit(id: ReplicaId, n: number, f: number, options: ProtocolOptions, crypto: CoreCrypto, recovering: boolean): ReplicaCoreInit {
+  return { id, n, f, options, crypto, recovering };
 }
 
 /** The decoder limits of a cluster of `n` replicas. */

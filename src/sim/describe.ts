@@ -42,6 +42,21 @@ export function describeMessage(m: Message, name: ClientNamer): string {
       );
     case 'forward':
       return `forward ${describeRequest(m.request, name)}`;
+    case 'state-query':
+      return `state-query executed s${m.lastExecuted}`;
+    case 'state-summary':
+      return (
+        `state-summary v${m.view}${m.viewActive ? '' : ' (changing)'} checkpoint s${m.checkpoint.seq} ` +
+        `state:${hex(m.checkpoint.stateDigest)} chunks ${m.manifest.chunkDigests.length} delivered s${m.lastDelivered}`
+      );
+    case 'chunk-request':
+      return `chunk-request s${m.seq} #${m.index}`;
+    case 'chunk':
+      return `chunk s${m.seq} #${m.index} ${m.bytes.length} bytes`;
+    case 'log-request':
+      return `log-request after s${m.after}`;
+    case 'log-entries':
+      return `log-entries [${m.batches.map((b) => `s${b.seq}[${b.requests.map((r) => describeRequest(r, name)).join(',')}]`).join(',')}]`;
     default:
       return (m as { type: string }).type;
   }

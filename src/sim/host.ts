@@ -23,10 +23,10 @@ export interface Host {
   after(delay: Micros, action: () => void): void;
   /** Executed-event scheduling for replica executors. */
   scheduleExecuted(time: Micros, replica: number, incarnation: number, seq: number, requests: readonly Request[]): void;
-  /** Snapshot scheduling for replica executors (after the batches before it). */
-  scheduleSnapshot(time: Micros, replica: number, incarnation: number, seq: number): void;
   /** Replica `replica` adopted a stable checkpoint above what it delivered: it needs state transfer. */
   lagging(replica: number, delivered: number, stable: number): void;
+  /** A replica installed a checkpoint fetched by state transfer. */
+  checkpointInstalled(): void;
   /** A replica started a view change to, or installed, `view`. */
   viewEvent(replica: number, what: 'started' | 'installed', view: number): void;
   /** `c2.1` for session 1 of client 2. */

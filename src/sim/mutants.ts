@@ -11,7 +11,7 @@
  */
 import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
 import type { CoreCrypto } from '../core/crypto.js';
-import type { PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
+import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
 import type { NewViewDecision } from '../core/view-change.js';
 import type { SeqNo, View } from '../core/ordering.js';
 import type { VoteOutcome, VoteSet } from '../core/quorum.js';
@@ -59,6 +59,8 @@ class AcceptAnyPrePrepare extends ReplicaCore {
 function anyProposer(crypto: CoreCrypto, n: number): CoreCrypto {
   return {
     batchDigest: (requests) => crypto.batchDigest(requests),
+    manifestDigest: (manifest) => crypto.manifestDigest(manifest),
+    chunkDigest: (bytes) => crypto.chunkDigest(bytes),
     sign: (statement) => crypto.sign(statement),
     verify(signer, statement, signature) {
       if (crypto.verify(signer, statement, signature)) return true;
@@ -89,14 +91,28 @@ class ExecuteOutOfOrder extends ReplicaCore {
   }
 }
 
+/** Takes a STATE-SUMMARY's checkpoint on its sender's word: no quorum of signatures needed [S7]. */
+class UnprovenCheckpoint extends ReplicaCore {
+  protected override checkpointProven(_checkpoint: CheckpointCertificate): boolean {
+    return true;
+  }
+}
+
+/** Installs fetched chunks without checking them against the manifest [S10]. */
+class UncheckedChunks extends ReplicaCore {
+  protected override chunkMatches(_bytes: Uint8Array, _expected: Digest): boolean {
+    return true;
+  }
+}
+
 /**
- * Installs a view with f + 1 VIEW-CHANGEs instead of a quorum [V5-V6].
- * Not listed in MUTANTS: no checker caught it in 300 biased seeds (V6's
- * refusal of a NEW-VIEW that contradicts a delivered batch, and the commit
- * quorum, keep the lost batch from being executed by a second correct
- * replica in the scenarios generated). Exported for experiments.
+ * Installs a view with f + 1 VIEW-CHANGEs instead of a quorum [V5-V6]. Only
+ * observable when a batch committed at a single correct replica (V6 keeps
+ * that one out of the new view) is missing from those f + 1 VIEW-CHANGEs and
+ * a Byzantine replica votes for its replacement: the bias's `orphan-commits`
+ * primary arranges exactly that.
  */
-export class WeakViewChangeQuorum extends ReplicaCore {
+class WeakViewChangeQuorum extends ReplicaCore {
   private readonly weak: number;
   constructor(init: ReplicaCoreInit) {
     super(init);
@@ -170,6 +186,24 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'a new view re-proposes null requests instead of the prepared batches',
     make: (init) => new NewViewDropsCertificates(init),
     bias: { primary: ['withhold:intermittent'], network: { reorderP: 0.3 } },
+  },
+  {
+    name: 'weak-view-change-quorum',
+    description: 'install a view on f + 1 VIEW-CHANGEs instead of 2f + 1',
+    make: (init) => new WeakViewChangeQuorum(init),
+    bias: { sizes: [4], primary: ['orphan-commits'], options: { logWindow: 16 } },
+  },
+  {
+    name: 'unproven-checkpoint',
+    description: "fetch and install a checkpoint on one replica's word (its certificate's signatures unchecked)",
+    make: (init) => new UnprovenCheckpoint(init),
+    bias: { backup: ['lie-state-transfer'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8 } },
+  },
+  {
+    name: 'unchecked-chunks',
+    description: 'install fetched chunks without checking their digests',
+    make: (init) => new UncheckedChunks(init),
+    bias: { backup: ['lie-state-transfer'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8, chunkBytes: 16 } },
   },
   {
     name: 'double-count-votes',

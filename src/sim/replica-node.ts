@@ -9,17 +9,21 @@
  * A Byzantine replica is the same node with a {@link ByzantineController}
  * between its honest core and the network.
  */
-import { assertNever } from '../core/assert.js';
+import { assert, assertNever } from '../core/assert.js';
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
 import type { ReplicaMessage, ReplyMessage, Request } from '../core/messages.js';
-import { requestNo, seqNo } from '../core/ordering.js';
+import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { ReplicaCore, type ReplicaCoreInit, type ReplicaStatus } from '../core/replica.js';
+import { CheckpointAssembly } from '../checkpoint/assembly.js';
+import { CheckpointImage } from '../checkpoint/image.js';
+import { CheckpointImages } from '../checkpoint/images.js';
 import { ServiceRunner } from '../executor/runner.js';
 import { CLIENT_SESSIONS_PER_KEY, ownsClientId } from '../net/identity.js';
+import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import { batchDigest, coreInit, simCrypto, TAG_FORWARD, TAG_NEW_VIEW, TAG_PRE_PREPARE, type SimKeys } from './core-api.js';
 import {
@@ -54,6 +58,9 @@ export class ReplicaNode {
   /** Client session -> the client endpoint bound to it (the runtime's ClientRegistry). */
   private readonly bound = new Map<number, number>();
   private execTail: Micros = 0;
+  /** Checkpoint images kept to serve, and the one being fetched (src/checkpoint, as the runtime). */
+  private images!: CheckpointImages;
+  private assembly: CheckpointAssembly | undefined;
   private readonly execRng: Rng;
   readonly byzantine: ByzantineController | undefined;
 
@@ -74,8 +81,9 @@ export class ReplicaNode {
     this.crypto = simCrypto(keys, this.id);
     this.execRng = host.rng(`execute-${id}`);
     this.byzantine = byzantine === undefined ? undefined : new ByzantineController(host, this, byzantine.behaviours, byzantine.coalition);
-    this.core = this.newCore();
+    this.core = this.newCore(false);
     this.runner = new ServiceRunner(simService);
+    this.images = this.newImages();
   }
 
   /** Its executions are checked (it is not Byzantine; crashes are benign). */
@@ -83,11 +91,16 @@ export class ReplicaNode {
     return this.byzantine === undefined;
   }
 
-  private newCore(): ReplicaCore {
+  private newCore(recovering: boolean): ReplicaCore {
     const { n, f, options } = this.host.scenario;
     // Byzantine replicas run the real core underneath; mutants plant bugs in correct ones.
     const factory = this.byzantine === undefined ? this.factory : plainCore;
-    return factory(coreInit(this.id, n, f, options, this.crypto));
+    return factory(coreInit(this.id, n, f, options, this.crypto, recovering));
+  }
+
+  private newImages(): CheckpointImages {
+    const { logWindow, checkpointInterval } = this.host.scenario.options;
+    return new CheckpointImages(Math.floor(logWindow / checkpointInterval) + 1);
   }
 
   /** Crash: volatile state is gone; frames in flight to it die with its connections. */
@@ -95,12 +108,14 @@ export class ReplicaNode {
     this.down = true;
   }
 
-  /** Restart with what survives a crash today: nothing (no durable storage yet). */
+  /** Restart with what survives a crash today: nothing (no durable storage yet); it asks the others for their state. */
   restart(): void {
     this.down = false;
     this.incarnation++;
-    this.core = this.newCore();
+    this.core = this.newCore(true);
     this.runner = new ServiceRunner(simService);
+    this.images = this.newImages();
+    this.assembly = undefined;
     this.bound.clear();
     this.execTail = this.host.now();
   }
@@ -139,14 +154,6 @@ export class ReplicaNode {
   tick(): void {
     if (this.down || !REPLICA_CORE_TAKES_TICKS) return;
     this.step({ type: 'tick' });
-  }
-
-  /** The executor's snapshot after batch `seq` (queued behind the batches before it). */
-  onSnapshot(incarnation: number, seq: number): void {
-    if (this.down || incarnation !== this.incarnation) return;
-    const { digest } = this.runner.snapshot();
-    this.host.trace.rec(Rec.Snapshot, this.host.now(), this.id, seq, checksum(digest));
-    this.step({ type: 'state-digest', seq: seqNo(seq), stateDigest: digest });
   }
 
   /** The service finished batch `seq` of incarnation `incarnation`. */
@@ -189,11 +196,33 @@ export class ReplicaNode {
         case 'delivered':
           this.delivered++;
           break;
-        case 'snapshot':
-          // After the batches handed over before it, before any later one (the executor's queue order).
-          host.scheduleSnapshot(this.execTail, this.id, this.incarnation, effect.seq);
+        case 'checkpoint': {
+          // Emitted while `executed` for effect.seq is applied: the service state is exactly the one after it.
+          const { chunkBytes } = host.scenario.options;
+          const { state, chunkDigests } = this.runner.snapshot(chunkBytes);
+          const image = CheckpointImage.build(encodeClientTable(effect.clientTable), state, chunkDigests, chunkBytes);
+          this.images.keep(effect.seq, image);
+          host.trace.rec(Rec.Snapshot, host.now(), this.id, effect.seq, checksum(this.crypto.manifestDigest(image.manifest)));
+          this.step({ type: 'checkpoint-taken', seq: effect.seq, manifest: image.manifest });
+          break;
+        }
+        case 'send-chunk': {
+          const bytes = this.images.get(effect.seq)?.chunk(effect.index);
+          if (bytes === undefined) break;
+          const message = { type: 'chunk', seq: effect.seq, index: effect.index, bytes } as const;
+          if (byz !== undefined) outs.push({ to: effect.to, message, delay: 0 });
+          else host.send(this.id, effect.to, encodeMessage(message));
+          break;
+        }
+        case 'store-chunk':
+          if (this.assembly?.seq !== effect.seq) this.assembly = new CheckpointAssembly(effect.seq, effect.manifest);
+          this.assembly.store(effect.index, effect.bytes);
+          break;
+        case 'install-checkpoint':
+          this.installCheckpoint(effect.seq);
           break;
         case 'stable-checkpoint': {
+          this.images.stableAt(effect.seq);
           host.trace.rec(Rec.Stable, host.now(), this.id, effect.seq);
           if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} stable checkpoint s${effect.seq}`);
           const delivered = this.core.status().lastDelivered;
@@ -220,6 +249,29 @@ export class ReplicaNode {
       }
     }
     if (byz !== undefined) byz.flush(outs, reps);
+  }
+
+  /** Chunk `index` of the kept image of checkpoint `seq`, if any (what `send-chunk` serves). */
+  imageChunk(seq: SeqNo, index: number): Uint8Array | undefined {
+    return this.images.get(seq)?.chunk(index);
+  }
+
+  /** Replaces the service state with the fetched image's (every handed-over batch is executed) [S12]. */
+  private installCheckpoint(seq: SeqNo): void {
+    const assembly = this.assembly;
+    assert(assembly?.seq === seq && assembly.complete, `r${this.id} installs checkpoint ${seq} without its chunks`);
+    const image = assembly.image();
+    const host = this.host;
+    if (this.checked) host.checkers.installed(this.id, this.incarnation, seq, image.serviceState);
+    const clientTable = decodeClientTable(image.clientTable, host.limits);
+    assert(clientTable !== undefined, `r${this.id}: the client table of checkpoint ${seq} does not decode`);
+    this.runner.restore(image.serviceState.slice()); // the service may keep views into it; the image is served as is
+    this.images.stableAt(seq); // an installed checkpoint is stable: what this replica kept below it is moot
+    this.images.keep(seq, image);
+    this.assembly = undefined;
+    if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} installs checkpoint s${seq} (${image.serviceState.length} state bytes)`);
+    host.checkpointInstalled();
+    this.step({ type: 'checkpoint-installed', seq, clientTable });
   }
 
   private targets(to: ReplicaId | 'others'): ReplicaId[] {
@@ -338,6 +390,10 @@ export class ByzantineController implements ByzContext {
 
   action(behaviour: string): void {
     this.host.byzantineAction(behaviour, this.self);
+  }
+
+  imageChunk(seq: SeqNo, index: number): Uint8Array | undefined {
+    return this.node.imageChunk(seq, index);
   }
 
   forgeRequest(): Request {

@@ -45,6 +45,8 @@ export interface Summary {
   /** Views installed, over all replicas of all seeds, and the highest view any seed reached. */
   viewsInstalled: number;
   highestView: number;
+  /** Checkpoints fetched and installed by state transfer, over all seeds and replicas. */
+  checkpointsInstalled: number;
   /** Set when exactly one seed ran. */
   traceDigest?: string;
   faults: Omit<FaultCounts, 'byzantine'> & { byzantine: Record<string, number> };
@@ -71,6 +73,7 @@ export function emptySummary(mutant?: string): Summary {
     batchesOrdered: 0,
     viewsInstalled: 0,
     highestView: 0,
+    checkpointsInstalled: 0,
     faults: noFaults(),
     liveness: {},
     clusterSizes: {},
@@ -96,6 +99,7 @@ export function accumulate(summary: Summary, r: RunResult): void {
   summary.batchesOrdered += r.batchesOrdered;
   summary.viewsInstalled += r.views.installed;
   summary.highestView = Math.max(summary.highestView, r.views.highest);
+  summary.checkpointsInstalled += r.checkpointsInstalled;
   summary.events += r.events;
   const f = summary.faults as unknown as Record<string, number | Record<string, number>>;
   for (const [key, value] of Object.entries(r.faults)) {

@@ -7,7 +7,7 @@
 import { defaultProtocolOptions, protocolOptionsProblem, type ProtocolOptions } from '../core/options.js';
 import { maxFaults } from '../core/quorum.js';
 import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
-import { CLIENT_BEHAVIOURS, REPLICA_BEHAVIOURS, selectableBehaviours } from './byzantine.js';
+import { CLIENT_BEHAVIOURS, lateBehaviours, REPLICA_BEHAVIOURS, selectableBehaviours } from './byzantine.js';
 import { MS, type Micros } from './event-queue.js';
 import { Rng } from './rng.js';
 import { KEYS } from './service.js';
@@ -125,7 +125,7 @@ export interface ScenarioBias {
  * reproducible within one version; regression seeds are re-found after a bump,
  * see test/sim/regressions.test.ts).
  */
-export const GENERATOR_VERSION = 2;
+export const GENERATOR_VERSION = 3;
 
 export const TICK_PERIOD: Micros = 10 * MS;
 
@@ -363,18 +363,19 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
   const livenessBound = livenessBoundFor(options, f, Math.max(...clockRate.slice(0, n)), TICK_PERIOD);
   const retransmitTicks = r.pick([5, 10, 20]);
 
+  const late = lateDraws(seed, options, byzantine, bias);
   return {
     seed,
     n,
     f,
-    options,
+    options: late.options,
     faultEnd,
     workloadEnd,
     livenessBound,
     network,
     partitions,
     crashes,
-    byzantine,
+    byzantine: late.byzantine,
     clients,
     byzantineClients,
     clockRate,
@@ -382,6 +383,40 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     retransmitTicks,
     retransmitTicksMax: retransmitTicks * r.pick([2, 4, 8]),
     executeDelayMax: r.pick([0, 200, 2000, 20_000]),
+  };
+}
+
+/**
+ * What generator 3 added (state transfer), drawn from a stream of its own
+ * after the rest, so every earlier draw — and what the regression seeds'
+ * scenarios contain — stayed as in generator 2: the state-transfer limits
+ * (small chunks: the simulated service's states are small, and a transfer
+ * should span many chunks) and the behaviours drawn separately
+ * (lie-state-transfer), added to Byzantine replicas unless a mutant's bias
+ * chose their behaviours.
+ */
+function lateDraws(
+  seed: number,
+  options: ProtocolOptions,
+  byzantine: readonly ByzantineReplicaSpec[],
+  bias: ScenarioBias | undefined,
+): { options: ProtocolOptions; byzantine: ByzantineReplicaSpec[] } {
+  const r = Rng.derive(seed, 'scenario-late');
+  const late: ProtocolOptions = {
+    ...options,
+    chunkBytes: r.pick([16, 64, 1024]),
+    chunksInFlightMax: r.pick([1, 2, 8]),
+    logEntriesMax: r.pick([1, 4, 16]),
+    ...bias?.options,
+  };
+  const extra = lateBehaviours(REPLICA_BEHAVIOURS);
+  const biased = bias?.primary !== undefined || bias?.backup !== undefined;
+  return {
+    options: late,
+    byzantine: byzantine.map((b) => {
+      const added = biased ? [] : extra.filter((spec) => r.chance(spec.weight / 10)).map((spec) => spec.name);
+      return added.length === 0 ? b : { ...b, behaviours: [...b.behaviours, ...added] };
+    }),
   };
 }
 

@@ -31,7 +31,6 @@ const BYZ_TICK = 4;
 const CALL = 5;
 const REPLICA_TICK = 6;
 const BYZ_CLIENT = 7;
-const SNAPSHOT = 8;
 
 type SimEvent =
   | { readonly k: typeof DELIVER; readonly frame: Frame }
@@ -44,7 +43,6 @@ type SimEvent =
     }
   | { readonly k: typeof CLIENT_TICK | typeof BYZ_TICK | typeof REPLICA_TICK | typeof BYZ_CLIENT; readonly node: number }
   | { readonly k: typeof INVOKE; readonly node: number; readonly index: number }
-  | { readonly k: typeof SNAPSHOT; readonly replica: number; readonly incarnation: number; readonly seq: number }
   | { readonly k: typeof CALL; readonly fn: () => void };
 
 /** After every correct request completed (and faults ended), run this much longer. */
@@ -121,6 +119,8 @@ export interface RunResult {
   readonly liveness: LivenessVerdict;
   /** View changes started and views installed (over all replicas), and the highest view reached. */
   readonly views: { readonly started: number; readonly installed: number; readonly highest: number };
+  /** Checkpoints fetched and installed by state transfer (over all replicas). */
+  readonly checkpointsInstalled: number;
   readonly faults: FaultCounts;
   readonly events: number;
   readonly simTime: Micros;
@@ -166,6 +166,7 @@ export class Simulation implements Host {
   private readonly rngs = new Map<string, Rng>();
   private readonly gates: LivenessGates;
   private readonly views = { started: 0, installed: 0, highest: 0 };
+  private checkpointsInstalled = 0;
 
   constructor(
     readonly scenario: Scenario,
@@ -177,7 +178,7 @@ export class Simulation implements Host {
     this.gates = gates as unknown as LivenessGates;
     this.limits = wireLimits(s.options, s.n);
     this.trace = new Trace(options.sink);
-    this.checkers = new Checkers((id) => this.clientName(id));
+    this.checkers = new Checkers((id) => this.clientName(id), scenario.options);
     const faulty = faultyReplicas(s);
     this.correct = Array.from({ length: s.n }, (_, r) => !faulty.has(r));
     for (const c of s.clients) {
@@ -252,16 +253,16 @@ export class Simulation implements Host {
     this.queue.at(time, { k: EXECUTED, replica, incarnation, seq, requests });
   }
 
-  scheduleSnapshot(time: Micros, replica: number, incarnation: number, seq: number): void {
-    this.queue.at(time, { k: SNAPSHOT, replica, incarnation, seq });
-  }
-
   lagging(replica: number, delivered: number, stable: number): void {
     if (this.isCorrect(replica)) this.laggards.add(replica);
     this.cutIfUnchecked();
     if (this.trace.verbose) {
       this.trace.line(this.now(), `r${replica} is behind its stable checkpoint (delivered s${delivered}, stable s${stable}): it needs state transfer`);
     }
+  }
+
+  checkpointInstalled(): void {
+    this.checkpointsInstalled++;
   }
 
   viewEvent(replica: number, what: 'started' | 'installed', view: number): void {
@@ -374,6 +375,7 @@ export class Simulation implements Host {
       batchesOrdered: this.checkers.batchesOrdered,
       liveness,
       views: { ...this.views },
+      checkpointsInstalled: this.checkpointsInstalled,
       faults: this.faults,
       events: this.events,
       simTime: this.now(),
@@ -472,9 +474,6 @@ export class Simulation implements Host {
         break;
       case CALL:
         e.fn();
-        break;
-      case SNAPSHOT:
-        (this.replicas[e.replica] as ReplicaNode).onSnapshot(e.incarnation, e.seq);
         break;
     }
   }

@@ -18,17 +18,24 @@
  *
  * followed by the fields of its type, in this order:
  *
- * | tag | type        | fields after the header                                  |
- * |-----|-------------|----------------------------------------------------------|
- * | 1   | request     | Request                                                  |
- * | 2   | reply       | view u64, clientId u64, requestNo u64, result bytes      |
- * | 3   | pre-prepare | PrePrepare                                               |
- * | 4   | prepare     | view u64, seq u64, Digest, Signature                     |
- * | 5   | commit      | view u64, seq u64, Digest                                |
- * | 6   | checkpoint  | seq u64, StateDigest, Signature                          |
- * | 7   | view-change | ViewChange                                               |
- * | 8   | new-view    | view u64, list<ViewChange>, list<PrePrepare>             |
- * | 9   | forward     | Request                                                  |
+ * | tag | type          | fields after the header                                   |
+ * |-----|---------------|-----------------------------------------------------------|
+ * | 1   | request       | Request                                                   |
+ * | 2   | reply         | view u64, clientId u64, requestNo u64, result bytes       |
+ * | 3   | pre-prepare   | PrePrepare                                                |
+ * | 4   | prepare       | view u64, seq u64, Digest, Signature                      |
+ * | 5   | commit        | view u64, seq u64, Digest                                 |
+ * | 6   | checkpoint    | seq u64, StateDigest, Signature                           |
+ * | 7   | view-change   | ViewChange                                                |
+ * | 8   | new-view      | view u64, list<ViewChange>, list<PrePrepare>              |
+ * | 9   | forward       | Request                                                   |
+ * | 10  | state-query   | lastExecuted u64                                          |
+ * | 11  | state-summary | view u64, viewActive u8 (0 or 1), CheckpointCert,         |
+ * |     |               | Manifest, lastDelivered u64                               |
+ * | 12  | chunk-request | seq u64, index u32                                        |
+ * | 13  | chunk         | seq u64, index u32, bytes                                 |
+ * | 14  | log-request   | after u64                                                 |
+ * | 15  | log-entries   | list<LoggedBatch>                                         |
  *
  * | record         | fields                                                        |
  * |----------------|---------------------------------------------------------------|
@@ -43,6 +50,9 @@
  * | PreparedCert   | PrePrepare, list<SignedBy>                                    |
  * | ViewChange     | newView u64, replica u16 (< n), CheckpointCert,               |
  * |                | list<PreparedCert>, Signature                                 |
+ * | Manifest       | chunkBytes u32, clientTableBytes u64, serviceStateBytes u64,  |
+ * |                | list<Digest> (the chunk digests)                              |
+ * | LoggedBatch    | seq u64, Batch                                                |
  *
  * A {@link Statement} encodes as the ASCII bytes `bafomet-v1/<kind>`, a zero
  * byte, then: view u64, seq u64, Digest (pre-prepare, prepare); seq u64,
@@ -53,6 +63,8 @@ import { DIGEST_BYTES, type ClientId, type Digest, type ReplicaId } from '../cor
 import {
   SIGNATURE_BYTES,
   type CheckpointCertificate,
+  type CheckpointManifest,
+  type LoggedBatch,
   type Message,
   type MessageType,
   type NewViewMessage,
@@ -65,8 +77,9 @@ import {
   type ViewChangeMessage,
 } from '../core/messages.js';
 import { newViewBytesMax, type ProtocolOptions } from '../core/options.js';
-import { isOrdinal, type RequestNo, type SeqNo, type View } from '../core/ordering.js';
+import type { RequestNo, SeqNo, View } from '../core/ordering.js';
 import { Reader, type WireRejectionReason } from './reader.js';
+import { LENGTH_BYTES, REPLICA_BYTES, REPLICA_ID_MAX, U32_BYTES, U64_BYTES, U8_BYTES, Writer } from './writer.js';
 
 export type { WireRejectionReason } from './reader.js';
 
@@ -83,17 +96,15 @@ const TAG = {
   'view-change': 7,
   'new-view': 8,
   forward: 9,
+  'state-query': 10,
+  'state-summary': 11,
+  'chunk-request': 12,
+  chunk: 13,
+  'log-request': 14,
+  'log-entries': 15,
 } as const satisfies Record<MessageType, number>;
 
-/** Largest replica id the u16 field holds; `wireLimitsFrom` refuses more replicas. */
-const REPLICA_ID_MAX = 0xffff;
-
 const HEADER_BYTES = 2;
-const U64_BYTES = 8;
-const REPLICA_BYTES = 2;
-const LENGTH_BYTES = 4;
-const U32_MAX = 0xffff_ffff;
-const U32 = 0x1_0000_0000;
 const DIGEST_FIELD_BYTES = LENGTH_BYTES + DIGEST_BYTES;
 const SIGNATURE_FIELD_BYTES = LENGTH_BYTES + SIGNATURE_BYTES;
 // The least each record can take, so that a list count the remaining input
@@ -112,6 +123,12 @@ const CHECKPOINT_CERT_FIXED_BYTES = U64_BYTES + LENGTH_BYTES + LENGTH_BYTES;
 /** A ViewChange with the genesis checkpoint and no prepared certificates. */
 const VIEW_CHANGE_FIXED_BYTES =
   U64_BYTES + REPLICA_BYTES + CHECKPOINT_CERT_FIXED_BYTES + LENGTH_BYTES + SIGNATURE_FIELD_BYTES;
+/** A LoggedBatch with an empty batch. */
+const LOGGED_BATCH_FIXED_BYTES = U64_BYTES + LENGTH_BYTES;
+/** A Manifest without chunk digests. */
+const MANIFEST_FIXED_BYTES = U32_BYTES + 2 * U64_BYTES + LENGTH_BYTES;
+/** seq and index: the fields chunk-request and chunk share. */
+const CHUNK_ID_BYTES = U64_BYTES + U32_BYTES;
 
 /** Bounds the decoder enforces before it does work sized by the input. */
 export interface WireLimits {
@@ -134,6 +151,14 @@ export interface WireLimits {
    * signatures in a certificate and the view-changes in a new-view.
    */
   readonly replicas: number;
+  /** Most bytes in one chunk of a checkpoint image. */
+  readonly chunkBytes: number;
+  /** Most chunk digests in a checkpoint manifest. */
+  readonly manifestChunksMax: number;
+  /** Most batches in one log-entries message. */
+  readonly logEntriesMax: number;
+  /** Most sessions in a client-table image (see `decodeClientTable`). */
+  readonly clientSessionsMax: number;
 }
 
 /** The decoder limits implied by the protocol options and the cluster size `replicas` (n). */
@@ -151,7 +176,29 @@ export function wireLimitsFrom(options: ProtocolOptions, replicas: number): Wire
     newViewBytesMax: newViewBytesMax(options, replicas),
     logWindow: options.logWindow,
     replicas,
+    chunkBytes: options.chunkBytes,
+    // Each of the two parts of an image may end in a partial chunk.
+    manifestChunksMax: Math.ceil(options.checkpointBytesMax / options.chunkBytes) + 2,
+    logEntriesMax: options.logEntriesMax,
+    clientSessionsMax: options.clientSessionsMax,
   };
+}
+
+/**
+ * The most bytes a state-summary, chunk or log-entries message within
+ * `limits` takes, so that the transport's frame limit can admit them: a
+ * summary with the largest manifest and a full certificate, a full chunk,
+ * and `logEntriesMax` batches of `batchRequestsMax` requests and
+ * `batchBytesMax` operation bytes.
+ */
+export function stateTransferBytesMax(limits: WireLimits): number {
+  const certificate = CHECKPOINT_CERT_FIXED_BYTES + DIGEST_BYTES + limits.replicas * SIGNED_BY_BYTES;
+  const manifest = MANIFEST_FIXED_BYTES + limits.manifestChunksMax * DIGEST_FIELD_BYTES;
+  const summary = 2 * U64_BYTES + U8_BYTES + certificate + manifest;
+  const chunk = CHUNK_ID_BYTES + LENGTH_BYTES + limits.chunkBytes;
+  const batch = LENGTH_BYTES + limits.batchRequestsMax * REQUEST_FIXED_BYTES + limits.batchBytesMax;
+  const logEntries = LENGTH_BYTES + limits.logEntriesMax * (U64_BYTES + batch);
+  return HEADER_BYTES + Math.max(summary, chunk, logEntries);
 }
 
 /** Outcome of {@link decodeMessage}; refusals carry a stable kebab-case reason. */
@@ -170,12 +217,12 @@ export function encodeMessage(message: Message): Uint8Array {
   switch (message.type) {
     case 'request':
     case 'forward': {
-      const w = new Writer(HEADER_BYTES + requestBytes(message.request), TAG[message.type]);
+      const w = messageWriter(TAG[message.type], requestBytes(message.request));
       writeRequest(w, message.request);
       return w.done();
     }
     case 'reply': {
-      const w = new Writer(HEADER_BYTES + 3 * U64_BYTES + LENGTH_BYTES + message.result.length, TAG.reply);
+      const w = messageWriter(TAG.reply, 3 * U64_BYTES + LENGTH_BYTES + message.result.length);
       w.u64(message.view, 'view out of range');
       w.u64(message.clientId, 'client id out of range');
       w.u64(message.requestNo, 'request number out of range');
@@ -183,43 +230,98 @@ export function encodeMessage(message: Message): Uint8Array {
       return w.done();
     }
     case 'pre-prepare': {
-      const w = new Writer(HEADER_BYTES + prePrepareBytes(message), TAG['pre-prepare']);
+      const w = messageWriter(TAG['pre-prepare'], prePrepareBytes(message));
       writePrePrepare(w, message);
       return w.done();
     }
     case 'prepare': {
-      const w = new Writer(HEADER_BYTES + SLOT_BYTES + SIGNATURE_FIELD_BYTES, TAG.prepare);
+      const w = messageWriter(TAG.prepare, SLOT_BYTES + SIGNATURE_FIELD_BYTES);
       writeSlot(w, message.view, message.seq, message.digest);
       w.signature(message.signature);
       return w.done();
     }
     case 'commit': {
-      const w = new Writer(HEADER_BYTES + SLOT_BYTES, TAG.commit);
+      const w = messageWriter(TAG.commit, SLOT_BYTES);
       writeSlot(w, message.view, message.seq, message.digest);
       return w.done();
     }
     case 'checkpoint': {
-      const size = HEADER_BYTES + U64_BYTES + LENGTH_BYTES + message.stateDigest.length + SIGNATURE_FIELD_BYTES;
-      const w = new Writer(size, TAG.checkpoint);
+      const size = U64_BYTES + LENGTH_BYTES + message.stateDigest.length + SIGNATURE_FIELD_BYTES;
+      const w = messageWriter(TAG.checkpoint, size);
       writeCheckpoint(w, message.seq, message.stateDigest);
       w.signature(message.signature);
       return w.done();
     }
     case 'view-change': {
-      const w = new Writer(HEADER_BYTES + viewChangeBytes(message), TAG['view-change']);
+      const w = messageWriter(TAG['view-change'], viewChangeBytes(message));
       writeViewChange(w, message);
       return w.done();
     }
     case 'new-view': {
-      const w = new Writer(HEADER_BYTES + newViewBytes(message), TAG['new-view']);
+      const w = messageWriter(TAG['new-view'], newViewBytes(message));
       w.u64(message.view, 'view out of range');
       w.list(message.viewChanges, writeViewChange);
       w.list(message.prePrepares, writePrePrepare);
       return w.done();
     }
+    case 'state-query':
+    case 'log-request': {
+      const w = messageWriter(TAG[message.type], U64_BYTES);
+      w.u64(message.type === 'state-query' ? message.lastExecuted : message.after, 'sequence number out of range');
+      return w.done();
+    }
+    case 'state-summary': {
+      const size =
+        2 * U64_BYTES + U8_BYTES + checkpointCertificateBytes(message.checkpoint) + manifestBytes(message.manifest);
+      const w = messageWriter(TAG['state-summary'], size);
+      w.u64(message.view, 'view out of range');
+      w.u8(message.viewActive ? 1 : 0);
+      writeCheckpointCertificate(w, message.checkpoint);
+      writeManifest(w, message.manifest);
+      w.u64(message.lastDelivered, 'sequence number out of range');
+      return w.done();
+    }
+    case 'chunk-request': {
+      const w = messageWriter(TAG['chunk-request'], CHUNK_ID_BYTES);
+      writeChunkId(w, message.seq, message.index);
+      return w.done();
+    }
+    case 'chunk': {
+      const w = messageWriter(TAG.chunk, CHUNK_ID_BYTES + LENGTH_BYTES + message.bytes.length);
+      writeChunkId(w, message.seq, message.index);
+      w.field(message.bytes);
+      return w.done();
+    }
+    case 'log-entries': {
+      let size = LENGTH_BYTES;
+      for (const batch of message.batches) size += U64_BYTES + batchBytes(batch.requests);
+      const w = messageWriter(TAG['log-entries'], size);
+      w.list(message.batches, writeLoggedBatch);
+      return w.done();
+    }
     default:
       return assertNever(message, 'message type');
   }
+}
+
+/** A writer of a message of `bodyBytes` after its header, the header written. */
+function messageWriter(tag: number, bodyBytes: number): Writer {
+  const w = new Writer(HEADER_BYTES + bodyBytes);
+  w.u8(WIRE_VERSION);
+  w.u8(tag);
+  return w;
+}
+
+/**
+ * The canonical encoding of a checkpoint manifest, the input of its digest
+ * (the checkpoint's state digest). It is byte for byte the Manifest record
+ * inside a state-summary. Asserts like {@link encodeMessage}: sizes are u64
+ * safe integers, `chunkBytes` a u32 and every digest 32 bytes.
+ */
+export function encodeManifest(manifest: CheckpointManifest): Uint8Array {
+  const w = new Writer(manifestBytes(manifest));
+  writeManifest(w, manifest);
+  return w.done();
 }
 
 /**
@@ -291,12 +393,13 @@ export function encodeStatement(statement: Statement): Uint8Array {
  * or a new-view longer than `limits.newViewBytesMax` is refused before its
  * body is read.
  *
- * Byte fields (`operation`, `result`, including the operations of batches
- * nested in view-changes and new-views) are views into `bytes`, not copies:
- * the caller must not reuse or overwrite `bytes` while the message is alive.
- * Digests and signatures are copied, since votes and certificates outlive
- * their frames and a copy of 32 or 64 bytes costs less than pinning the
- * frame.
+ * Byte fields (`operation`, `result`, a chunk's `bytes`, including the
+ * operations of batches nested in view-changes, new-views and log-entries)
+ * are views into `bytes`, not copies: the caller must not reuse or
+ * overwrite `bytes` while the message is alive. Digests (a manifest's chunk
+ * digests too) and signatures are copied, since votes, certificates and
+ * manifests outlive their frames and a copy of 32 or 64 bytes costs less
+ * than pinning the frame.
  */
 export function decodeMessage(bytes: Uint8Array, limits: WireLimits): DecodeResult {
   const r = new Reader(bytes);
@@ -364,6 +467,35 @@ function decodeBody(r: Reader, tag: number, limits: WireLimits): Message | undef
         ),
         prePrepares: readList(r, limits.logWindow, PRE_PREPARE_FIXED_BYTES, 'too-many-pre-prepares', () =>
           readPrePrepare(r, limits),
+        ),
+      };
+    case TAG['state-query']:
+      return { type: 'state-query', lastExecuted: r.u53('ordinal-out-of-range') as SeqNo };
+    case TAG['state-summary']:
+      return {
+        type: 'state-summary',
+        view: r.u53('ordinal-out-of-range') as View,
+        viewActive: readFlag(r),
+        checkpoint: readCheckpointCertificate(r, limits),
+        manifest: readManifest(r, limits),
+        lastDelivered: r.u53('ordinal-out-of-range') as SeqNo,
+      };
+    case TAG['chunk-request']:
+      return { type: 'chunk-request', seq: r.u53('ordinal-out-of-range') as SeqNo, index: r.u32() };
+    case TAG.chunk:
+      return {
+        type: 'chunk',
+        seq: r.u53('ordinal-out-of-range') as SeqNo,
+        index: r.u32(),
+        bytes: readField(r, limits.chunkBytes, 'chunk-too-large'),
+      };
+    case TAG['log-request']:
+      return { type: 'log-request', after: r.u53('ordinal-out-of-range') as SeqNo };
+    case TAG['log-entries']:
+      return {
+        type: 'log-entries',
+        batches: readList(r, limits.logEntriesMax, LOGGED_BATCH_FIXED_BYTES, 'too-many-batches', () =>
+          readLoggedBatch(r, limits),
         ),
       };
     default:
@@ -453,6 +585,26 @@ function readViewChange(r: Reader, limits: WireLimits): ViewChangeMessage {
   };
 }
 
+function readManifest(r: Reader, limits: WireLimits): CheckpointManifest {
+  return {
+    chunkBytes: r.u32(),
+    clientTableBytes: r.u53('byte-count-out-of-range'),
+    serviceStateBytes: r.u53('byte-count-out-of-range'),
+    chunkDigests: readList(r, limits.manifestChunksMax, DIGEST_FIELD_BYTES, 'too-many-chunks', () => readDigest(r)),
+  };
+}
+
+function readLoggedBatch(r: Reader, limits: WireLimits): LoggedBatch {
+  return { seq: r.u53('ordinal-out-of-range') as SeqNo, requests: readBatch(r, limits) };
+}
+
+/** A boolean as one byte, 0 or 1: any other value would give it a second encoding. */
+function readFlag(r: Reader): boolean {
+  const flag = r.u8();
+  if (flag > 1) r.fail('invalid-flag');
+  return flag === 1;
+}
+
 function readReplica(r: Reader, limits: WireLimits): ReplicaId {
   const id = r.u16();
   if (id >= limits.replicas) r.fail('replica-out-of-range');
@@ -526,6 +678,10 @@ function viewChangeBytes(message: ViewChangeMessage): number {
   return unsignedViewChangeBytes(message) + SIGNATURE_FIELD_BYTES;
 }
 
+function manifestBytes(manifest: CheckpointManifest): number {
+  return MANIFEST_FIXED_BYTES + manifest.chunkDigests.length * DIGEST_FIELD_BYTES;
+}
+
 function newViewBytes(message: NewViewMessage): number {
   let size = U64_BYTES + LENGTH_BYTES + LENGTH_BYTES;
   for (const viewChange of message.viewChanges) size += viewChangeBytes(viewChange);
@@ -544,10 +700,9 @@ function writeBatch(w: Writer, requests: readonly Request[]): void {
 }
 
 function writeSlot(w: Writer, view: View, seq: SeqNo, digest: Digest): void {
-  assert(digest.length === DIGEST_BYTES, 'digest is not 32 bytes');
   w.u64(view, 'view out of range');
   w.u64(seq, 'sequence number out of range');
-  w.field(digest);
+  writeDigest(w, digest);
 }
 
 function writePrePrepare(w: Writer, message: PrePrepareMessage): void {
@@ -590,68 +745,24 @@ function writeViewChange(w: Writer, message: ViewChangeMessage): void {
   w.signature(message.signature);
 }
 
-/** Writes into one array allocated at its final size. */
-class Writer {
-  private readonly bytes: Uint8Array;
-  private readonly view: DataView;
-  private offset = 0;
+function writeManifest(w: Writer, manifest: CheckpointManifest): void {
+  w.u32(manifest.chunkBytes);
+  w.u64(manifest.clientTableBytes, 'client table size out of range');
+  w.u64(manifest.serviceStateBytes, 'service state size out of range');
+  w.list(manifest.chunkDigests, writeDigest);
+}
 
-  /** With `tag`, starts with the message header. */
-  constructor(size: number, tag?: number) {
-    this.bytes = new Uint8Array(size);
-    this.view = new DataView(this.bytes.buffer);
-    if (tag !== undefined) {
-      this.bytes[0] = WIRE_VERSION;
-      this.bytes[1] = tag;
-      this.offset = HEADER_BYTES;
-    }
-  }
+function writeDigest(w: Writer, digest: Digest): void {
+  assert(digest.length === DIGEST_BYTES, 'digest is not 32 bytes');
+  w.field(digest);
+}
 
-  u32(value: number): void {
-    this.view.setUint32(this.offset, value);
-    this.offset += 4;
-  }
+function writeChunkId(w: Writer, seq: SeqNo, index: number): void {
+  w.u64(seq, 'sequence number out of range');
+  w.u32(index);
+}
 
-  u64(value: number, what: string): void {
-    assert(isOrdinal(value), what);
-    this.view.setUint32(this.offset, Math.floor(value / U32));
-    this.view.setUint32(this.offset + 4, value >>> 0);
-    this.offset += U64_BYTES;
-  }
-
-  replica(id: ReplicaId): void {
-    assert(Number.isInteger(id) && id >= 0 && id <= REPLICA_ID_MAX, 'replica id out of range');
-    this.view.setUint16(this.offset, id);
-    this.offset += REPLICA_BYTES;
-  }
-
-  /** Bytes without a length: only fixed, self-delimiting content such as a statement prefix. */
-  raw(bytes: Uint8Array): void {
-    this.bytes.set(bytes, this.offset);
-    this.offset += bytes.length;
-  }
-
-  field(bytes: Uint8Array): void {
-    assert(bytes.length <= U32_MAX, 'byte field longer than 4 GiB');
-    this.u32(bytes.length);
-    this.raw(bytes);
-  }
-
-  signature(signature: Signature): void {
-    assert(signature.length === SIGNATURE_BYTES, 'signature is not 64 bytes');
-    this.field(signature);
-  }
-
-  /** A count, then each item. */
-  list<T>(items: readonly T[], write: (w: Writer, item: T) => void): void {
-    assert(items.length <= U32_MAX, 'list longer than 2^32 - 1');
-    this.u32(items.length);
-    for (const item of items) write(this, item);
-  }
-
-  /** The encoding; asserts the size computed up front was exact. */
-  done(): Uint8Array {
-    assert(this.offset === this.bytes.length, 'encoded size mismatch');
-    return this.bytes;
-  }
+function writeLoggedBatch(w: Writer, batch: LoggedBatch): void {
+  w.u64(batch.seq, 'sequence number out of range');
+  writeBatch(w, batch.requests);
 }

@@ -25,7 +25,12 @@ export type WireRejectionReason =
   | 'too-many-signatures'
   | 'too-many-certificates'
   | 'too-many-view-changes'
-  | 'too-many-pre-prepares';
+  | 'too-many-pre-prepares'
+  | 'invalid-flag'
+  | 'byte-count-out-of-range'
+  | 'chunk-too-large'
+  | 'too-many-chunks'
+  | 'too-many-batches';
 
 /** High word of the largest u64 that is still a safe integer (2^53 - 1). */
 const SAFE_HI_MAX = 0x1f_ffff;

@@ -56,7 +56,8 @@ describe('a cluster of 4 replica processes (kv)', { timeout: 120_000 }, () => {
     const digests = await settledDigests(cluster);
     assert.equal(digests.size, 1, 'one state digest across 4 replicas');
     const statuses = await Promise.all([0, 1, 2, 3].map((id) => cluster.status(id)));
-    assert.ok(statuses.every((s) => s.requestsExecuted >= 2000));
+    // A replica that fell behind a stable checkpoint (a late COMMIT, a busy machine) installs it instead of executing all.
+    assert.ok(statuses.every((s) => s.requestsExecuted >= 2000 || s.checkpointsInstalled > 0), JSON.stringify(statuses));
   });
 
   it('keeps serving with one backup killed', async () => {

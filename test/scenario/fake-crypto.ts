@@ -114,6 +114,8 @@ export function verifySignature(signer: number, statement: Statement, signature:
 export function fakeCrypto(self: number): CoreCrypto {
   return {
     batchDigest,
+    manifestDigest: (manifest) => new Uint8Array(createHash('sha256').update(`manifest:${canonicalJson(manifest)}`).digest()),
+    chunkDigest: (bytes) => new Uint8Array(createHash('sha256').update(bytes).digest()),
     sign: (statement) => signAs(self, statement),
     verify: (signer: ReplicaId, statement, signature) => verifySignature(signer, statement, signature),
   };

@@ -64,11 +64,12 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import type { ReplicaEffect } from '../../src/core/effects.js';
+import type { ClientTableEntry, ReplicaEffect } from '../../src/core/effects.js';
 import type { ReplicaEvent } from '../../src/core/events.js';
 import { clientId, replicaId, type Digest, type ReplicaId } from '../../src/core/ids.js';
 import type {
   CheckpointCertificate,
+  CheckpointManifest,
   CheckpointMessage,
   CommitMessage,
   ForwardMessage,
@@ -83,7 +84,7 @@ import type {
   ViewChangeMessage,
 } from '../../src/core/messages.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../../src/core/options.js';
-import { requestNo, seqNo, view, type SeqNo } from '../../src/core/ordering.js';
+import { requestNo, seqNo, view, type RequestNo, type SeqNo } from '../../src/core/ordering.js';
 import { maxFaults, quorumSizes } from '../../src/core/quorum.js';
 import { ReplicaCore, type ReplicaStatus } from '../../src/core/replica.js';
 import { decideNewView, GENESIS_CHECKPOINT, primaryOf, type ViewChangeRules } from '../../src/core/view-change.js';
@@ -267,6 +268,11 @@ export function stateDigestOf(entries: readonly string[]): Digest {
   return digest;
 }
 
+/** Gives a state digest (a checkpoint manifest's) the trace name of another (its append log's). */
+function nameState(digest: Digest, name: string): void {
+  knownStates.set(Buffer.from(digest).toString('hex'), name);
+}
+
 export function stateName(digest: Digest): string {
   const h = Buffer.from(digest).toString('hex');
   return knownStates.get(h) ?? `d:${h.slice(0, 8)}`;
@@ -378,14 +384,31 @@ export interface SentRecord {
   readonly message: ReplicaMessage;
 }
 
-type Job = { readonly kind: 'execute'; readonly seq: SeqNo; readonly requests: readonly Request[] } | { readonly kind: 'snapshot'; readonly seq: SeqNo };
+type Job =
+  | { readonly kind: 'execute'; readonly seq: SeqNo; readonly requests: readonly Request[] }
+  | { readonly kind: 'checkpoint'; readonly seq: SeqNo; readonly clientTable: readonly ClientTableEntry[] };
+
+/**
+ * A checkpoint image as the harness keeps it (docs/STATE-TRANSFER.md): the
+ * client table and the append log, each as JSON, chunked by `chunkBytes`.
+ */
+interface HarnessImage {
+  readonly manifest: CheckpointManifest;
+  readonly chunks: readonly Uint8Array[];
+}
 
 interface ReplicaNode {
   readonly core: ReplicaCore;
   readonly service: AppendLog;
   readonly history: ExecutedBatch[];
-  /** Execute and snapshot effects handed out and not yet answered, in order. */
+  /** Execute and checkpoint effects handed out and not yet answered, in order. */
   readonly jobs: Job[];
+  /** Kept checkpoint images by sequence number [S3]. */
+  readonly images: Map<number, HarnessImage>;
+  /** Chunks of the checkpoint being fetched [S10]. */
+  fetching: { seq: number; chunks: Map<number, Uint8Array> } | undefined;
+  /** Sequence number of the checkpoint installed last by state transfer (its batches are not in `history`). */
+  installedAt: number;
   holdExecution: boolean;
   /** Sequence numbers this replica proposed (as primary), with the view; each (view, seq) once. */
   readonly proposed: { view: number; seq: number }[];
@@ -443,6 +466,8 @@ export class Cluster {
   private queue: Envelope[] = [];
   private readonly nodes: ReplicaNode[] = [];
   private readonly blackholes: EnvelopePredicate[] = [];
+  /** Active `rewrite`s. */
+  private readonly rewrites: { predicate: EnvelopePredicate; change: (m: ReplicaMessage) => ReplicaMessage }[] = [];
   /** Active `blockWhere` filters. */
   private blocks: EnvelopePredicate[] = [];
   private readonly crashed = new Set<number>();
@@ -461,6 +486,9 @@ export class Cluster {
         service: new AppendLog(),
         history: [],
         jobs: [],
+        images: new Map(),
+        fetching: undefined,
+        installedAt: 0,
         holdExecution: false,
         proposed: [],
         stableCheckpoints: [],
@@ -600,6 +628,11 @@ export class Cluster {
     return () => {
       this.blocks = this.blocks.filter((p) => p !== predicate);
     };
+  }
+
+  /** From now on, messages replicas send that match `predicate` are replaced by `change(message)` (a Byzantine sender). */
+  rewrite(predicate: EnvelopePredicate, change: (m: ReplicaMessage) => ReplicaMessage): void {
+    this.rewrites.push({ predicate, change });
   }
 
   /** Ends every `blockWhere`. */
@@ -813,6 +846,18 @@ export class Cluster {
         const o = m.prePrepares.map((pp) => `s${pp.seq}${pp.requests.length === 0 ? ' null' : batchLabel(pp.requests)}`);
         return `new-view v${m.view} V=[${voters.join(',')}] O=[${o.join(',')}]`;
       }
+      case 'state-query':
+        return `state-query e=s${m.lastExecuted}`;
+      case 'state-summary':
+        return `state-summary v${m.view}${m.viewActive ? '' : ' (changing)'} C=s${m.checkpoint.seq} ${m.checkpoint.seq === 0 ? 'genesis' : stateName(m.checkpoint.stateDigest)} chunks=${m.manifest.chunkDigests.length} delivered=s${m.lastDelivered}`;
+      case 'chunk-request':
+        return `chunk-request s${m.seq} #${m.index}`;
+      case 'chunk':
+        return `chunk s${m.seq} #${m.index} ${m.bytes.length}B`;
+      case 'log-request':
+        return `log-request after s${m.after}`;
+      case 'log-entries':
+        return `log-entries [${m.batches.map((b) => `s${b.seq}${batchLabel(b.requests)}`).join(',')}]`;
       default: {
         const never: never = m;
         return `unknown ${JSON.stringify(never)}`;
@@ -830,7 +875,20 @@ export class Cluster {
 
   private enqueue(e: Envelope): void {
     if (this.blackholes.some((p) => p(e))) this.trace.push(`lost ${this.describe(e)}`);
-    else if (!this.isBlocked(e)) this.queue.push(e);
+    else if (!this.isBlocked(e)) this.queue.push(this.rewritten(e));
+  }
+
+  /** A Byzantine sender's lie in flight: what `rewrite` makes of `e`. */
+  private rewritten(e: Envelope): Envelope {
+    if (e.kind !== 'message') return e;
+    for (const { predicate, change } of this.rewrites) {
+      if (predicate(e)) {
+        const message = change(e.message);
+        this.trace.push(`rewrite ${this.describe(e)} => ${this.describeMessage(message, e.from)}`);
+        return { ...e, message, injected: true };
+      }
+    }
+    return e;
   }
 
   /** Whether a `blockWhere` drops `e` (and traces it). */
@@ -886,11 +944,25 @@ export class Cluster {
           node.jobs.push({ kind: 'execute', seq: effect.seq, requests: effect.requests });
           this.trace.push(`r${i} executes s${effect.seq} ${batchLabel(effect.requests)}`);
           break;
-        case 'snapshot':
-          node.jobs.push({ kind: 'snapshot', seq: effect.seq });
+        case 'checkpoint':
+          // The service state right after this batch: answered before any later execution.
+          node.jobs.unshift({ kind: 'checkpoint', seq: effect.seq, clientTable: effect.clientTable });
+          break;
+        case 'send-chunk': {
+          const bytes = node.images.get(effect.seq)?.chunks[effect.index];
+          if (bytes !== undefined) this.enqueue({ kind: 'message', from: replicaId(i), to: effect.to, message: { type: 'chunk', seq: effect.seq, index: effect.index, bytes }, injected: false });
+          break;
+        }
+        case 'store-chunk':
+          if (node.fetching?.seq !== effect.seq) node.fetching = { seq: effect.seq, chunks: new Map() };
+          node.fetching.chunks.set(effect.index, effect.bytes);
+          break;
+        case 'install-checkpoint':
+          this.installCheckpoint(i, effect.seq, effect.manifest);
           break;
         case 'stable-checkpoint':
           node.stableCheckpoints.push(effect.seq);
+          for (const seq of node.images.keys()) if (seq < effect.seq) node.images.delete(seq);
           this.trace.push(`r${i} stable checkpoint s${effect.seq}`);
           break;
         case 'view-change-started':
@@ -931,13 +1003,14 @@ export class Cluster {
     for (;;) {
       const job = node.jobs[0];
       if (job === undefined) return;
-      if (job.kind === 'snapshot') {
+      if (job.kind === 'checkpoint') {
         node.jobs.shift();
         const lastSeq = node.history.at(-1)?.seq ?? 0;
-        assert.equal(lastSeq, job.seq, `r${i} snapshot of s${job.seq} taken after s${lastSeq}`);
-        const stateDigest = stateDigestOf(node.service.entries);
-        this.trace.push(`r${i} snapshot s${job.seq} -> ${stateName(stateDigest)}`);
-        this.apply(i, node.core.step({ type: 'state-digest', seq: job.seq, stateDigest }));
+        assert.equal(lastSeq, job.seq, `r${i} checkpoint of s${job.seq} taken after s${lastSeq}`);
+        const image = this.imageOf(job.clientTable, node.service.entries);
+        node.images.set(job.seq, image);
+        this.trace.push(`r${i} snapshot s${job.seq} -> ${stateName(fakeCrypto(i).manifestDigest(image.manifest))}`);
+        this.apply(i, node.core.step({ type: 'checkpoint-taken', seq: job.seq, manifest: image.manifest }));
         this.checkInvariants(i);
         continue;
       }
@@ -945,7 +1018,7 @@ export class Cluster {
       node.jobs.shift();
       const results = job.requests.map((r) => node.service.apply(r.operation));
       const labels = job.requests.map(requestLabel);
-      const previous = node.history.at(-1)?.seq ?? 0;
+      const previous = Math.max(node.history.at(-1)?.seq ?? 0, node.installedAt);
       assert.equal(job.seq, previous + 1, `r${i} executes s${job.seq} after s${previous}`);
       node.history.push({ seq: job.seq, requests: labels });
       this.checkAgreement(i, job.seq, labels);
@@ -954,6 +1027,56 @@ export class Cluster {
       this.apply(i, node.core.step({ type: 'executed', seq: job.seq, results }));
       this.checkInvariants(i);
     }
+  }
+
+  /**
+   * The image of a checkpoint: the client table and the append log as JSON,
+   * chunked by options.chunkBytes. Its state digest is named after the log
+   * (`st:` + the digest of the entries, as {@link stateDigestOf}), so tests
+   * can name a checkpoint by the entries it holds.
+   */
+  private imageOf(clientTable: readonly ClientTableEntry[], entries: readonly string[]): HarnessImage {
+    const table = encoder.encode(JSON.stringify(clientTable.map((e) => [e.clientId, e.requestNo, Buffer.from(e.result).toString('hex')])));
+    const state = encoder.encode(JSON.stringify(entries));
+    const size = this.options.chunkBytes;
+    const split = (bytes: Uint8Array): Uint8Array[] => {
+      const out: Uint8Array[] = [];
+      for (let at = 0; at < bytes.length; at += size) out.push(bytes.slice(at, at + size));
+      return out;
+    };
+    const chunks = [...split(table), ...split(state)];
+    const crypto = fakeCrypto(0);
+    const manifest: CheckpointManifest = {
+      chunkBytes: size,
+      clientTableBytes: table.length,
+      serviceStateBytes: state.length,
+      chunkDigests: chunks.map((c) => crypto.chunkDigest(c)),
+    };
+    nameState(crypto.manifestDigest(manifest), stateName(stateDigestOf(entries)));
+    return { manifest, chunks };
+  }
+
+  /** Installs the fetched checkpoint `seq` [S12]: its append log replaces the service's, its client table goes to the core. */
+  private installCheckpoint(i: number, seq: SeqNo, manifest: CheckpointManifest): void {
+    const node = this.node(i);
+    const fetched = node.fetching;
+    assert.ok(fetched?.seq === seq && fetched.chunks.size === manifest.chunkDigests.length, `r${i} installs s${seq} without all its chunks`);
+    const chunks = manifest.chunkDigests.map((_, index) => fetched.chunks.get(index) as Uint8Array);
+    const tableChunks = Math.ceil(manifest.clientTableBytes / manifest.chunkBytes);
+    const join = (parts: Uint8Array[]): string => decoder.decode(Buffer.concat(parts));
+    const table = JSON.parse(join(chunks.slice(0, tableChunks))) as [number, number, string][];
+    const entries = JSON.parse(join(chunks.slice(tableChunks))) as string[];
+    node.service.entries.splice(0, node.service.entries.length, ...entries);
+    node.images.set(seq, { manifest, chunks });
+    node.fetching = undefined;
+    node.installedAt = seq;
+    this.trace.push(`r${i} installs checkpoint s${seq} (${entries.length} entries)`);
+    const clientTable = table.map(([client, requestNo, result]) => ({
+      clientId: clientId(client),
+      requestNo: requestNo as RequestNo,
+      result: new Uint8Array(Buffer.from(result, 'hex')),
+    }));
+    this.apply(i, node.core.step({ type: 'checkpoint-installed', seq, clientTable }));
   }
 
   /** No two non-Byzantine replicas execute different batches at one sequence number. */

@@ -6,6 +6,12 @@ import { InvariantViolation } from '../../src/core/assert.js';
 import { clientId, replicaId, type ClientId } from '../../src/core/ids.js';
 import type {
   CheckpointCertificate,
+  CheckpointManifest,
+  ChunkMessage,
+  ChunkRequestMessage,
+  LogEntriesMessage,
+  LogRequestMessage,
+  LoggedBatch,
   Message,
   NewViewMessage,
   PrePrepareMessage,
@@ -13,6 +19,8 @@ import type {
   Request,
   Signature,
   SignedBy,
+  StateQueryMessage,
+  StateSummaryMessage,
   Statement,
   ViewChangeMessage,
 } from '../../src/core/messages.js';
@@ -22,8 +30,10 @@ import {
   WIRE_VERSION,
   decodeMessage,
   encodeBatch,
+  encodeManifest,
   encodeMessage,
   encodeStatement,
+  stateTransferBytesMax,
   wireLimitsFrom,
   type WireLimits,
   type WireRejectionReason,
@@ -42,6 +52,10 @@ const unbounded: WireLimits = {
   newViewBytesMax: 2 ** 53,
   logWindow: 2 ** 32,
   replicas: 2 ** 32,
+  chunkBytes: 2 ** 32,
+  manifestChunksMax: 2 ** 32,
+  logEntriesMax: 2 ** 32,
+  clientSessionsMax: 2 ** 32,
 };
 
 const reasons = new Set<WireRejectionReason>([
@@ -63,6 +77,11 @@ const reasons = new Set<WireRejectionReason>([
   'too-many-certificates',
   'too-many-view-changes',
   'too-many-pre-prepares',
+  'invalid-flag',
+  'byte-count-out-of-range',
+  'chunk-too-large',
+  'too-many-chunks',
+  'too-many-batches',
 ]);
 
 /** fast-check makes null-prototype records by default; deepEqual would tell them apart. */
@@ -142,6 +161,18 @@ const newViewArb: fc.Arbitrary<NewViewMessage> = fc.record(
   },
   plain,
 );
+const manifestArb: fc.Arbitrary<CheckpointManifest> = fc.record(
+  {
+    chunkBytes: fc.oneof(fc.constantFrom(0, 1, 2 ** 32 - 1), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    clientTableBytes: ordinal,
+    serviceStateBytes: ordinal,
+    chunkDigests: fc.array(digestArb, { maxLength: 8 }),
+  },
+  plain,
+);
+const chunkIndexArb = fc.oneof(fc.constantFrom(0, 2 ** 32 - 1), fc.integer({ min: 0, max: 2 ** 32 - 1 }));
+const loggedBatchArb = (large: boolean): fc.Arbitrary<LoggedBatch> =>
+  fc.record({ seq: ordinal.map((v) => v as SeqNo), requests: batchArb(large) }, plain);
 const messageArbs = (large: boolean) => ({
   request: fc.record({ type: fc.constant('request' as const), request: requestArb(large) }, plain),
   reply: fc.record(
@@ -164,10 +195,37 @@ const messageArbs = (large: boolean) => ({
   'view-change': viewChangeArb,
   'new-view': newViewArb,
   forward: fc.record({ type: fc.constant('forward' as const), request: requestArb(large) }, plain),
+  'state-query': fc.record({ type: fc.constant('state-query' as const), lastExecuted: slotArbs.seq }, plain),
+  'state-summary': fc.record(
+    {
+      type: fc.constant('state-summary' as const),
+      view: slotArbs.view,
+      viewActive: fc.boolean(),
+      checkpoint: checkpointCertificateArb,
+      manifest: manifestArb,
+      lastDelivered: slotArbs.seq,
+    },
+    plain,
+  ),
+  'chunk-request': fc.record(
+    { type: fc.constant('chunk-request' as const), seq: slotArbs.seq, index: chunkIndexArb },
+    plain,
+  ),
+  chunk: fc.record(
+    { type: fc.constant('chunk' as const), seq: slotArbs.seq, index: chunkIndexArb, bytes: bytesArb(large) },
+    plain,
+  ),
+  'log-request': fc.record({ type: fc.constant('log-request' as const), after: slotArbs.seq }, plain),
+  'log-entries': fc.record(
+    { type: fc.constant('log-entries' as const), batches: fc.array(loggedBatchArb(large), { maxLength: 3 }) },
+    plain,
+  ),
 });
 const smallArbs = messageArbs(false);
 const smallMessageArb: fc.Arbitrary<Message> = fc.oneof(...(Object.values(smallArbs) as fc.Arbitrary<Message>[]));
 const evidenceArb: fc.Arbitrary<Message> = fc.oneof(smallArbs['view-change'], smallArbs['new-view']);
+/** State-transfer messages with lists and nested records. */
+const transferArb: fc.Arbitrary<Message> = fc.oneof(smallArbs['state-summary'], smallArbs['log-entries']);
 
 const statementArb: fc.Arbitrary<Statement> = fc.oneof(
   fc.record({ kind: fc.constant('pre-prepare' as const), ...slotArbs }, plain),
@@ -335,6 +393,53 @@ const NV_VC = Object.fromEntries(Object.entries(VC).map(([field, at]) => [field,
   [K in keyof typeof VC]: number;
 };
 
+const manifest: CheckpointManifest = {
+  chunkBytes: 16,
+  clientTableBytes: 20,
+  serviceStateBytes: 5,
+  chunkDigests: [1, 2, 3].map((fill) => new Uint8Array(32).fill(fill)),
+};
+/** The fixed state-summary: a checkpoint with one signature and a manifest of three chunks (269 bytes). */
+const stateSummary: StateSummaryMessage = {
+  type: 'state-summary',
+  view: 3 as View,
+  viewActive: true,
+  checkpoint: certificate(64, [signed(1)]),
+  manifest,
+  lastDelivered: 70 as SeqNo,
+};
+/** Offsets in its encoding, as docs/WIRE.md lays them out. */
+const SS = {
+  view: 2,
+  viewActive: 10,
+  checkpointSeq: 11,
+  checkpointDigestLength: 19,
+  checkpointSignatures: 55,
+  checkpointSigner: 59,
+  checkpointSignatureLength: 61,
+  manifest: 129,
+  clientTableBytes: 133,
+  serviceStateBytes: 141,
+  chunkDigests: 149,
+  chunkDigestLength: 153,
+  lastDelivered: 261,
+  end: 269,
+} as const;
+const stateQuery: StateQueryMessage = { type: 'state-query', lastExecuted: 5 as SeqNo };
+const logRequest: LogRequestMessage = { type: 'log-request', after: 5 as SeqNo };
+const chunkRequest: ChunkRequestMessage = { type: 'chunk-request', seq: 64 as SeqNo, index: 2 };
+/** A chunk of 3 bytes: seq at 2, index at 10, the bytes' length at 14 (21 bytes). */
+const chunk: ChunkMessage = { type: 'chunk', seq: 64 as SeqNo, index: 2, bytes: new Uint8Array([1, 2, 3]) };
+/** The fixed log-entries: a batch of one 1-byte request, then an empty batch (51 bytes). */
+const logEntries: LogEntriesMessage = {
+  type: 'log-entries',
+  batches: [
+    { seq: 65 as SeqNo, requests: [req(1, new Uint8Array([1]))] },
+    { seq: 66 as SeqNo, requests: [] },
+  ],
+};
+const LE = { batches: 2, seq: 6, batch: 14, clientId: 18, requestNo: 26, secondSeq: 39, secondBatch: 47, end: 51 } as const;
+
 describe('wire codec', () => {
   describe('round-trips', () => {
     for (const [type, arb] of Object.entries(messageArbs(true))) {
@@ -379,6 +484,58 @@ describe('wire codec', () => {
       assert.deepEqual(forwarded.subarray(2), encodeMessage({ type: 'request', request }).subarray(2));
     });
 
+    it('lays out the state-transfer messages at the documented offsets', () => {
+      const ss = encodeMessage(stateSummary);
+      assert.equal(ss.length, SS.end);
+      assert.deepEqual([...ss.subarray(0, 2)], [WIRE_VERSION, 11]);
+      assert.equal(ss[SS.viewActive], 1);
+      assert.equal(u32At(ss, SS.checkpointSignatures), 1);
+      assert.equal(u32At(ss, SS.manifest), 16);
+      assert.equal(u32At(ss, SS.clientTableBytes + 4), 20);
+      assert.equal(u32At(ss, SS.serviceStateBytes + 4), 5);
+      assert.equal(u32At(ss, SS.chunkDigests), 3);
+      assert.equal(u32At(ss, SS.chunkDigestLength), 32);
+      assert.equal(u32At(ss, SS.lastDelivered + 4), 70);
+      // The certificate is the CheckpointCert record of a view-change.
+      const vc = encodeMessage(viewChangeWith(stateSummary.checkpoint, []));
+      assert.deepEqual(ss.subarray(SS.checkpointSeq, SS.manifest), vc.subarray(VC.checkpointSeq, VC.checkpointSeq + 118));
+      assert.deepEqual(encodeMessage({ ...stateSummary, viewActive: false })[SS.viewActive], 0);
+
+      const c = encodeMessage(chunk);
+      assert.deepEqual([...c], [WIRE_VERSION, 13, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3]);
+      assert.deepEqual(encodeMessage(chunkRequest), c.subarray(0, 14).map((b, i) => (i === 1 ? 12 : b)));
+      assert.deepEqual([...encodeMessage(stateQuery)], [WIRE_VERSION, 10, 0, 0, 0, 0, 0, 0, 0, 5]);
+      assert.deepEqual([...encodeMessage(logRequest)], [WIRE_VERSION, 14, 0, 0, 0, 0, 0, 0, 0, 5]);
+
+      const le = encodeMessage(logEntries);
+      assert.equal(le.length, LE.end);
+      assert.deepEqual([...le.subarray(0, 2)], [WIRE_VERSION, 15]);
+      assert.equal(u32At(le, LE.batches), 2);
+      assert.equal(u32At(le, LE.seq + 4), 65);
+      // Each batch is the Batch record of a pre-prepare.
+      assert.deepEqual(le.subarray(LE.batch, LE.secondSeq), encodeBatch(logEntries.batches[0]!.requests));
+      assert.equal(u32At(le, LE.secondSeq + 4), 66);
+      assert.equal(u32At(le, LE.secondBatch), 0);
+    });
+
+    it('accepts chunks, manifests and log entries exactly at the limits', () => {
+      const tight: WireLimits = {
+        ...limits,
+        chunkBytes: 10,
+        manifestChunksMax: 3,
+        logEntriesMax: 2,
+        batchRequestsMax: 3,
+        batchBytesMax: 30,
+        requestBytesMax: 10,
+      };
+      const full = new Uint8Array(10);
+      const batch = [req(1, full), req(2, full), req(3, full)];
+      accepts({ ...chunk, bytes: new Uint8Array(10) }, tight);
+      accepts(stateSummary, tight);
+      accepts({ type: 'log-entries', batches: [{ seq: 1 as SeqNo, requests: batch }, { seq: 2 as SeqNo, requests: batch }] }, tight);
+      accepts({ type: 'log-entries', batches: [] }, tight);
+    });
+
     it('decodes from a Node Buffer at a non-zero offset into plain views of the input', () => {
       const message: Message = { type: 'request', request: req(1, new Uint8Array([1, 2, 3])) };
       const encoded = encodeMessage(message);
@@ -419,6 +576,27 @@ describe('wire codec', () => {
       for (const request of [certificate.prePrepare.requests[0]!, result.message.prePrepares[0]!.requests[0]!]) {
         assert.equal(request.operation.buffer, frame.buffer, 'a view, not a copy');
         assert.equal(Object.getPrototypeOf(request.operation), Uint8Array.prototype);
+      }
+    });
+
+    it('keeps chunk bytes and logged operations as views, copies manifest and certificate digests', () => {
+      const inFrame = <M extends Message>(message: M): { frame: Buffer; decoded: M } => {
+        const encoded = encodeMessage(message);
+        const frame = Buffer.alloc(encoded.length + 5);
+        frame.set(encoded, 3);
+        const result = decodeMessage(frame.subarray(3, 3 + encoded.length), limits);
+        assert.deepEqual(result, { ok: true, message });
+        return { frame, decoded: (result as { message: M }).message };
+      };
+      const c = inFrame(chunk);
+      assert.equal(c.decoded.bytes.buffer, c.frame.buffer, 'a view, not a copy');
+      assert.equal(Object.getPrototypeOf(c.decoded.bytes), Uint8Array.prototype);
+      const le = inFrame(logEntries);
+      assert.equal(le.decoded.batches[0]!.requests[0]!.operation.buffer, le.frame.buffer);
+      const ss = inFrame(stateSummary);
+      for (const bytes of [...ss.decoded.manifest.chunkDigests, ss.decoded.checkpoint.stateDigest]) {
+        assert.notEqual(bytes.buffer, ss.frame.buffer, 'a copy');
+        assert.equal(bytes.buffer.byteLength, bytes.length, 'an exact-size copy');
       }
     });
 
@@ -512,9 +690,9 @@ describe('wire codec', () => {
         return copy;
       };
       for (const version of [0, 2, 255]) rejects(withByte(0, version), 'unknown-version');
-      for (const tag of [0, 10, 255]) rejects(withByte(1, tag), 'unknown-type');
+      for (const tag of [0, 16, 255]) rejects(withByte(1, tag), 'unknown-type');
       rejects(new Uint8Array([2]), 'unknown-version');
-      rejects(new Uint8Array([1, 10]), 'unknown-type');
+      rejects(new Uint8Array([1, 16]), 'unknown-type');
     });
 
     it('ordinals and client ids of 2^53 or more', () => {
@@ -544,6 +722,12 @@ describe('wire codec', () => {
           ],
           [NV_VC.clientId, NV.clientId],
         ],
+        [stateQuery, [2], []],
+        [logRequest, [2], []],
+        [chunkRequest, [2], []],
+        [chunk, [2], []],
+        [stateSummary, [SS.view, SS.checkpointSeq, SS.lastDelivered], []],
+        [logEntries, [LE.seq, LE.requestNo, LE.secondSeq], [LE.clientId]],
       ];
       for (const [message, ordinals, clients] of cases) {
         const bytes = encodeMessage(message);
@@ -565,6 +749,7 @@ describe('wire codec', () => {
       for (const [message, offsets] of [
         [viewChange, [VC.replica, VC.checkpointSigner, VC.prepareSigner]],
         [newView, [NV_VC.replica, NV_VC.checkpointSigner, NV_VC.prepareSigner]],
+        [stateSummary, [SS.checkpointSigner]],
       ] as const) {
         const bytes = encodeMessage(message);
         for (const offset of offsets) {
@@ -587,6 +772,7 @@ describe('wire codec', () => {
         [newView, NV_VC.checkpointDigestLength],
         [newView, NV_VC.prePrepareDigestLength],
         [newView, NV.prePrepareDigestLength],
+        [stateSummary, SS.checkpointDigestLength],
       ];
       for (const [message, lengthAt] of cases) {
         const bytes = encodeMessage(message);
@@ -597,6 +783,12 @@ describe('wire codec', () => {
         // The length is refused as such, not as running past the input.
         rejects(withU32(bytes, lengthAt, 0xffff_ffff), 'digest-wrong-length');
       }
+      // A manifest's chunk digests: shortened, the input no longer holds the
+      // digest count at 36 bytes each, which is refused first as truncated.
+      const ss = encodeMessage(stateSummary);
+      for (const length of [24, 31, 33, 64]) rejects(resized(ss, SS.chunkDigestLength, 32, length), 'digest-wrong-length');
+      for (const length of [0, 23]) rejects(resized(ss, SS.chunkDigestLength, 32, length), 'truncated');
+      rejects(withU32(ss, SS.chunkDigestLength, 0xffff_ffff), 'digest-wrong-length');
     });
 
     it('signatures that are not 64 bytes', () => {
@@ -618,6 +810,7 @@ describe('wire codec', () => {
           NV_VC.signatureLength,
           NV.prePrepareSignatureLength,
         ].map((at): [Message, number] => [newView, at]),
+        [stateSummary, SS.checkpointSignatureLength],
       ];
       for (const [message, lengthAt] of cases) {
         const bytes = encodeMessage(message);
@@ -642,6 +835,52 @@ describe('wire codec', () => {
       // The same inside a new-view.
       const nv = encodeMessage(newViewWith([viewChangeWith(genesis, [])], []));
       rejects(withU64(nv, NV_VC.checkpointSeq, 1), 'digest-wrong-length');
+      // And inside a state-summary.
+      rejects(withU64(encodeMessage(stateSummary), SS.checkpointSeq, 0), 'digest-wrong-length');
+      const genesisSummary = encodeMessage({ ...stateSummary, checkpoint: genesis });
+      rejects(withU64(genesisSummary, SS.checkpointSeq, 1), 'digest-wrong-length');
+    });
+
+    it('a genesis checkpoint certificate with signatures in a state-summary', () => {
+      const bytes = encodeMessage(stateSummary);
+      const noDigest = concat(
+        bytes.subarray(0, SS.checkpointSeq),
+        new Uint8Array(12), // seq 0, digest length 0
+        bytes.subarray(SS.checkpointSignatures),
+      );
+      rejects(noDigest, 'too-many-signatures', unbounded);
+    });
+
+    it('a view-active flag other than 0 or 1', () => {
+      const bytes = encodeMessage(stateSummary);
+      for (const flag of [2, 0x80, 0xff]) {
+        const copy = bytes.slice();
+        copy[SS.viewActive] = flag;
+        rejects(copy, 'invalid-flag');
+      }
+    });
+
+    it('manifest sizes of 2^53 or more', () => {
+      const bytes = encodeMessage(stateSummary);
+      for (const offset of [SS.clientTableBytes, SS.serviceStateBytes]) {
+        rejects(withU64(bytes, offset, 2 ** 53), 'byte-count-out-of-range');
+        rejects(withU32(bytes, offset, 0xffff_ffff), 'byte-count-out-of-range');
+        assert.equal(decodeMessage(withU64(bytes, offset, ORDINAL_MAX), limits).ok, true);
+      }
+    });
+
+    it('chunks, manifests and log entries above their limits', () => {
+      rejects(encodeMessage({ ...chunk, bytes: new Uint8Array(limits.chunkBytes + 1) }), 'chunk-too-large');
+      rejects(encodeMessage(chunk), 'chunk-too-large', { ...limits, chunkBytes: 2 });
+      rejects(encodeMessage(stateSummary), 'too-many-chunks', { ...limits, manifestChunksMax: 2 });
+      const le = encodeMessage(logEntries);
+      rejects(le, 'too-many-batches', { ...limits, logEntriesMax: 1 });
+      // Each batch within the batch limits, as in a pre-prepare.
+      const ten = new Uint8Array(10);
+      const full = encodeMessage({ type: 'log-entries', batches: [{ seq: 1 as SeqNo, requests: [req(1, ten), req(2, ten), req(3, ten)] }] });
+      rejects(full, 'batch-too-large', { ...limits, batchRequestsMax: 2 });
+      rejects(full, 'batch-bytes-too-large', { ...limits, batchBytesMax: 29 });
+      rejects(full, 'request-too-large', { ...limits, requestBytesMax: 9 });
     });
 
     it('a genesis checkpoint certificate with signatures', () => {
@@ -743,6 +982,11 @@ describe('wire codec', () => {
         [nv, NV_VC.prepares, 'too-many-signatures'],
         [nv, NV.prePrepares, 'too-many-pre-prepares'],
         [nv, NV.batch, 'batch-too-large'],
+        [encodeMessage(chunk), 14, 'chunk-too-large'],
+        [encodeMessage(stateSummary), SS.chunkDigests, 'too-many-chunks'],
+        [encodeMessage(stateSummary), SS.checkpointSignatures, 'too-many-signatures'],
+        [encodeMessage(logEntries), LE.batches, 'too-many-batches'],
+        [encodeMessage(logEntries), LE.batch, 'batch-too-large'],
       ];
       for (const [bytes, at, reason] of counts) {
         const huge = withU32(bytes, at, 0xffff_ffff);
@@ -764,7 +1008,7 @@ describe('wire codec', () => {
 
     it('10,000 random bodies behind a valid header', () => {
       fc.assert(
-        fc.property(fc.integer({ min: 0, max: 10 }), fc.uint8Array({ maxLength: 160, size: 'max' }), (tag, body) =>
+        fc.property(fc.integer({ min: 0, max: 16 }), fc.uint8Array({ maxLength: 160, size: 'max' }), (tag, body) =>
           checkTotal(concat(new Uint8Array([1, tag]), body)),
         ),
         { numRuns: 10_000 },
@@ -782,11 +1026,19 @@ describe('wire codec', () => {
       );
     });
 
-    it('5,000 view-changes and new-views with 1 to 4 bytes mutated, under default and tight limits', () => {
-      const tight: WireLimits = { ...limits, replicas: 3, logWindow: 2, batchRequestsMax: 1, viewChangeBytesMax: 2000 };
+    it('5,000 view-changes, new-views, state-summaries and log-entries with 1 to 4 bytes mutated, under default and tight limits', () => {
+      const tight: WireLimits = {
+        ...limits,
+        replicas: 3,
+        logWindow: 2,
+        batchRequestsMax: 1,
+        viewChangeBytesMax: 2000,
+        manifestChunksMax: 2,
+        logEntriesMax: 1,
+      };
       fc.assert(
         fc.property(
-          evidenceArb,
+          fc.oneof(evidenceArb, transferArb),
           fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
           (message, mutations) => {
             const bytes = encodeMessage(message);
@@ -799,11 +1051,11 @@ describe('wire codec', () => {
       );
     });
 
-    it('2,000 view-changes and new-views with a u32 length or count overwritten', () => {
+    it('2,000 view-changes, new-views, state-summaries and log-entries with a u32 length or count overwritten', () => {
       // Lengths and counts are where allocation sizes come from; hit them with boundary values.
       const value = fc.constantFrom(0, 1, 2, 31, 32, 33, 63, 64, 65, 127, 128, 0x7fff_ffff, 0xffff_ffff);
       fc.assert(
-        fc.property(evidenceArb, fc.nat(), value, (message, index, v) => {
+        fc.property(fc.oneof(evidenceArb, transferArb), fc.nat(), value, (message, index, v) => {
           const bytes = encodeMessage(message);
           checkTotal(withU32(bytes, index % (bytes.length - 3), v));
         }),
@@ -842,6 +1094,46 @@ describe('wire codec', () => {
         }),
         { numRuns: 200 },
       );
+    });
+  });
+
+  describe('encodeManifest', () => {
+    it('is the Manifest record inside a state-summary, in one exact-size allocation', () => {
+      fc.assert(
+        fc.property(smallArbs['state-summary'], (message) => {
+          const bytes = encodeMessage(message);
+          const record = encodeManifest(message.manifest);
+          assert.equal(record.buffer.byteLength, record.length);
+          // The record sits between the certificate and lastDelivered, the last field.
+          assert.deepEqual(bytes.subarray(bytes.length - 8 - record.length, bytes.length - 8), record);
+        }),
+        { numRuns: 300 },
+      );
+      assert.deepEqual(encodeManifest(manifest), encodeMessage(stateSummary).subarray(SS.manifest, SS.lastDelivered));
+    });
+
+    it('is deterministic and injective', () => {
+      fc.assert(
+        fc.property(manifestArb, manifestArb, (a, b) => {
+          assert.deepEqual(encodeManifest(a), encodeManifest(structuredClone(a)));
+          if (!isDeepStrictEqual(a, b)) assert.notDeepEqual(encodeManifest(a), encodeManifest(b));
+        }),
+        { numRuns: 500 },
+      );
+    });
+
+    it('asserts on local bugs: sizes, chunk size and digest lengths out of range', () => {
+      const bad: CheckpointManifest[] = [
+        { ...manifest, chunkBytes: 2 ** 32 },
+        { ...manifest, chunkBytes: -1 },
+        { ...manifest, clientTableBytes: 2 ** 53 },
+        { ...manifest, serviceStateBytes: 1.5 },
+        { ...manifest, chunkDigests: [new Uint8Array(31)] },
+      ];
+      for (const m of bad) {
+        assert.throws(() => encodeManifest(m), InvariantViolation);
+        assert.throws(() => encodeMessage({ ...stateSummary, manifest: m }), InvariantViolation);
+      }
     });
   });
 
@@ -956,6 +1248,14 @@ describe('wire codec', () => {
         viewChangeWith({ ...genesis, seq: 1 as SeqNo }, []),
         newViewWith([{ ...viewChange, signature: new Uint8Array(63) }], []),
         newViewWith([], [{ ...prePrepare([]), digest: new Uint8Array(0) }]),
+        { ...stateQuery, lastExecuted: -1 as SeqNo },
+        { ...logRequest, after: 2 ** 53 as SeqNo },
+        { ...chunkRequest, index: -1 },
+        { ...chunkRequest, index: 2 ** 32 },
+        { ...chunk, index: 1.5 },
+        { ...stateSummary, lastDelivered: Number.NaN as SeqNo },
+        { ...stateSummary, checkpoint: { ...genesis, signatures: [signed(0)] } },
+        { ...logEntries, batches: [{ seq: -1 as SeqNo, requests: [] }] },
       ];
       for (const message of bad) assert.throws(() => encodeMessage(message), InvariantViolation);
     });
@@ -973,10 +1273,56 @@ describe('wire codec', () => {
         newViewBytesMax: 8 * 12345,
         logWindow: 64,
         replicas: 7,
+        chunkBytes: options.chunkBytes,
+        manifestChunksMax: 16 * 1024 + 2,
+        logEntriesMax: options.logEntriesMax,
+        clientSessionsMax: options.clientSessionsMax,
       });
+      // Each of the two parts of an image may end in a partial chunk.
+      assert.equal(wireLimitsFrom({ ...options, checkpointBytesMax: 10, chunkBytes: 4 }, 7).manifestChunksMax, 5);
       assert.equal(wireLimitsFrom(options, 0x1_0000).replicas, 0x1_0000);
       for (const replicas of [0, -1, 1.5, 0x1_0001, Number.NaN]) {
         assert.throws(() => wireLimitsFrom(options, replicas), InvariantViolation);
+      }
+    });
+  });
+
+  describe('stateTransferBytesMax', () => {
+    /** The largest state-summary, chunk and log-entries the limits admit. */
+    function largest(lim: WireLimits): Record<'summary' | 'chunk' | 'logEntries', Message> {
+      const signatures = Array.from({ length: lim.replicas }, (_, i) => signed(i));
+      const requests = [req(1, new Uint8Array(lim.batchBytesMax)), ...Array.from({ length: lim.batchRequestsMax - 1 }, (_, i) => req(i + 2, new Uint8Array(0)))];
+      return {
+        summary: {
+          ...stateSummary,
+          checkpoint: certificate(64, signatures),
+          manifest: { ...manifest, chunkDigests: Array.from({ length: lim.manifestChunksMax }, () => digest) },
+        },
+        chunk: { ...chunk, bytes: new Uint8Array(lim.chunkBytes) },
+        logEntries: {
+          type: 'log-entries',
+          batches: Array.from({ length: lim.logEntriesMax }, (_, i) => ({ seq: (i + 1) as SeqNo, requests })),
+        },
+      };
+    }
+
+    it('is the size of the largest of them, whichever it is', () => {
+      const base: WireLimits = { ...limits, replicas: 4, batchRequestsMax: 3, batchBytesMax: 100, requestBytesMax: 100 };
+      const cases: [WireLimits, 'summary' | 'chunk' | 'logEntries'][] = [
+        [{ ...base, manifestChunksMax: 50, chunkBytes: 10, logEntriesMax: 1 }, 'summary'],
+        [{ ...base, manifestChunksMax: 1, chunkBytes: 5000, logEntriesMax: 1 }, 'chunk'],
+        [{ ...base, manifestChunksMax: 1, chunkBytes: 10, logEntriesMax: 20 }, 'logEntries'],
+      ];
+      for (const [lim, biggest] of cases) {
+        const messages = largest(lim);
+        const sizes = Object.fromEntries(
+          Object.entries(messages).map(([kind, message]) => {
+            assert.equal(decodeMessage(encodeMessage(message), lim).ok, true, `the largest ${kind} is within the limits`);
+            return [kind, encodeMessage(message).length];
+          }),
+        );
+        assert.equal(stateTransferBytesMax(lim), sizes[biggest], biggest);
+        assert.ok(Object.values(sizes).every((size) => size <= stateTransferBytesMax(lim)));
       }
     });
   });

@@ -7,6 +7,8 @@ import { ServiceError, ServiceLoadError } from '../../src/executor/errors.js';
 import type { Executor, ExecutorCallbacks } from '../../src/executor/executor.js';
 import { InlineExecutor } from '../../src/executor/inline-executor.js';
 import { WorkerExecutor, type WorkerExecutorOptions } from '../../src/executor/worker-executor.js';
+import { bytesCodec } from '../../src/codecs.js';
+import { defineService } from '../../src/service.js';
 import { kvService, type KvRequest } from '../../src/services/kv.js';
 import { SLOW_REQUEST_MS, throwingService } from '../fixtures/services.js';
 
@@ -15,6 +17,8 @@ const kvModule = new URL('../../src/services/kv.js', import.meta.url);
 const counterModule = new URL('../../src/services/counter.js', import.meta.url);
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
+/** A chunk size small enough to cut the test states into several chunks. */
+const CHUNK_BYTES = 8;
 
 /** Resolves once `condition()` holds, polling; rejects after `timeoutMs`. */
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -44,6 +48,56 @@ async function startWorker(options: WorkerExecutorOptions, callbacks: ExecutorCa
 }
 afterEach(async () => {
   await Promise.all(executors.splice(0).map((executor) => executor.close()));
+});
+
+/** SHA-256 of each CHUNK_BYTES chunk of `state`, computed here independently of the executors. */
+function chunkDigestsOf(state: Uint8Array): Uint8Array[] {
+  const digests: Uint8Array[] = [];
+  for (let at = 0; at < state.length; at += CHUNK_BYTES) {
+    digests.push(new Uint8Array(createHash('sha256').update(state.subarray(at, at + CHUNK_BYTES)).digest()));
+  }
+  return digests;
+}
+
+const kv = (request: KvRequest): Uint8Array => kvService.request.encode(request);
+
+/** The kv state after `kvBatches()`, as a checkpoint would carry it: {a: 3, c: é}. */
+async function kvCheckpointState(): Promise<Uint8Array> {
+  const source = new InlineExecutor(kvService, recorder().callbacks);
+  kvBatches().forEach((operations, i) => source.execute(i + 1, operations));
+  return (await source.snapshot(CHUNK_BYTES)).state;
+}
+
+/**
+ * Restores a checkpoint's state between two batches: the batch before it
+ * is reported first, the batch after it sees the checkpoint's state only,
+ * and the caller's buffer is left alone.
+ */
+async function checkRestoreInQueueOrder(executor: Executor, executed: { seq: number; results: Uint8Array[] }[]): Promise<void> {
+  const state = await kvCheckpointState();
+  const kept = state.slice();
+  executor.execute(1, [kv({ op: 'put', key: 'x', value: 'gone' })]);
+  const restored = executor.restore(state);
+  executor.execute(2, [kv({ op: 'get', key: 'a' }), kv({ op: 'get', key: 'x' })]);
+  await restored;
+  assert.equal(executed[0]?.seq, 1, 'the batch before the restore is reported before it');
+  await waitFor(() => executed.length === 2, 'the batch after the restore');
+  assert.deepEqual(executed[1]!.results.map((r) => text.decode(r)), ['{"ok":true,"value":"3"}', '{"ok":true,"value":null}']);
+  assert.deepEqual((await executor.snapshot(CHUNK_BYTES)).state, kept);
+  assert.deepEqual(state, kept, "the caller's buffer is neither moved nor changed");
+}
+
+/** A service whose state is raw bytes, decoded without a copy and updated in place. */
+const bytesService = defineService<Uint8Array, Uint8Array, Uint8Array>({
+  name: 'bytes',
+  request: bytesCodec,
+  reply: bytesCodec,
+  state: bytesCodec,
+  initialState: () => new Uint8Array(4),
+  update(state, request) {
+    state.set(request);
+    return new Uint8Array(0);
+  },
 });
 
 const liveWorkers = (): number => (process.report.getReport() as { workers: unknown[] }).workers.length;
@@ -82,7 +136,7 @@ describe('WorkerExecutor', () => {
       reference.execute(i + 1, operations);
     });
     // Queued after the batches, so it sees all of them without waiting for their results.
-    const snapshot = await executor.snapshot();
+    const snapshot = await executor.snapshot(CHUNK_BYTES);
     await waitFor(() => worker.executed.length === batches.length, 'all batches');
 
     assert.deepEqual(worker.executed.map((e) => e.seq), [1, 2, 3, 4]);
@@ -100,8 +154,8 @@ describe('WorkerExecutor', () => {
     // The caller's buffers are copied, not transferred away.
     assert.equal(batches[0]![0]!.buffer.byteLength, 64 * 1024);
 
-    assert.deepEqual(snapshot, await reference.snapshot());
-    assert.deepEqual(snapshot.digest, new Uint8Array(createHash('sha256').update(snapshot.state).digest()));
+    assert.deepEqual(snapshot, await reference.snapshot(CHUNK_BYTES));
+    assert.deepEqual(snapshot.chunkDigests, chunkDigestsOf(snapshot.state));
     assert.deepEqual(kvService.state.decode(snapshot.state), new Map([['a', '3'], ['c', 'é']]));
     assert.deepEqual(worker.fatal, []);
   });
@@ -130,7 +184,7 @@ describe('WorkerExecutor', () => {
     executor.execute(1, [utf8.encode('a')]);
     executor.execute(2, [utf8.encode('b'), utf8.encode('boom'), utf8.encode('c')]);
     executor.execute(3, [utf8.encode('d')]);
-    const snapshot = assert.rejects(executor.snapshot(), (e) => e === fatal[0]);
+    const snapshot = assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
     await waitFor(() => fatal.length > 0, 'onFatal');
 
     const [error] = fatal;
@@ -140,7 +194,7 @@ describe('WorkerExecutor', () => {
     assert.equal((error.cause as Error).name, 'RangeError');
     assert.deepEqual(executed.map((e) => e.seq), [1]);
     await snapshot;
-    await assert.rejects(executor.snapshot(), (e) => e === error);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === error);
     executor.execute(4, [utf8.encode('e')]);
     assert.equal(fatal.length, 1);
   });
@@ -193,15 +247,44 @@ describe('WorkerExecutor', () => {
     const executor = await WorkerExecutor.start({ serviceModule: kvModule }, callbacks);
     assert.equal(liveWorkers(), before + 1);
     executor.execute(1, [kvService.request.encode({ op: 'get', key: 'a' })]);
-    const pending = assert.rejects(executor.snapshot(), ClosedError);
+    const pending = assert.rejects(executor.snapshot(CHUNK_BYTES), ClosedError);
     await executor.close();
 
     assert.equal(liveWorkers(), before);
     await pending;
-    await assert.rejects(executor.snapshot(), ClosedError);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), ClosedError);
     executor.execute(2, []);
     await executor.close();
     assert.deepEqual([executed, fatal], [[], []]);
+  });
+
+  it('restores a state in queue order, after the batches before it and before the later ones', async () => {
+    const { executed, fatal, callbacks } = recorder();
+    const executor = await startWorker({ serviceModule: kvModule }, callbacks);
+    await checkRestoreInQueueOrder(executor, executed);
+    assert.deepEqual(fatal, []);
+  });
+
+  it('reports a state the service cannot decode as fatal, and stops', async () => {
+    const { executed, fatal, callbacks } = recorder();
+    const executor = await startWorker({ serviceModule: kvModule }, callbacks);
+    const restored = executor.restore(utf8.encode('not json'));
+    executor.execute(1, [kv({ op: 'get', key: 'a' })]);
+    await assert.rejects(restored, (e) => e === fatal[0]);
+    assert.ok(fatal[0] instanceof ServiceError);
+    assert.match(fatal[0].message, /service "kv" failed to decode a checkpoint's state: SyntaxError/);
+    await assert.rejects(executor.restore(new Uint8Array(0)), (e) => e === fatal[0]);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
+    assert.deepEqual(executed, []);
+    assert.equal(fatal.length, 1);
+  });
+
+  it('close() rejects pending restores', async () => {
+    const executor = await startWorker({ serviceModule: kvModule }, recorder().callbacks);
+    const pending = assert.rejects(executor.restore(await kvCheckpointState()), ClosedError);
+    await executor.close();
+    await pending;
+    await assert.rejects(executor.restore(new Uint8Array(0)), ClosedError);
   });
 
   it('refuses sequence numbers out of order', async () => {
@@ -235,7 +318,7 @@ describe('InlineExecutor', () => {
     assert.deepEqual(executed.map((e) => e.seq), [1]);
     assert.equal(fatal.length, 1);
     assert.match(fatal[0]!.message, /service "throwing" failed on request 1 of batch 2/);
-    await assert.rejects(executor.snapshot(), (e) => e === fatal[0]);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
   });
 
   it('fires no callback after close()', async () => {
@@ -245,6 +328,41 @@ describe('InlineExecutor', () => {
     await executor.close();
     await Promise.resolve();
     assert.deepEqual(executed, []);
-    await assert.rejects(executor.snapshot(), ClosedError);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), ClosedError);
+    await assert.rejects(executor.restore(new Uint8Array(0)), ClosedError);
+  });
+
+  it('restores a state in queue order, after the batches before it and before the later ones', async () => {
+    const { executed, fatal, callbacks } = recorder();
+    await checkRestoreInQueueOrder(new InlineExecutor(kvService, callbacks), executed);
+    assert.deepEqual(fatal, []);
+  });
+
+  it('restores from a copy: a service updating the decoded state in place never writes to the caller', async () => {
+    const executor = new InlineExecutor(bytesService, recorder().callbacks);
+    const state = new Uint8Array([1, 2, 3, 4]);
+    await executor.restore(state);
+    executor.execute(1, [new Uint8Array([7, 7])]);
+    assert.deepEqual(state, new Uint8Array([1, 2, 3, 4]));
+    state.fill(0);
+    assert.deepEqual((await executor.snapshot(CHUNK_BYTES)).state, new Uint8Array([7, 7, 3, 4]));
+  });
+
+  it('reports a state the service cannot decode as fatal, and stops', async () => {
+    const { executed, fatal, callbacks } = recorder();
+    const executor = new InlineExecutor(kvService, callbacks);
+    await assert.rejects(executor.restore(utf8.encode('not json')), ServiceError);
+    executor.execute(1, [kv({ op: 'get', key: 'a' })]);
+    await Promise.resolve();
+    assert.equal(fatal.length, 1);
+    assert.match(fatal[0]!.message, /service "kv" failed to decode a checkpoint's state: SyntaxError/);
+    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
+    assert.deepEqual(executed, []);
+  });
+
+  it('snapshots an empty state as no chunks, and refuses a chunk size below 1', async () => {
+    const executor = new InlineExecutor({ ...bytesService, initialState: () => new Uint8Array(0) }, recorder().callbacks);
+    assert.deepEqual(await executor.snapshot(CHUNK_BYTES), { state: new Uint8Array(0), chunkDigests: [] });
+    for (const chunkBytes of [0, -1, 1.5]) assert.throws(() => executor.snapshot(chunkBytes), InvariantViolation);
   });
 });

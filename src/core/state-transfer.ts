@@ -1,0 +1,304 @@
+/**
+ * State transfer's decisions (docs/STATE-TRANSFER.md S4-S15): noticing that
+ * this replica is behind, choosing a stable checkpoint proven by a quorum,
+ * fetching its image's chunks from several replicas and checking each, the
+ * log after it on f + 1 matching claims, and the view the others are in.
+ * Serving other replicas lives here too. Pure, like the rest of the core:
+ * it talks to the replica through {@link StateTransferHost}.
+ */
+import { ChunkFetch } from './chunk-fetch.js';
+import type { ReplicaEffect } from './effects.js';
+import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
+import { LogVotes } from './log-votes.js';
+import type {
+  CheckpointCertificate,
+  CheckpointManifest,
+  ChunkMessage,
+  LogEntriesMessage,
+  LoggedBatch,
+  ReplicaMessage,
+  Request,
+  StateSummaryMessage,
+} from './messages.js';
+import { next, type SeqNo, type View } from './ordering.js';
+import { ignore, rejectPeer, type Rejection } from './rejection.js';
+import type { ViewChangeRules } from './view-change.js';
+
+/** What state transfer needs from the replica. */
+export interface StateTransferHost {
+  readonly id: ReplicaId;
+  readonly rules: ViewChangeRules;
+  now(): number;
+  lastDelivered(): SeqNo;
+  lastExecuted(): SeqNo;
+  view(): { readonly view: View; readonly active: boolean };
+  /** The latest stable checkpoint and its manifest, if this replica holds its image. */
+  servable(): { readonly checkpoint: CheckpointCertificate; readonly manifest: CheckpointManifest } | undefined;
+  /** Whether this replica holds the image of checkpoint `seq` (stable or its own above it). */
+  holdsImage(seq: SeqNo): boolean;
+  /** Delivered batches after `after`, in order, at most `max`. */
+  deliveredAfter(after: SeqNo, max: number): LoggedBatch[];
+  /** The batch at next(lastDelivered) is proven committed: deliver it [S15]. */
+  deliverProven(seq: SeqNo, requests: readonly Request[]): void;
+  /** Every chunk of `checkpoint` is stored: install it once execution is idle [S12]. */
+  installWhenIdle(checkpoint: CheckpointCertificate, manifest: CheckpointManifest): void;
+  /** f + 1 replicas are active in view `w` or later: change to it [S8]. */
+  joinView(w: View): void;
+  /** Whether `checkpoint` carries a quorum's valid signatures [S7] (a decision point mutants override). */
+  checkpointProven(checkpoint: CheckpointCertificate): boolean;
+  /** Whether `bytes` is the chunk whose digest is `expected` [S10] (a decision point mutants override). */
+  chunkMatches(bytes: Uint8Array, expected: Digest): boolean;
+  send(to: ReplicaId | 'others', message: ReplicaMessage): void;
+  effect(effect: ReplicaEffect): void;
+}
+
+interface Target {
+  readonly checkpoint: CheckpointCertificate;
+  readonly manifest: CheckpointManifest;
+  readonly fetch: ChunkFetch;
+}
+
+interface PeerSummary {
+  readonly view: View;
+  readonly viewActive: boolean;
+  readonly lastDelivered: SeqNo;
+}
+
+export class StateTransfer {
+  /** Evidence that this replica is behind was seen and not yet resolved [S4]. */
+  private behind: boolean;
+  private lastQuery = Number.NEGATIVE_INFINITY;
+  private lastLogRequest = Number.NEGATIVE_INFINITY;
+  private target: Target | undefined;
+  /** Waiting for the replica to install a fetched image. */
+  private installing = false;
+  /** Highest sequence number each replica sent something above our window for [S4 b]. */
+  private readonly aboveWindow = new Map<ReplicaId, SeqNo>();
+  private readonly summaries = new Map<ReplicaId, PeerSummary>();
+  /** Tick of the last answer to each replica's STATE-QUERY and LOG-REQUEST, and chunks served this tick. */
+  private readonly answeredQuery = new Map<ReplicaId, number>();
+  private readonly answeredLog = new Map<ReplicaId, number>();
+  private readonly chunksServed = new Map<ReplicaId, { tick: number; count: number }>();
+  private readonly logVotes: LogVotes;
+
+  /** `recovering`: the replica (re)starts next to running ones and asks where they are at once [S4 c]. */
+  constructor(
+    private readonly host: StateTransferHost,
+    recovering: boolean,
+  ) {
+    this.behind = recovering;
+    this.logVotes = new LogVotes(2 * host.rules.options.logEntriesMax);
+  }
+
+  private get options() {
+    return this.host.rules.options;
+  }
+
+  /** Fetching or installing a checkpoint: the replica must not deliver meanwhile. */
+  get transferring(): boolean {
+    return this.target !== undefined;
+  }
+
+  /** Known to be behind: its own waiting requests say nothing about the primary then (T2 holds off). */
+  get catchingUp(): boolean {
+    return this.behind || this.target !== undefined;
+  }
+
+  // --- detecting [S4-S5] ------------------------------------------------------
+
+  /** The replica adopted a stable checkpoint above what it delivered [S4 a]. */
+  fellBehind(): void {
+    this.behind = true;
+  }
+
+  /** `from` sent an agreement message or CHECKPOINT for `seq`, above this replica's window [S4 b]. */
+  sawAboveWindow(from: ReplicaId, seq: SeqNo): void {
+    if ((this.aboveWindow.get(from) ?? 0) < seq) this.aboveWindow.set(from, seq);
+    if (this.aboveWindow.size >= this.host.rules.sizes.weak) this.behind = true;
+  }
+
+  /** Nothing was delivered for a retransmission round while work waits: ask for the log [S13]. */
+  stalled(): void {
+    this.requestLog('others');
+  }
+
+  onTick(): void {
+    const now = this.host.now();
+    if (this.behind && now - this.lastQuery >= this.options.viewChangeResendTicks) {
+      this.lastQuery = now;
+      this.host.send('others', { type: 'state-query', lastExecuted: this.host.lastExecuted() }); // [S5]
+    }
+    this.requestChunks();
+  }
+
+  // --- serving [S6, S14] ------------------------------------------------------
+
+  onStateQuery(from: ReplicaId): Rejection | undefined {
+    if (!this.firstThisRound(this.answeredQuery, from, this.options.viewChangeResendTicks)) return ignore('rate-limited');
+    const servable = this.host.servable();
+    if (servable === undefined) return ignore('no-image');
+    const { view, active } = this.host.view();
+    this.host.send(from, {
+      type: 'state-summary',
+      view,
+      viewActive: active,
+      checkpoint: servable.checkpoint,
+      manifest: servable.manifest,
+      lastDelivered: this.host.lastDelivered(),
+    }); // [S6]
+    return undefined;
+  }
+
+  onChunkRequest(from: ReplicaId, seq: SeqNo, index: number): Rejection | undefined {
+    if (!this.host.holdsImage(seq)) return ignore('no-image');
+    const now = this.host.now();
+    const served = this.chunksServed.get(from);
+    // A correct fetcher asks at most chunksInFlightMax per tick of its own clock; twice that absorbs clock skew.
+    if (served !== undefined && served.tick === now && served.count >= 2 * this.options.chunksInFlightMax) return ignore('rate-limited');
+    this.chunksServed.set(from, { tick: now, count: served?.tick === now ? served.count + 1 : 1 });
+    this.host.effect({ type: 'send-chunk', to: from, seq, index }); // the runtime checks the index against the image
+    return undefined;
+  }
+
+  onLogRequest(from: ReplicaId, after: SeqNo): Rejection | undefined {
+    if (!this.firstThisRound(this.answeredLog, from, 1)) return ignore('rate-limited');
+    const batches = this.host.deliveredAfter(after, this.options.logEntriesMax);
+    if (batches.length === 0) return ignore('nothing-after');
+    this.host.send(from, { type: 'log-entries', batches }); // [S14]
+    return undefined;
+  }
+
+  // --- catching up [S7-S12, S15] ----------------------------------------------
+
+  onStateSummary(from: ReplicaId, m: StateSummaryMessage): Rejection | undefined {
+    const { checkpoint, manifest } = m;
+    if (!this.host.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
+    if (checkpoint.seq > 0) {
+      const problem = manifestProblem(manifest, this.options.chunkBytes, this.options.checkpointBytesMax);
+      if (problem !== undefined) return rejectPeer(problem);
+      if (!bytesEqual(this.host.rules.crypto.manifestDigest(manifest), checkpoint.stateDigest)) return rejectPeer('manifest-digest-mismatch');
+    }
+    this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered });
+    const lastDelivered = this.host.lastDelivered();
+    // Within a pipeline of a replica's progress is caught up: what is in flight completes through
+    // agreement (a replica busy catching up for good would never time the primary, T2). New evidence raises it again.
+    if (this.target === undefined && checkpoint.seq <= lastDelivered && m.lastDelivered <= lastDelivered + this.options.pipelineMax) {
+      this.behind = false;
+      this.aboveWindow.clear();
+    }
+    if (checkpoint.seq > lastDelivered) this.considerTarget(from, checkpoint, manifest);
+    else if (m.lastDelivered > lastDelivered) this.requestLog(from);
+    this.followView();
+    return undefined;
+  }
+
+  onChunk(from: ReplicaId, m: ChunkMessage): Rejection | undefined {
+    const target = this.target;
+    if (target === undefined || m.seq !== target.checkpoint.seq || this.installing) return ignore('not-fetching');
+    if (!target.fetch.expects(from, m.index)) return ignore('unexpected-chunk');
+    const expected = target.manifest.chunkDigests[m.index];
+    if (expected === undefined || !this.host.chunkMatches(m.bytes, expected)) {
+      target.fetch.dropSource(from); // [S10] a liar is caught per chunk; its chunks go to the others
+      return rejectPeer('chunk-digest-mismatch');
+    }
+    target.fetch.markStored(m.index);
+    this.host.effect({ type: 'store-chunk', seq: m.seq, manifest: target.manifest, index: m.index, bytes: m.bytes });
+    if (target.fetch.done) {
+      this.installing = true;
+      this.host.installWhenIdle(target.checkpoint, target.manifest);
+    } // more chunks are asked for on the next tick: at most chunksInFlightMax per tick, what a source serves (S9)
+    return undefined;
+  }
+
+  /** The replica installed the fetched checkpoint [S12]. */
+  installed(): void {
+    this.target = undefined;
+    this.installing = false;
+    this.logVotes.dropUpTo(this.host.lastDelivered());
+    this.requestLog('others');
+  }
+
+  onLogEntries(from: ReplicaId, m: LogEntriesMessage): Rejection | undefined {
+    if (this.target !== undefined) return ignore('transferring');
+    const weak = this.host.rules.sizes.weak;
+    for (const batch of m.batches) {
+      const digest = this.host.rules.crypto.batchDigest(batch.requests);
+      const outcome = this.logVotes.add(this.host.lastDelivered(), from, batch.seq, digest, batch.requests);
+      if (outcome === 'equivocation') return rejectPeer('equivocating-log-entry');
+    }
+    // Deliver in order whatever f + 1 replicas agree on [S15].
+    for (;;) {
+      const s = next(this.host.lastDelivered());
+      const proven = this.logVotes.proven(s, weak);
+      if (proven === undefined) break;
+      this.host.deliverProven(s, proven.requests);
+      if (this.host.lastDelivered() !== s) break; // held back (execution backlog); retried on the next answer
+      this.logVotes.dropUpTo(s);
+    }
+    const ahead = [...this.summaries.values()].some((p) => p.lastDelivered > this.host.lastDelivered());
+    if (ahead && m.batches.length >= this.options.logEntriesMax) this.requestLog(from);
+    return undefined;
+  }
+
+  // --- helpers ----------------------------------------------------------------
+
+  private considerTarget(from: ReplicaId, checkpoint: CheckpointCertificate, manifest: CheckpointManifest): void {
+    const current = this.target;
+    if (current !== undefined && checkpoint.seq <= current.checkpoint.seq) {
+      if (checkpoint.seq === current.checkpoint.seq) current.fetch.addSource(from);
+      return;
+    }
+    if (this.installing) return; // a newer one is taken after this install, from the next summaries
+    const chunks = manifest.chunkDigests.length;
+    const fetch = new ChunkFetch(chunks, this.options.chunksInFlightMax, this.options.viewChangeResendTicks);
+    fetch.addSource(from);
+    this.target = { checkpoint, manifest, fetch }; // [S7, S11] a newer target abandons the current one
+    if (chunks === 0) {
+      this.installing = true;
+      this.host.installWhenIdle(checkpoint, manifest);
+    } // else the first requests go out on the next tick, once the other summaries have named more sources
+  }
+
+  private requestChunks(): void {
+    const target = this.target;
+    if (target === undefined || this.installing) return;
+    for (const { to, index } of target.fetch.due(this.host.now())) {
+      this.host.send(to, { type: 'chunk-request', seq: target.checkpoint.seq, index });
+    }
+  }
+
+  private requestLog(to: ReplicaId | 'others'): void {
+    const now = this.host.now();
+    if (this.target !== undefined || now === this.lastLogRequest) return;
+    this.lastLogRequest = now;
+    this.host.send(to, { type: 'log-request', after: this.host.lastDelivered() }); // [S13]
+  }
+
+  /** [S8] f + 1 replicas report an active view above ours: at least one correct replica is there. */
+  private followView(): void {
+    const own = this.host.view().view;
+    const ahead = [...this.summaries.values()].filter((p) => p.viewActive && p.view > own).map((p) => p.view);
+    const weak = this.host.rules.sizes.weak;
+    if (ahead.length < weak) return;
+    ahead.sort((a, b) => b - a);
+    this.host.joinView(ahead[weak - 1] as View);
+  }
+
+  private firstThisRound(answered: Map<ReplicaId, number>, from: ReplicaId, period: number): boolean {
+    const now = this.host.now();
+    const last = answered.get(from);
+    if (last !== undefined && now - last < period) return false;
+    answered.set(from, now);
+    return true;
+  }
+}
+
+/** Why a manifest cannot describe an image within the limits, or undefined. */
+export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): string | undefined {
+  const { clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
+  if (manifest.chunkBytes !== chunkBytes) return 'manifest-chunk-size';
+  if (clientTableBytes + serviceStateBytes > checkpointBytesMax) return 'manifest-too-large';
+  const expected = Math.ceil(clientTableBytes / chunkBytes) + Math.ceil(serviceStateBytes / chunkBytes);
+  if (chunkDigests.length !== expected) return 'manifest-chunk-count';
+  return undefined;
+}

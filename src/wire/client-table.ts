@@ -1,0 +1,73 @@
+/**
+ * The client-table part of a checkpoint image (docs/STATE-TRANSFER.md): per
+ * client session, the last request executed and its result, in the order the
+ * core keeps them (least recently used first, so a replica restoring the
+ * table evicts the same sessions as the others). Conventions as in
+ * docs/WIRE.md:
+ *
+ * | field   | type                                              |
+ * |---------|---------------------------------------------------|
+ * | version | u8, 1                                             |
+ * | entries | list<clientId u64, requestNo u64, result bytes>   |
+ *
+ * Client ids are distinct, so the encoding of a table is canonical.
+ */
+import type { ClientTableEntry } from '../core/effects.js';
+import type { ClientId } from '../core/ids.js';
+import type { RequestNo } from '../core/ordering.js';
+import type { WireLimits } from './codec.js';
+import { Reader } from './reader.js';
+import { LENGTH_BYTES, U64_BYTES, U8_BYTES, Writer } from './writer.js';
+
+/** Version byte of the client-table image, first in its encoding. */
+export const CLIENT_TABLE_VERSION = 1;
+
+const ENTRY_FIXED_BYTES = 2 * U64_BYTES + LENGTH_BYTES;
+
+/**
+ * Encodes `entries` in their order. Asserts that client ids and request
+ * numbers are safe integers (they come from the local core).
+ */
+export function encodeClientTable(entries: readonly ClientTableEntry[]): Uint8Array {
+  let size = U8_BYTES + LENGTH_BYTES;
+  for (const entry of entries) size += ENTRY_FIXED_BYTES + entry.result.length;
+  const w = new Writer(size);
+  w.u8(CLIENT_TABLE_VERSION);
+  w.list(entries, (writer, entry) => {
+    writer.u64(entry.clientId, 'client id out of range');
+    writer.u64(entry.requestNo, 'request number out of range');
+    writer.field(entry.result);
+  });
+  return w.done();
+}
+
+/**
+ * Decodes a client-table image, or undefined if `bytes` is not exactly one
+ * canonical encoding within `limits` (at most `clientSessionsMax` entries,
+ * each result at most `replyBytesMax` bytes, distinct client ids). Never
+ * throws; counts and lengths are checked before anything is allocated.
+ * Results are copied out of `bytes`: the core keeps them as cached replies
+ * long after the image is dropped.
+ */
+export function decodeClientTable(
+  bytes: Uint8Array,
+  limits: Pick<WireLimits, 'clientSessionsMax' | 'replyBytesMax'>,
+): ClientTableEntry[] | undefined {
+  const r = new Reader(bytes);
+  if (r.u8() !== CLIENT_TABLE_VERSION) return undefined;
+  const count = r.u32();
+  if (count > limits.clientSessionsMax || count * ENTRY_FIXED_BYTES > r.remaining) return undefined;
+  const entries: ClientTableEntry[] = [];
+  const seen = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    const clientId = r.u53('client-id-out-of-range') as ClientId;
+    const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
+    const length = r.u32();
+    if (length > limits.replyBytesMax) return undefined;
+    const result = r.view8(length);
+    if (r.reason !== undefined || seen.has(clientId)) return undefined;
+    seen.add(clientId);
+    entries.push({ clientId, requestNo, result: result.slice() });
+  }
+  return r.reason === undefined && r.remaining === 0 ? entries : undefined;
+}

@@ -1,0 +1,64 @@
+/** ChunkFetch (src/core/chunk-fetch.ts): spreading chunk requests over sources, re-asking, dropping liars (docs/STATE-TRANSFER.md S9-S11). */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ChunkFetch } from '../../src/core/chunk-fetch.js';
+import { replicaId } from '../../src/core/ids.js';
+
+const r = replicaId;
+
+describe('ChunkFetch', () => {
+  it('spreads chunks over every source, at most inFlightMax at a time', () => {
+    const fetch = new ChunkFetch(6, 4, 10);
+    fetch.addSource(r(0));
+    fetch.addSource(r(1));
+    fetch.addSource(r(2));
+    const first = fetch.due(0);
+    assert.deepEqual(first, [
+      { to: 0, index: 0 },
+      { to: 1, index: 1 },
+      { to: 2, index: 2 },
+      { to: 0, index: 3 },
+    ]);
+    assert.deepEqual(fetch.due(1), [], 'the in-flight bound holds');
+    fetch.markStored(0);
+    fetch.markStored(1);
+    assert.deepEqual(fetch.due(2), [
+      { to: 1, index: 4 },
+      { to: 2, index: 5 },
+    ]);
+    for (const i of [2, 3, 4, 5]) fetch.markStored(i);
+    assert.ok(fetch.done);
+  });
+
+  it('asks a chunk not answered in time of the next source', () => {
+    const fetch = new ChunkFetch(1, 1, 10);
+    fetch.addSource(r(0));
+    fetch.addSource(r(1));
+    assert.deepEqual(fetch.due(0), [{ to: 0, index: 0 }]);
+    assert.deepEqual(fetch.due(9), []);
+    assert.deepEqual(fetch.due(10), [{ to: 1, index: 0 }]);
+    assert.ok(!fetch.expects(r(0), 0), 'a late answer from the first source is not expected any more');
+    assert.ok(fetch.expects(r(1), 0));
+  });
+
+  it('a dropped source loses its chunks in flight to the others and is never added again', () => {
+    const fetch = new ChunkFetch(2, 2, 10);
+    fetch.addSource(r(0));
+    fetch.addSource(r(1));
+    assert.deepEqual(fetch.due(0), [
+      { to: 0, index: 0 },
+      { to: 1, index: 1 },
+    ]);
+    fetch.dropSource(r(1));
+    fetch.addSource(r(1));
+    assert.equal(fetch.sourceCount, 1);
+    assert.deepEqual(fetch.due(1), [{ to: 0, index: 1 }]);
+  });
+
+  it('without sources it asks nothing, and resumes when one is added', () => {
+    const fetch = new ChunkFetch(1, 1, 10);
+    assert.deepEqual(fetch.due(0), []);
+    fetch.addSource(r(3));
+    assert.deepEqual(fetch.due(1), [{ to: 3, index: 0 }]);
+  });
+});
