@@ -162,6 +162,7 @@ export class ReplicaCore {
       now: () => this.now,
       lastDelivered: () => this.lastDelivered,
       lastExecuted: () => this.lastExecuted,
+      stableSeq: () => this.stable.seq,
       view: () => ({ view: this.view, active: this.viewActive }),
       servable: () => this.servableCheckpoint(),
       holdsImage: (seq) => seq === this.stable.seq && this.stableManifest !== undefined,

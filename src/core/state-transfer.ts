@@ -31,6 +31,8 @@ export interface StateTransferHost {
   now(): number;
   lastDelivered(): SeqNo;
   lastExecuted(): SeqNo;
+  /** Sequence number of this replica's stable checkpoint. */
+  stableSeq(): SeqNo;
   view(): { readonly view: View; readonly active: boolean };
   /** The latest stable checkpoint and its manifest, if this replica holds its image. */
   servable(): { readonly checkpoint: CheckpointCertificate; readonly manifest: CheckpointManifest } | undefined;
@@ -182,7 +184,9 @@ export class StateTransfer {
     const lastDelivered = this.host.lastDelivered();
     // Within a pipeline of a replica's progress is caught up: what is in flight completes through
     // agreement (a replica busy catching up for good would never time the primary, T2). New evidence raises it again.
-    if (this.target === undefined && checkpoint.seq <= lastDelivered && m.lastDelivered <= lastDelivered + this.options.pipelineMax) {
+    // (Never while this replica's own stable checkpoint is above what it delivered: that takes a transfer.)
+    const level = this.target === undefined && this.host.stableSeq() <= lastDelivered && checkpoint.seq <= lastDelivered;
+    if (level && m.lastDelivered <= lastDelivered + this.options.pipelineMax) {
       this.behind = false;
       this.aboveWindow.clear();
     }

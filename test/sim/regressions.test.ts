@@ -131,6 +131,16 @@ const GUARANTEES: readonly Guarantee[] = [
     conditions: 'a checkpoint interval of 2 and a crashing replica',
     holds: (s) => s.options.checkpointInterval === 2 && s.crashes.length > 0,
   },
+  {
+    seed: 4747,
+    through: 'state-transfer',
+    what:
+      'state transfer bug (generator 3): the primary, behind its stable checkpoint s2 with nothing delivered, took ' +
+      "stale STATE-SUMMARYs (checkpoint s0, delivered s2: 'within a pipeline') for being caught up and stopped asking; " +
+      'with r1 crashed nothing committed again. Caught up now needs its own stable checkpoint delivered too',
+    conditions: 'a log window of 2 (a checkpoint every batch) and a crashing replica',
+    holds: (s) => s.options.logWindow === 2 && s.crashes.length > 0,
+  },
 ];
 
 describe(`lifted gates and core fixes (generator ${GENERATOR_VERSION})`, () => {
