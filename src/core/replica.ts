@@ -332,14 +332,14 @@ export class ReplicaCore {
 
   /** Common view / window checks for agreement messages [N3, N9]; traffic above the window hints that this replica is behind [S4]. */
   private inWindow(from: ReplicaId, v: View, s: SeqNo): Rejection | undefined {
+    // Evidence whatever the view: a replica alone in a later view must still learn that it fell behind.
+    const above = s > this.stable.seq + this.options.logWindow;
+    if (above) this.transfer.sawAboveWindow(from, s);
     if (v < this.view) return ignore('old-view');
     if (v > this.view) return ignore('future-view');
     if (!this.viewActive) return ignore('view-changing');
     if (s <= this.stable.seq) return ignore('below-window');
-    if (s > this.stable.seq + this.options.logWindow) {
-      this.transfer.sawAboveWindow(from, s);
-      return ignore('above-window');
-    }
+    if (above) return ignore('above-window');
     return undefined;
   }
 
@@ -547,7 +547,10 @@ export class ReplicaCore {
   private onCheckpoint(from: ReplicaId, m: CheckpointMessage): Rejection | undefined {
     if (m.seq % this.options.checkpointInterval !== 0 || m.seq === 0) return rejectPeer('checkpoint-off-interval'); // [C3]
     if (m.seq <= this.stable.seq) return ignore('below-window');
-    if (m.seq > this.stable.seq + this.options.logWindow) return ignore('above-window');
+    if (m.seq > this.stable.seq + this.options.logWindow) {
+      this.transfer.sawAboveWindow(from, m.seq); // [S4 b]
+      return ignore('above-window');
+    }
     if (!this.crypto.verify(from, { kind: 'checkpoint', seq: m.seq, stateDigest: m.stateDigest }, m.signature)) {
       return rejectPeer('bad-signature');
     }
