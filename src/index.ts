@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-export { type Codec, type Service, type StateOf, type RequestOf, type ReplyOf, defineService } from './service.js';
+export { type Codec, type Service, type StateStream, type StateOf, type RequestOf, type ReplyOf, defineService } from './service.js';
 export { jsonCodec, bytesCodec, utf8Codec } from './codecs.js';
 export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadClusterConfig } from './config.js';
 export { Replica, type ReplicaOptions, type ReplicaCounters } from './runtime/replica.js';

@@ -21,6 +21,30 @@ export interface Codec<T> {
 }
 
 /**
+ * A service state's encoding in pieces (see {@link Service.stateStream}).
+ * Both directions run in the executor's worker thread, synchronously.
+ */
+export interface StateStream<State> {
+  /**
+   * Yields the encoding of `state` in pieces of any size, empty ones
+   * included, whose concatenation is exactly `Service.state.encode(state)`.
+   * The executor reads (hashes, writes) each piece before asking for the
+   * next and keeps none, so a piece may share memory with `state` and the
+   * generator may refill one buffer for every piece. No request runs until
+   * the iteration ends.
+   */
+  encode(state: State): Iterable<Uint8Array>;
+  /**
+   * Decodes the concatenation of `pieces`, iterated once, in order: the
+   * same state `Service.state.decode` returns for those bytes. Each piece is
+   * a buffer of its own, which the decoder may keep. The bytes are a
+   * checkpoint's, checked against digests a quorum signed, so they are
+   * always an encoding `encode` produced.
+   */
+  decode(pieces: Iterable<Uint8Array>): State;
+}
+
+/**
  * A replicated service: every correct replica starts from `initialState()`
  * and applies the same requests in the same order with `update`, so all of
  * them hold the same state and produce the same replies.
@@ -53,6 +77,22 @@ export interface Service<State, Req, Rep> {
    * deterministic: equal states encode to equal bytes on every replica.
    */
   readonly state: Codec<State>;
+  /**
+   * Optional streaming form of `state`, for states too large to encode into
+   * one buffer. With it, a replica given a `checkpointDir` writes each
+   * checkpoint's state to a file and installs a fetched one from its file
+   * about a chunk at a time, never holding the whole encoding in one buffer
+   * (without a directory, kept images are whole buffers either way).
+   * Without it, the executor uses `state.encode` and `state.decode`.
+   *
+   * It must produce exactly the bytes of `state`: the concatenation of
+   * `encode`'s pieces equals `state.encode(state)`, and `decode` returns what
+   * `state.decode` returns for the concatenation of its pieces. Chunk and
+   * state digests are taken over those bytes, so replicas may mix a service
+   * with the hook and the same service without it only because both give the
+   * same bytes.
+   */
+  readonly stateStream?: StateStream<State>;
   /** The state before the first request. Called once per executor. */
   initialState(): State;
   /**

@@ -1,12 +1,13 @@
 /**
- * A checkpoint image being fetched (docs/STATE-TRANSFER.md S10, S12): the
- * core hands over each chunk once it has checked it against the manifest,
- * and the assembly copies it into place, so the chunks never exist twice.
+ * A checkpoint image being fetched into memory (docs/STATE-TRANSFER.md S10,
+ * S12): the core hands over each chunk once it has checked it against the
+ * manifest, and the assembly copies it into place, so the chunks never exist
+ * twice. `FileAssembly` is the same into a file.
  */
 import { assert } from '../core/assert.js';
 import type { CheckpointManifest } from '../core/messages.js';
 import type { SeqNo } from '../core/ordering.js';
-import { chunkCount } from './chunks.js';
+import { assertChunkCount, chunkPlace, type ChunkPlace } from './chunks.js';
 import { CheckpointImage } from './image.js';
 
 interface Parts {
@@ -14,11 +15,43 @@ interface Parts {
   readonly serviceState: Uint8Array;
 }
 
-/** Collects the chunks of checkpoint `seq`'s image into its two parts. */
-export class CheckpointAssembly {
-  private readonly clientTableChunks: number;
+/**
+ * Which chunks of an image arrived: the bookkeeping both assemblies share.
+ * The core checked every chunk against the manifest, which a quorum vouches
+ * for, so a chunk that does not fit, or comes twice, is a local bug.
+ */
+export class StoredChunks {
   private readonly stored: boolean[];
   private storedCount = 0;
+
+  /** `manifest` is one the core accepted: its chunk count matches its sizes. */
+  constructor(
+    readonly seq: SeqNo,
+    readonly manifest: CheckpointManifest,
+  ) {
+    assertChunkCount(manifest, `checkpoint ${seq}`);
+    this.stored = new Array<boolean>(manifest.chunkDigests.length).fill(false);
+  }
+
+  /** Whether every chunk is stored. */
+  get complete(): boolean {
+    return this.storedCount === this.stored.length;
+  }
+
+  /** Records chunk `index` of `bytes` bytes and returns where it goes; asserts it is expected and of its size. */
+  take(index: number, bytes: Uint8Array): ChunkPlace {
+    const place = chunkPlace(this.manifest, index);
+    assert(place !== undefined && this.stored[index] === false, `chunk ${index} of checkpoint ${this.seq} is not expected`);
+    assert(bytes.length === place.length, `chunk ${index} of checkpoint ${this.seq} has ${bytes.length} bytes, not ${place.length}`);
+    this.stored[index] = true;
+    this.storedCount++;
+    return place;
+  }
+}
+
+/** Collects the chunks of checkpoint `seq`'s image into its two parts in memory. */
+export class CheckpointAssembly {
+  private readonly chunks: StoredChunks;
   /** Allocated on the first chunk: an assembly that never receives one costs nothing. */
   private parts: Parts | undefined;
 
@@ -27,41 +60,22 @@ export class CheckpointAssembly {
     readonly seq: SeqNo,
     readonly manifest: CheckpointManifest,
   ) {
-    const { chunkBytes, clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
-    this.clientTableChunks = chunkCount(clientTableBytes, chunkBytes);
-    assert(
-      chunkDigests.length === this.clientTableChunks + chunkCount(serviceStateBytes, chunkBytes),
-      `manifest of checkpoint ${seq} lists the wrong number of chunks`,
-    );
-    this.stored = new Array<boolean>(chunkDigests.length).fill(false);
+    this.chunks = new StoredChunks(seq, manifest);
   }
 
   /** Whether every chunk is stored. */
   get complete(): boolean {
-    return this.storedCount === this.stored.length;
+    return this.chunks.complete;
   }
 
-  /**
-   * Copies chunk `index` into its place. The core checked `bytes` against the
-   * manifest's digest, which a quorum vouches for, so a chunk that does not
-   * fit, or comes twice, is a local bug.
-   */
+  /** Copies chunk `index` into its place (see {@link StoredChunks.take} for what it asserts). */
   store(index: number, bytes: Uint8Array): void {
-    assert(this.stored[index] === false, `chunk ${index} of checkpoint ${this.seq} is not expected`);
+    const place = this.chunks.take(index, bytes);
     this.parts ??= {
       clientTable: new Uint8Array(this.manifest.clientTableBytes),
       serviceState: new Uint8Array(this.manifest.serviceStateBytes),
     };
-    const inClientTable = index < this.clientTableChunks;
-    const part = inClientTable ? this.parts.clientTable : this.parts.serviceState;
-    const offset = (inClientTable ? index : index - this.clientTableChunks) * this.manifest.chunkBytes;
-    assert(
-      bytes.length === Math.min(this.manifest.chunkBytes, part.length - offset),
-      `chunk ${index} of checkpoint ${this.seq} has ${bytes.length} bytes, not its size`,
-    );
-    part.set(bytes, offset);
-    this.stored[index] = true;
-    this.storedCount++;
+    (place.inClientTable ? this.parts.clientTable : this.parts.serviceState).set(bytes, place.offset);
   }
 
   /** The assembled image; asserts that every chunk is stored. */

@@ -1,18 +1,15 @@
 /**
- * A checkpoint image a replica keeps to serve (docs/STATE-TRANSFER.md S1,
- * S3): its client-table and service-state parts and the manifest that
+ * A checkpoint image a replica keeps in memory to serve (docs/STATE-TRANSFER.md
+ * S1, S3): its client-table and service-state parts and the manifest that
  * describes them, chunk by chunk.
  */
 import { assert } from '../core/assert.js';
 import type { Digest } from '../core/ids.js';
 import type { CheckpointManifest } from '../core/messages.js';
-import { chunkCount, chunkDigests, chunkOf } from './chunks.js';
+import { assertChunkCount, chunkDigests, chunkPlace } from './chunks.js';
 
 /** The two parts of a checkpoint's state and their manifest. Immutable. */
 export class CheckpointImage {
-  /** Chunks of the client-table part; the service-state chunks follow them. */
-  private readonly clientTableChunks: number;
-
   /**
    * The image of `clientTable` and `serviceState` as `manifest` describes
    * them; asserts that its sizes and chunk count match the parts.
@@ -22,16 +19,11 @@ export class CheckpointImage {
     readonly clientTable: Uint8Array,
     readonly serviceState: Uint8Array,
   ) {
-    const { chunkBytes } = manifest;
     assert(
       manifest.clientTableBytes === clientTable.length && manifest.serviceStateBytes === serviceState.length,
       'manifest sizes differ from the image parts',
     );
-    this.clientTableChunks = chunkCount(clientTable.length, chunkBytes);
-    assert(
-      manifest.chunkDigests.length === this.clientTableChunks + chunkCount(serviceState.length, chunkBytes),
-      'manifest chunk count differs from the image parts',
-    );
+    assertChunkCount(manifest, 'an image');
   }
 
   /**
@@ -45,21 +37,30 @@ export class CheckpointImage {
     serviceStateDigests: readonly Digest[],
     chunkBytes: number,
   ): CheckpointImage {
-    const manifest: CheckpointManifest = {
-      chunkBytes,
-      clientTableBytes: clientTable.length,
-      serviceStateBytes: serviceState.length,
-      chunkDigests: [...chunkDigests(clientTable, chunkBytes), ...serviceStateDigests],
-    };
+    const manifest = imageManifest(clientTable, serviceState.length, serviceStateDigests, chunkBytes);
     return new CheckpointImage(manifest, clientTable, serviceState);
   }
 
   /** Chunk `index` as a view into its part (no copy), or undefined if there is no such chunk. */
   chunk(index: number): Uint8Array | undefined {
-    if (!Number.isInteger(index) || index < 0 || index >= this.manifest.chunkDigests.length) return undefined;
-    const { chunkBytes } = this.manifest;
-    return index < this.clientTableChunks
-      ? chunkOf(this.clientTable, chunkBytes, index)
-      : chunkOf(this.serviceState, chunkBytes, index - this.clientTableChunks);
+    const place = chunkPlace(this.manifest, index);
+    if (place === undefined) return undefined;
+    const part = place.inClientTable ? this.clientTable : this.serviceState;
+    return part.subarray(place.offset, place.offset + place.length);
   }
+}
+
+/** The manifest of a checkpoint taken here: `clientTable`'s chunk digests, then the service state's. */
+export function imageManifest(
+  clientTable: Uint8Array,
+  serviceStateBytes: number,
+  serviceStateDigests: readonly Digest[],
+  chunkBytes: number,
+): CheckpointManifest {
+  return {
+    chunkBytes,
+    clientTableBytes: clientTable.length,
+    serviceStateBytes,
+    chunkDigests: [...chunkDigests(clientTable, chunkBytes), ...serviceStateDigests],
+  };
 }

@@ -24,6 +24,19 @@ export class ServiceLoadError extends BafometError {
   }
 }
 
+/**
+ * A checkpoint's state file could not be written. Not the service's fault:
+ * that snapshot fails, and the executor carries on.
+ */
+export class CheckpointFileError extends BafometError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BAFOMET_CHECKPOINT_FILE', message, options);
+  }
+  override get name(): string {
+    return 'CheckpointFileError';
+  }
+}
+
 /** A one-line description of anything thrown; never throws itself. */
 export function describeError(error: unknown): string {
   try {

@@ -15,6 +15,13 @@ export interface ExecutorSnapshot {
   readonly chunkDigests: readonly Uint8Array[];
 }
 
+/** The size and chunk digests of an encoded state the executor did not hand over. */
+export interface StateDigests {
+  readonly bytes: number;
+  /** SHA-256 of each `chunkBytes` chunk of the encoding, in order (none for an empty state). */
+  readonly chunkDigests: readonly Uint8Array[];
+}
+
 /** Runs batches of encoded requests through a service. */
 export interface Executor {
   /**
@@ -32,14 +39,30 @@ export interface Executor {
    */
   snapshot(chunkBytes: number): Promise<ExecutorSnapshot>;
   /**
-   * Replaces the service state with `service.state.decode(state)`, after
-   * every batch queued so far and before any later one. `state` is copied
-   * before this returns. Resolves once replaced; rejects after `close()` or a
-   * fatal error. The caller has verified `state` (a checkpoint's), so a
-   * decode failure is a bug and fatal, reported to `onFatal` like a service
-   * failure.
+   * Like {@link snapshot}, but the encoding is written to a new file at
+   * `path` (absolute; it must not exist) as it is produced, chunk by chunk,
+   * and never held whole beyond what `service.state.encode` returns (nothing
+   * with `service.stateStream`). A write failure rejects with
+   * `CheckpointFileError`, deletes the file and is not fatal.
+   */
+  snapshotToFile(chunkBytes: number, path: string): Promise<StateDigests>;
+  /** Like {@link snapshot}, keeping nothing but the digests. */
+  stateDigests(chunkBytes: number): Promise<StateDigests>;
+  /**
+   * Replaces the service state with the decoding of `state`, after every
+   * batch queued so far and before any later one. `state` is copied before
+   * this returns. Resolves once replaced; rejects after `close()` or a fatal
+   * error. The caller has verified `state` (a checkpoint's), so a decode
+   * failure is a bug and fatal, reported to `onFatal` like a service failure.
    */
   restore(state: Uint8Array): Promise<void>;
+  /**
+   * Like {@link restore} from the file at `path`, which the caller leaves
+   * unchanged until this settles: read in pieces of `pieceBytes` into
+   * `service.stateStream.decode` as it asks for them, or whole into
+   * `service.state.decode` without the hook. A read failure is fatal too.
+   */
+  restoreFromFile(path: string, pieceBytes: number): Promise<void>;
   /**
    * Stops the executor. Queued batches are dropped and no callback fires
    * afterwards; pending snapshots and restores reject with `ClosedError`.

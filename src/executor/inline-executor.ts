@@ -2,15 +2,19 @@
 import { assert } from '../core/assert.js';
 import { ClosedError } from '../errors.js';
 import type { AnyService } from '../service.js';
-import type { Executor, ExecutorCallbacks, ExecutorSnapshot } from './executor.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot, StateDigests } from './executor.js';
+import { CheckpointFileError } from './errors.js';
 import { ServiceRunner } from './runner.js';
+
+const assertChunkBytes = (chunkBytes: number): void =>
+  assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
 
 /**
  * An {@link Executor} that runs `update` synchronously inside `execute()`,
  * then reports through a microtask: never re-entrantly from `execute()`,
  * but before any timer or I/O callback, in `execute()` order. No threads, no
  * timing: the same calls give the same callbacks every run. A service that
- * blocks blocks the caller.
+ * blocks blocks the caller, and so do state files.
  */
 export class InlineExecutor implements Executor {
   readonly #runner: ServiceRunner;
@@ -42,8 +46,18 @@ export class InlineExecutor implements Executor {
   }
 
   snapshot(chunkBytes: number): Promise<ExecutorSnapshot> {
-    assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
+    assertChunkBytes(chunkBytes);
     return this.#run(() => this.#runner.snapshot(chunkBytes));
+  }
+
+  snapshotToFile(chunkBytes: number, path: string): Promise<StateDigests> {
+    assertChunkBytes(chunkBytes);
+    return this.#run(() => this.#runner.snapshotToFile(chunkBytes, path));
+  }
+
+  stateDigests(chunkBytes: number): Promise<StateDigests> {
+    assertChunkBytes(chunkBytes);
+    return this.#run(() => this.#runner.stateDigests(chunkBytes));
   }
 
   restore(state: Uint8Array): Promise<void> {
@@ -51,23 +65,28 @@ export class InlineExecutor implements Executor {
     return this.#run(() => this.#runner.restore(state.slice()));
   }
 
+  restoreFromFile(path: string, pieceBytes: number): Promise<void> {
+    assertChunkBytes(pieceBytes);
+    return this.#run(() => this.#runner.restoreFromFile(path, pieceBytes));
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }
 
-  /** Runs `task` now unless stopped; a failure is fatal. */
+  /** Runs `task` now unless stopped; a failure is fatal, but for a state file's. */
   #run<T>(task: () => T): Promise<T> {
     if (this.#closed) return Promise.reject(new ClosedError('executor'));
     if (this.#failure !== undefined) return Promise.reject(this.#failure);
     try {
       return Promise.resolve(task());
     } catch (error) {
-      this.#fail(error as Error);
+      if (!(error instanceof CheckpointFileError)) this.#fail(error as Error);
       return Promise.reject(error);
     }
   }
 
-  /** The runner only throws `ServiceError`s. */
+  /** The runner only throws `ServiceError`s, or `CheckpointFileError`s, which are not fatal. */
   #fail(error: Error): void {
     this.#failure = error;
     this.#report(() => this.#callbacks.onFatal(error));

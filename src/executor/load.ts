@@ -31,6 +31,8 @@ function missingMembers(value: unknown): string[] {
   if (typeof service['name'] !== 'string') missing.push('name');
   for (const codec of ['request', 'reply', 'state']) if (!isCodec(service[codec])) missing.push(codec);
   for (const method of ['initialState', 'update']) if (typeof service[method] !== 'function') missing.push(method);
+  // Optional, but a malformed one would fail at the first checkpoint rather than here.
+  if (service['stateStream'] !== undefined && !isCodec(service['stateStream'])) missing.push('stateStream (encode and decode)');
   return missing;
 }
 

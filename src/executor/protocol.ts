@@ -25,16 +25,32 @@ export interface WireError {
   readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string | undefined };
 }
 
+/** Where a snapshot's encoding goes: back in one buffer, to a new file, or nowhere (digests only). */
+export type SnapshotTarget =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'digests' };
+
 export type ToWorker =
   | { readonly type: 'execute'; readonly seq: number; readonly operations: Packed }
-  | { readonly type: 'snapshot'; readonly chunkBytes: number }
-  | { readonly type: 'restore'; readonly state: ArrayBuffer };
+  | { readonly type: 'snapshot'; readonly chunkBytes: number; readonly to: SnapshotTarget }
+  | { readonly type: 'restore'; readonly state: ArrayBuffer }
+  | { readonly type: 'restore-file'; readonly path: string; readonly pieceBytes: number };
+
+/** A snapshot's answer: `state` only for the memory target. */
+export interface SnapshotReply {
+  readonly type: 'snapshot';
+  readonly state: ArrayBuffer | undefined;
+  readonly bytes: number;
+  readonly chunkDigests: Packed;
+}
 
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
   | { readonly type: 'executed'; readonly seq: number; readonly results: Packed }
-  | { readonly type: 'snapshot'; readonly state: ArrayBuffer; readonly chunkDigests: Packed }
+  | SnapshotReply
+  | { readonly type: 'snapshot-failed'; readonly error: WireError }
   | { readonly type: 'restored' }
   | { readonly type: 'fatal'; readonly error: WireError };
 

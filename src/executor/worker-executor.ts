@@ -2,10 +2,20 @@
 import { Worker } from 'node:worker_threads';
 import { assert } from '../core/assert.js';
 import { ClosedError } from '../errors.js';
-import type { Executor, ExecutorCallbacks, ExecutorSnapshot } from './executor.js';
-import { describeError, ServiceError, ServiceLoadError } from './errors.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot, StateDigests } from './executor.js';
+import { CheckpointFileError, describeError, ServiceError, ServiceLoadError } from './errors.js';
 import { serviceModuleUrl } from './load.js';
-import { fromWire, pack, transferList, unpack, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import {
+  fromWire,
+  pack,
+  transferList,
+  unpack,
+  type FromWorker,
+  type SnapshotReply,
+  type SnapshotTarget,
+  type ToWorker,
+  type WorkerInit,
+} from './protocol.js';
 
 /** Where `WorkerExecutor.start` finds the service. */
 export interface WorkerExecutorOptions {
@@ -33,7 +43,7 @@ export class WorkerExecutor implements Executor {
   readonly #worker: Worker;
   readonly #callbacks: ExecutorCallbacks;
   // The worker answers each kind of request in the order it was asked.
-  readonly #snapshots: Deferred<ExecutorSnapshot>[] = [];
+  readonly #snapshots: Deferred<SnapshotReply>[] = [];
   readonly #restores: Deferred<void>[] = [];
   /** Settles `start()`; unset once the service has loaded. */
   #loading: Deferred<void> | undefined;
@@ -85,27 +95,57 @@ export class WorkerExecutor implements Executor {
   }
 
   snapshot(chunkBytes: number): Promise<ExecutorSnapshot> {
-    assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
-    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
-    return new Promise((resolve, reject) => {
-      this.#snapshots.push({ resolve, reject });
-      this.#post({ type: 'snapshot', chunkBytes });
-    });
+    return this.#snapshot(chunkBytes, { kind: 'memory' }).then((reply) => ({
+      state: new Uint8Array(reply.state as ArrayBuffer),
+      chunkDigests: unpack(reply.chunkDigests),
+    }));
+  }
+
+  snapshotToFile(chunkBytes: number, path: string): Promise<StateDigests> {
+    return this.#digests(this.#snapshot(chunkBytes, { kind: 'file', path }));
+  }
+
+  stateDigests(chunkBytes: number): Promise<StateDigests> {
+    return this.#digests(this.#snapshot(chunkBytes, { kind: 'digests' }));
   }
 
   restore(state: Uint8Array): Promise<void> {
-    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
     // One copy, in a buffer of its own that is transferred: the caller keeps `state`.
     const copy = state.slice().buffer;
-    return new Promise((resolve, reject) => {
-      this.#restores.push({ resolve, reject });
-      this.#post({ type: 'restore', state: copy }, [copy]);
-    });
+    return this.#restore({ type: 'restore', state: copy }, [copy]);
+  }
+
+  restoreFromFile(path: string, pieceBytes: number): Promise<void> {
+    assert(Number.isSafeInteger(pieceBytes) && pieceBytes > 0, `piece size ${pieceBytes} is not a positive integer`);
+    return this.#restore({ type: 'restore-file', path, pieceBytes });
   }
 
   async close(): Promise<void> {
     this.#stop(new ClosedError('executor'));
     await this.#worker.terminate();
+  }
+
+  /** Asks the worker for a snapshot (the answers come in the order asked). */
+  #snapshot(chunkBytes: number, to: SnapshotTarget): Promise<SnapshotReply> {
+    // Checked here, where the caller's bug shows, rather than as a fatal error in the worker.
+    assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    return new Promise((resolve, reject) => {
+      this.#snapshots.push({ resolve, reject });
+      this.#post({ type: 'snapshot', chunkBytes, to });
+    });
+  }
+
+  #digests(reply: Promise<SnapshotReply>): Promise<StateDigests> {
+    return reply.then(({ bytes, chunkDigests }) => ({ bytes, chunkDigests: unpack(chunkDigests) }));
+  }
+
+  #restore(message: ToWorker, transfer: ArrayBuffer[] = []): Promise<void> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    return new Promise((resolve, reject) => {
+      this.#restores.push({ resolve, reject });
+      this.#post(message, transfer);
+    });
   }
 
   #post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -128,10 +168,12 @@ export class WorkerExecutor implements Executor {
         // one must not pin the whole batch.
         this.#callbacks.onExecuted(message.seq, unpack(message.results).map((view) => view.slice()));
         break;
-      case 'snapshot': {
+      case 'snapshot':
+      case 'snapshot-failed': {
         const pending = this.#snapshots.shift();
         assert(pending !== undefined, 'snapshot reply without a request');
-        pending.resolve({ state: new Uint8Array(message.state), chunkDigests: unpack(message.chunkDigests) });
+        if (message.type === 'snapshot') pending.resolve(message);
+        else pending.reject(fromWire(message.error, (m, o) => new CheckpointFileError(m, o)));
         break;
       }
       case 'restored': {

@@ -1,14 +1,25 @@
 /**
  * Worker thread entry of `WorkerExecutor`: loads the service, then executes
- * batches, takes snapshots and restores states strictly in message order.
+ * batches, takes snapshots and restores states strictly in message order,
+ * synchronously: a snapshot ends before the next batch changes the state.
  * After the first failure it reports once and ignores everything else,
  * because the service state may be half-updated.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../core/assert.js';
-import { ServiceLoadError, ServiceError, describeError } from './errors.js';
+import { CheckpointFileError, ServiceLoadError, ServiceError, describeError } from './errors.js';
+import type { StateDigests } from './executor.js';
 import { loadService } from './load.js';
-import { pack, toWire, transferList, unpack, type FromWorker, type ToWorker, type WorkerInit } from './protocol.js';
+import {
+  pack,
+  toWire,
+  transferList,
+  unpack,
+  type FromWorker,
+  type SnapshotTarget,
+  type ToWorker,
+  type WorkerInit,
+} from './protocol.js';
 import { ServiceRunner } from './runner.js';
 
 assert(parentPort !== null, 'executor worker started outside a worker thread');
@@ -33,20 +44,41 @@ function handle(runner: ServiceRunner, message: ToWorker): void {
       post({ type: 'executed', seq: message.seq, results }, transferList(results));
       break;
     }
-    case 'snapshot': {
-      // The state is a fresh copy spanning its whole buffer, so transferring it is safe.
-      const snapshot = runner.snapshot(message.chunkBytes);
-      const state = snapshot.state.buffer as ArrayBuffer;
-      const chunkDigests = pack(snapshot.chunkDigests);
-      post({ type: 'snapshot', state, chunkDigests }, [state, ...transferList(chunkDigests)]);
+    case 'snapshot':
+      snapshot(runner, message.chunkBytes, message.to);
       break;
-    }
     case 'restore':
       // The buffer was transferred here, so the service may keep views into it.
       runner.restore(new Uint8Array(message.state));
       post({ type: 'restored' });
       break;
+    case 'restore-file':
+      runner.restoreFromFile(message.path, message.pieceBytes);
+      post({ type: 'restored' });
+      break;
   }
+}
+
+/** Answers a snapshot; a state file that cannot be written fails this snapshot only. */
+function snapshot(runner: ServiceRunner, chunkBytes: number, to: SnapshotTarget): void {
+  if (to.kind === 'memory') {
+    // The state is a fresh copy spanning its whole buffer, so transferring it is safe.
+    const taken = runner.snapshot(chunkBytes);
+    const state = taken.state.buffer as ArrayBuffer;
+    const chunkDigests = pack(taken.chunkDigests);
+    post({ type: 'snapshot', state, bytes: taken.state.length, chunkDigests }, [state, ...transferList(chunkDigests)]);
+    return;
+  }
+  let digests: StateDigests;
+  try {
+    digests = to.kind === 'file' ? runner.snapshotToFile(chunkBytes, to.path) : runner.stateDigests(chunkBytes);
+  } catch (error) {
+    if (!(error instanceof CheckpointFileError)) throw error;
+    post({ type: 'snapshot-failed', error: toWire(error) });
+    return;
+  }
+  const chunkDigests = pack(digests.chunkDigests);
+  post({ type: 'snapshot', state: undefined, bytes: digests.bytes, chunkDigests }, transferList(chunkDigests));
 }
 
 function serve(runner: ServiceRunner): void {

@@ -7,26 +7,24 @@
  * events in and applies effects out, in order.
  */
 import { createHash } from 'node:crypto';
-import { CheckpointAssembly } from '../checkpoint/assembly.js';
-import { CheckpointImage } from '../checkpoint/image.js';
-import { CheckpointImages } from '../checkpoint/images.js';
+import { CheckpointDirectory } from '../checkpoint/directory.js';
 import type { ClusterConfig } from '../config.js';
-import { assert, assertNever } from '../core/assert.js';
-import type { ClientTableEntry, ReplicaEffect } from '../core/effects.js';
+import { assertNever } from '../core/assert.js';
+import type { InstallCheckpointEffect, ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
-import type { CheckpointManifest } from '../core/messages.js';
 import type { ProtocolOptions } from '../core/options.js';
-import { seqNo, type SeqNo } from '../core/ordering.js';
+import { seqNo } from '../core/ordering.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
+import { ClosedError } from '../errors.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
-import type { Executor, ExecutorSnapshot } from '../executor/executor.js';
+import type { Executor } from '../executor/executor.js';
 import { createLogger, type Logger } from '../log.js';
 import { loadIdentity, ownsClientId, type NodeIdentity } from '../net/identity.js';
 import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
-import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { Checkpoints } from './checkpoints.js';
 import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
 import { frameBytesMax, replicaFrameBytesMax, resolveProtocolOptions } from './protocol-options.js';
@@ -56,6 +54,19 @@ export interface ReplicaOptions {
   readonly protocol?: Partial<ProtocolOptions>;
   /** Client connections served at once (default 10,000). */
   readonly clientConnectionsMax?: number;
+  /**
+   * A directory this replica alone uses for its checkpoint images (created
+   * if missing). The service state of each kept image is a file there,
+   * written by the executor as it encodes and read a chunk at a time to
+   * serve, and a fetched image is written there chunk by chunk before it is
+   * installed: memory holds a bounded number of chunks in flight instead of
+   * a whole encoded state per kept image, and with `Service.stateStream`
+   * no whole encoding at all, even while snapshotting or installing. The
+   * files only serve this run: image files (`checkpoint-*.state`) are
+   * deleted at start and on close; nothing else in the directory is
+   * touched. Unset, images are kept in memory.
+   */
+  readonly checkpointDir?: string;
   readonly logger?: Logger;
 }
 
@@ -83,16 +94,8 @@ export class Replica {
     checkpointsInstalled: 0,
   };
   private readonly ticker: NodeJS.Timeout;
-  /**
-   * The executor's snapshot right after each checkpoint batch handed to it,
-   * until the core asks for that checkpoint [S1]: by then the executor may
-   * have run later batches. Undefined if the snapshot failed.
-   */
-  private readonly snapshots = new Map<SeqNo, Promise<ExecutorSnapshot | undefined>>();
-  /** Images this replica serves chunks of [S3]. */
-  private readonly images: CheckpointImages;
-  /** The image being fetched, if any [S10]. */
-  private assembly: CheckpointAssembly | undefined;
+  /** Snapshots, the images this replica serves [S3] and the one it fetches [S10]. */
+  private readonly checkpoints: Checkpoints;
 
   private constructor(
     private readonly core: ReplicaCore,
@@ -102,8 +105,9 @@ export class Replica {
     private readonly options: ProtocolOptions,
     private readonly limits: WireLimits,
     private readonly log: Logger,
+    directory: CheckpointDirectory | undefined,
   ) {
-    this.images = new CheckpointImages(Math.floor(options.logWindow / options.checkpointInterval) + 1);
+    this.checkpoints = new Checkpoints({ executor, options, limits, directory, log });
     this.ticker = setInterval(() => this.step({ type: 'tick' }), REPLICA_TICK_MS);
   }
 
@@ -114,6 +118,7 @@ export class Replica {
     const id = replicaId(options.id);
     const log = (options.logger ?? createLogger()).child({ replica: options.id });
     const identity = typeof options.identity === 'string' ? await loadIdentity(options.identity) : options.identity;
+    const directory = options.checkpointDir === undefined ? undefined : await CheckpointDirectory.open(options.checkpointDir);
     // A process cannot tell a first start from a restart next to running replicas: it always asks where they are (S4 c).
     const core = new ReplicaCore({
       id,
@@ -150,7 +155,7 @@ export class Replica {
       onClientClosed: (connection) => clients.forget(connection),
       log: (level, message, fields) => log[level](message, fields),
     });
-    replica = new Replica(core, network, executor, clients, protocol, limits, log);
+    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory);
     log.info('replica started', { n: config.replicas.length, f: config.f });
     return replica;
   }
@@ -172,18 +177,19 @@ export class Replica {
    */
   async stateDigest(): Promise<{ digest: string; seq: number }> {
     const seq = this.core.status().lastDelivered;
-    const { chunkDigests } = await this.executor.snapshot(this.options.chunkBytes);
+    const { chunkDigests } = await this.executor.stateDigests(this.options.chunkBytes);
     const hash = createHash('sha256');
     for (const digest of chunkDigests) hash.update(digest);
     return { digest: hash.digest('hex'), seq };
   }
 
-  /** Stops networking and the executor. Idempotent. */
+  /** Stops networking and the executor, and deletes the checkpoint image files. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
     await Promise.all([this.network.close(), this.executor.close()]);
+    await this.checkpoints.close();
     this.log.info('replica closed');
   }
 
@@ -192,6 +198,10 @@ export class Replica {
     if (!decoded.ok) return this.malformed({ replica: from }, decoded.reason);
     const { message } = decoded;
     if (message.type === 'request' || message.type === 'reply') return this.malformed({ replica: from }, 'unexpected-type');
+    if (message.type === 'chunk' && !this.checkpoints.acceptsChunk) {
+      this.log.debug('chunk shed: image writes in flight at their bound', { replica: from, index: message.index });
+      return;
+    }
     this.step({ type: 'message', from, message });
   }
 
@@ -234,29 +244,33 @@ export class Replica {
           effect.seq,
           effect.requests.map((r) => r.operation),
         );
-        if (effect.seq % this.options.checkpointInterval === 0) this.snapshotAfter(effect.seq);
+        if (effect.seq % this.options.checkpointInterval === 0) this.checkpoints.snapshotAfter(effect.seq);
         break;
       case 'delivered':
         this.counters.batchesDelivered++;
         break;
-      case 'checkpoint':
-        this.takeCheckpoint(effect.seq, effect.clientTable);
+      case 'checkpoint': {
+        const { seq } = effect;
+        void this.checkpoints.take(seq, effect.clientTable).then((manifest) => {
+          if (manifest !== undefined) this.step({ type: 'checkpoint-taken', seq, manifest });
+        });
         break;
+      }
       case 'send-chunk': {
-        const bytes = this.images.get(effect.seq)?.chunk(effect.index);
-        if (bytes !== undefined) {
-          this.network.sendToReplica(effect.to, encodeMessage({ type: 'chunk', seq: effect.seq, index: effect.index, bytes }));
-        }
+        const { to, seq, index } = effect;
+        this.checkpoints.serve(to, seq, index, (bytes) =>
+          this.network.sendToReplica(to, encodeMessage({ type: 'chunk', seq, index, bytes })),
+        );
         break;
       }
       case 'store-chunk':
-        this.assemblyOf(effect.seq, effect.manifest).store(effect.index, effect.bytes);
+        this.checkpoints.store(effect.seq, effect.manifest, effect.index, effect.bytes);
         break;
       case 'install-checkpoint':
-        this.installCheckpoint(effect.seq, effect.manifest);
+        this.installCheckpoint(effect);
         break;
       case 'stable-checkpoint':
-        this.images.stableAt(effect.seq);
+        this.checkpoints.stableAt(effect.seq);
         this.log.debug('stable checkpoint', { seq: effect.seq });
         break;
       case 'view-change-started':
@@ -280,59 +294,19 @@ export class Replica {
     }
   }
 
-  /** Queues a snapshot right behind batch `seq`, before any later one [S1]. */
-  private snapshotAfter(seq: SeqNo): void {
-    const snapshot = this.executor.snapshot(this.options.chunkBytes).catch((error: unknown) => {
-      // The executor failed or closed; a fatal failure already stops the replica.
-      if (!this.closed) this.log.warn('snapshot failed', { seq, error: String(error) });
-      return undefined;
-    });
-    this.snapshots.set(seq, snapshot);
-  }
-
-  /** Builds and keeps checkpoint `seq`'s image from the snapshot after its batch, then reports its manifest [S1]. */
-  private takeCheckpoint(seq: SeqNo, clientTable: readonly ClientTableEntry[]): void {
-    const snapshot = this.snapshots.get(seq);
-    assert(snapshot !== undefined, `checkpoint ${seq} asked for without a snapshot after its batch`);
-    this.snapshots.delete(seq);
-    const table = encodeClientTable(clientTable);
-    void snapshot.then((taken) => {
-      if (taken === undefined || this.closed) return;
-      const image = CheckpointImage.build(table, taken.state, taken.chunkDigests, this.options.chunkBytes);
-      this.images.keep(seq, image);
-      const bytes = table.length + taken.state.length;
-      // Nothing else bounds the image, and a lagging replica refuses a manifest above the limit.
-      if (bytes > this.options.checkpointBytesMax) this.log.warn('checkpoint image above checkpointBytesMax: no replica will fetch it', { seq, bytes });
-      else this.log.debug('checkpoint taken', { seq, bytes });
-      this.step({ type: 'checkpoint-taken', seq, manifest: image.manifest });
-    });
-  }
-
-  /** The assembly of checkpoint `seq`'s image; one of another checkpoint is abandoned [S11]. */
-  private assemblyOf(seq: SeqNo, manifest: CheckpointManifest): CheckpointAssembly {
-    if (this.assembly?.seq !== seq) this.assembly = new CheckpointAssembly(seq, manifest);
-    return this.assembly;
-  }
-
-  /** Replaces the service state and client table with checkpoint `seq`'s fetched image [S12]. */
-  private installCheckpoint(seq: SeqNo, manifest: CheckpointManifest): void {
-    const image = this.assemblyOf(seq, manifest).image();
-    this.assembly = undefined;
-    const clientTable = decodeClientTable(image.clientTable, this.limits);
-    // Every chunk matched a manifest a quorum vouches for: correct replicas encoded this table.
-    assert(clientTable !== undefined, `client table of checkpoint ${seq} does not decode`);
-    // The installed checkpoint becomes the stable one, so the images below it go first.
-    this.images.stableAt(seq);
-    this.images.keep(seq, image);
-    this.executor.restore(image.serviceState).then(
-      () => {
+  /** Replaces the service state and client table with the fetched checkpoint's [S12]. */
+  private installCheckpoint({ seq, manifest }: InstallCheckpointEffect): void {
+    this.checkpoints.install(seq, manifest).then(
+      (clientTable) => {
         this.counters.checkpointsInstalled++;
-        this.log.info('checkpoint installed', { seq, bytes: image.clientTable.length + image.serviceState.length });
+        this.log.info('checkpoint installed', { seq, bytes: manifest.clientTableBytes + manifest.serviceStateBytes });
         this.step({ type: 'checkpoint-installed', seq, clientTable });
       },
-      // A failed restore is fatal to the executor, which stops the replica.
       (error: unknown) => {
-        if (!this.closed) this.log.warn('checkpoint install failed', { seq, error: String(error) });
+        if (this.closed || error instanceof ClosedError) return;
+        // The core waits for this install and nothing else: a replica that cannot complete it stops (a failed restore already stopped the executor).
+        this.log.error('checkpoint install failed; replica stops', { seq, error: String(error) });
+        void this.close();
       },
     );
   }

@@ -47,20 +47,94 @@ function problem(request: unknown): string | undefined {
 
 const entriesCodec = jsonCodec<[string, string][]>();
 
+const sortedEntries = (state: KvState): [string, string][] => [...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+const isPair = (entry: unknown): entry is [string, string] =>
+  Array.isArray(entry) && entry.length === 2 && typeof entry[0] === 'string' && typeof entry[1] === 'string';
+
 /** Sorted `[key, value]` pairs as JSON, so equal maps encode equally whatever their insertion order. */
 const stateCodec: Codec<KvState> = {
   encode(state) {
-    return entriesCodec.encode([...state].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return entriesCodec.encode(sortedEntries(state));
   },
   decode(bytes) {
     const entries: unknown = entriesCodec.decode(bytes);
-    const valid =
-      Array.isArray(entries) &&
-      entries.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string');
-    if (!valid) throw new TypeError('kv state is not a list of [key, value] string pairs');
-    return new Map(entries as [string, string][]);
+    if (!Array.isArray(entries) || !entries.every(isPair)) throw new TypeError('kv state is not a list of [key, value] string pairs');
+    return new Map(entries);
   },
 };
+
+/** Characters of JSON gathered before a piece is yielded: pieces of about 64 KiB. */
+const PIECE_CHARS = 64 * 1024;
+const encoder = new TextEncoder();
+// As jsonCodec decodes: invalid UTF-8 is an error, a leading U+FEFF is kept.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+const [OPEN, CLOSE, COMMA, QUOTE, BACKSLASH] = [0x5b, 0x5d, 0x2c, 0x22, 0x5c];
+
+/**
+ * The state codec's bytes in pieces: `[`, then each entry's JSON with the
+ * commas between them, then `]`, exactly as `JSON.stringify` lays out the
+ * whole list. Pieces end between entries, never inside a character.
+ */
+function* encodePieces(state: KvState): Generator<Uint8Array, void, undefined> {
+  let text = '[';
+  for (const entry of sortedEntries(state)) {
+    text += (text === '[' ? '' : ',') + JSON.stringify(entry);
+    if (text.length >= PIECE_CHARS) {
+      yield encoder.encode(text);
+      text = '';
+    }
+  }
+  yield encoder.encode(text + ']');
+}
+
+/**
+ * Decodes what {@link encodePieces} yields, split anywhere, one entry at a
+ * time: a byte scan finds where each `["key","value"]` element ends (the
+ * bytes `"`, `\`, `[`, `]` and `,` never occur inside a multi-byte UTF-8
+ * character), then JSON.parse reads that element alone.
+ */
+function decodePieces(pieces: Iterable<Uint8Array>): KvState {
+  const state: KvState = new Map();
+  const invalid = (): TypeError => new TypeError('kv state is not a list of [key, value] string pairs');
+  let place = 'before' as 'before' | 'list' | 'entry' | 'after';
+  let previous = 0; // the last byte outside entries
+  let inString = false;
+  let escaped = false;
+  let entry: Uint8Array[] = []; // the current entry's bytes from earlier pieces
+  for (const piece of pieces) {
+    let start = 0; // where the current entry starts in this piece
+    for (let i = 0; i < piece.length; i++) {
+      const byte = piece[i] as number;
+      if (place === 'entry') {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (byte === BACKSLASH) escaped = true;
+          else if (byte === QUOTE) inString = false;
+        } else if (byte === QUOTE) inString = true;
+        else if (byte === CLOSE) {
+          entry.push(piece.subarray(start, i + 1));
+          const pair: unknown = JSON.parse(decoder.decode(entry.length === 1 ? entry[0] : Buffer.concat(entry)));
+          if (!isPair(pair)) throw invalid();
+          state.set(pair[0], pair[1]);
+          entry = [];
+          place = 'list';
+          previous = CLOSE;
+        }
+      } else if (place === 'before' && byte === OPEN) {
+        place = 'list';
+        previous = OPEN;
+      } else if (place === 'list' && byte === OPEN && previous !== CLOSE) {
+        place = 'entry';
+        start = i;
+      } else if (place === 'list' && byte === COMMA && previous === CLOSE) previous = COMMA;
+      else if (place === 'list' && byte === CLOSE && previous !== COMMA) place = 'after';
+      else throw invalid();
+    }
+    if (place === 'entry') entry.push(piece.subarray(start));
+  }
+  if (place !== 'after') throw invalid();
+  return state;
+}
 
 /** The key-value service; also this module's default export, for `WorkerExecutor`. */
 export const kvService = defineService<KvState, KvRequest, KvReply>({
@@ -68,6 +142,7 @@ export const kvService = defineService<KvState, KvRequest, KvReply>({
   request: jsonCodec<KvRequest>(),
   reply: jsonCodec<KvReply>(),
   state: stateCodec,
+  stateStream: { encode: encodePieces, decode: decodePieces },
   initialState: () => new Map(),
   update(state, request) {
     const error = problem(request);

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CheckpointAssembly } from '../../src/checkpoint/assembly.js';
-import { chunkCount, chunkDigest, chunkDigests, chunkOf } from '../../src/checkpoint/chunks.js';
+import { ChunkSplitter, chunkCount, chunkDigest, chunkDigests, chunkOf } from '../../src/checkpoint/chunks.js';
 import { CheckpointImage } from '../../src/checkpoint/image.js';
 import { CheckpointImages } from '../../src/checkpoint/images.js';
 import { InvariantViolation } from '../../src/core/assert.js';
@@ -35,6 +35,40 @@ describe('checkpoint chunks', () => {
     assert.deepEqual(chunkDigest(part), sha256(part));
     for (const index of [-1, 3, 1.5]) assert.throws(() => chunkOf(part, 4, index), InvariantViolation);
     for (const chunkBytes of [0, -1, 0.5]) assert.throws(() => chunkCount(10, chunkBytes), InvariantViolation);
+  });
+});
+
+describe('ChunkSplitter', () => {
+  /** `bytes` cut at `cuts` into pieces (views), empty ones included. */
+  const cut = (bytes: Uint8Array, cuts: number[]): Uint8Array[] => {
+    const at = [0, ...cuts.map((c) => c % (bytes.length + 1)).sort((a, b) => a - b), bytes.length];
+    return at.slice(1).map((end, i) => bytes.subarray(at[i], end));
+  };
+
+  it('hashes pieces of any sizes as chunkDigests hashes their concatenation, handing over each chunk in order', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 20 }), fc.integer({ min: 1, max: 40 }), (bytes, cuts, chunkBytes) => {
+        const chunks: Uint8Array[] = [];
+        const splitter = new ChunkSplitter(chunkBytes, (chunk) => chunks.push(chunk.slice()));
+        for (const piece of cut(bytes, cuts)) splitter.push(piece);
+        assert.deepEqual(splitter.end(), { bytes: bytes.length, chunkDigests: chunkDigests(bytes, chunkBytes) });
+        assert.deepEqual(chunks, chunkDigests(bytes, chunkBytes).map((_, i) => chunkOf(bytes, chunkBytes, i)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('hands over views of a piece holding whole chunks, and stages only chunks that straddle pieces', () => {
+    const bytes = filled(10, 3);
+    const buffers: ArrayBufferLike[] = [];
+    const splitter = new ChunkSplitter(4, (chunk) => buffers.push(chunk.buffer));
+    splitter.push(bytes.subarray(0, 9));
+    splitter.push(bytes.subarray(9));
+    splitter.end();
+    assert.deepEqual(buffers.slice(0, 2), [bytes.buffer, bytes.buffer]);
+    assert.notEqual(buffers[2], bytes.buffer, 'the last chunk straddles the two pieces');
+    assert.deepEqual(new ChunkSplitter(4).end(), { bytes: 0, chunkDigests: [] });
+    for (const chunkBytes of [0, -1, 1.5]) assert.throws(() => new ChunkSplitter(chunkBytes), InvariantViolation);
   });
 });
 
@@ -175,6 +209,25 @@ describe('CheckpointImages', () => {
     images.stableAt(seq(64));
     images.keep(seq(64), image);
     assert.equal(images.get(seq(64)), undefined);
+  });
+
+  it('hands every image it stops keeping to onDrop, once', () => {
+    const [a, b, c, d] = [1, 2, 3, 4].map((i) => imageOf(filled(2, i), filled(3, i), 4));
+    const dropped: CheckpointImage[] = [];
+    const images = new CheckpointImages(3, (dropping) => dropped.push(dropping));
+    images.keep(seq(64), a!);
+    images.keep(seq(128), b!);
+    images.keep(seq(128), b!);
+    images.keep(seq(128), c!);
+    assert.deepEqual(dropped, [b], 'replaced');
+    images.stableAt(seq(128));
+    assert.deepEqual(dropped, [b, a], 'below the stable checkpoint');
+    images.keep(seq(64), d!);
+    assert.deepEqual(dropped, [b, a, d], 'finished after a later checkpoint became stable');
+    images.keep(seq(192), d!);
+    images.clear();
+    assert.deepEqual(dropped, [b, a, d, c, d]);
+    assert.equal(images.get(seq(192)), undefined);
   });
 
   it('asserts its bound', () => {

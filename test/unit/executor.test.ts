@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { afterEach, describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, afterEach, describe, it } from 'node:test';
 import { InvariantViolation } from '../../src/core/assert.js';
 import { ClosedError } from '../../src/errors.js';
-import { ServiceError, ServiceLoadError } from '../../src/executor/errors.js';
+import { CheckpointFileError, ServiceError, ServiceLoadError } from '../../src/executor/errors.js';
 import type { Executor, ExecutorCallbacks } from '../../src/executor/executor.js';
 import { InlineExecutor } from '../../src/executor/inline-executor.js';
 import { WorkerExecutor, type WorkerExecutorOptions } from '../../src/executor/worker-executor.js';
 import { bytesCodec } from '../../src/codecs.js';
-import { defineService } from '../../src/service.js';
+import { defineService, type AnyService } from '../../src/service.js';
 import { kvService, type KvRequest } from '../../src/services/kv.js';
 import { SLOW_REQUEST_MS, throwingService } from '../fixtures/services.js';
 
@@ -50,23 +53,34 @@ afterEach(async () => {
   await Promise.all(executors.splice(0).map((executor) => executor.close()));
 });
 
-/** SHA-256 of each CHUNK_BYTES chunk of `state`, computed here independently of the executors. */
-function chunkDigestsOf(state: Uint8Array): Uint8Array[] {
+/** SHA-256 of each `chunkBytes` chunk of `state`, computed here independently of the executors. */
+function chunkDigestsOf(state: Uint8Array, chunkBytes = CHUNK_BYTES): Uint8Array[] {
   const digests: Uint8Array[] = [];
-  for (let at = 0; at < state.length; at += CHUNK_BYTES) {
-    digests.push(new Uint8Array(createHash('sha256').update(state.subarray(at, at + CHUNK_BYTES)).digest()));
+  for (let at = 0; at < state.length; at += chunkBytes) {
+    digests.push(new Uint8Array(createHash('sha256').update(state.subarray(at, at + chunkBytes)).digest()));
   }
   return digests;
 }
 
 const kv = (request: KvRequest): Uint8Array => kvService.request.encode(request);
 
-/** The kv state after `kvBatches()`, as a checkpoint would carry it: {a: 3, c: é}. */
-async function kvCheckpointState(): Promise<Uint8Array> {
-  const source = new InlineExecutor(kvService, recorder().callbacks);
-  kvBatches().forEach((operations, i) => source.execute(i + 1, operations));
-  return (await source.snapshot(CHUNK_BYTES)).state;
+/** The kv state after `batches`, as the state codec encodes it, computed without the executors. */
+function kvCheckpointStateOf(batches: Uint8Array[][]): Uint8Array {
+  const state = kvService.initialState();
+  for (const operations of batches) {
+    for (const operation of operations) {
+      try {
+        kvService.update(state, kvService.request.decode(operation));
+      } catch {
+        // a request no replica can decode
+      }
+    }
+  }
+  return kvService.state.encode(state);
 }
+
+/** The kv state after `kvBatches()`, as a checkpoint would carry it: {a: 3, c: é}. */
+const kvCheckpointState = (): Uint8Array => kvCheckpointStateOf(kvBatches());
 
 /**
  * Restores a checkpoint's state between two batches: the batch before it
@@ -74,7 +88,7 @@ async function kvCheckpointState(): Promise<Uint8Array> {
  * and the caller's buffer is left alone.
  */
 async function checkRestoreInQueueOrder(executor: Executor, executed: { seq: number; results: Uint8Array[] }[]): Promise<void> {
-  const state = await kvCheckpointState();
+  const state = kvCheckpointState();
   const kept = state.slice();
   executor.execute(1, [kv({ op: 'put', key: 'x', value: 'gone' })]);
   const restored = executor.restore(state);
@@ -221,6 +235,14 @@ describe('WorkerExecutor', () => {
         { serviceModule: fixtures, exportName: 'brokenInitService' },
         /initialState\(\) of service "slow" threw: Error: no state today/,
       ],
+      [
+        {
+          serviceModule: `data:text/javascript,${encodeURIComponent(
+            `import { kvService } from ${JSON.stringify(kvModule.href)}; export default { ...kvService, stateStream: { encode() {} } };`,
+          )}`,
+        },
+        /is not a service: missing stateStream \(encode and decode\)/,
+      ],
     ];
     const before = liveWorkers();
     for (const [options, message] of cases) {
@@ -272,7 +294,7 @@ describe('WorkerExecutor', () => {
     executor.execute(1, [kv({ op: 'get', key: 'a' })]);
     await assert.rejects(restored, (e) => e === fatal[0]);
     assert.ok(fatal[0] instanceof ServiceError);
-    assert.match(fatal[0].message, /service "kv" failed to decode a checkpoint's state: SyntaxError/);
+    assert.match(fatal[0].message, /service "kv" failed to decode a checkpoint's state: TypeError: kv state is not a list/);
     await assert.rejects(executor.restore(new Uint8Array(0)), (e) => e === fatal[0]);
     await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
     assert.deepEqual(executed, []);
@@ -281,7 +303,7 @@ describe('WorkerExecutor', () => {
 
   it('close() rejects pending restores', async () => {
     const executor = await startWorker({ serviceModule: kvModule }, recorder().callbacks);
-    const pending = assert.rejects(executor.restore(await kvCheckpointState()), ClosedError);
+    const pending = assert.rejects(executor.restore(kvCheckpointState()), ClosedError);
     await executor.close();
     await pending;
     await assert.rejects(executor.restore(new Uint8Array(0)), ClosedError);
@@ -355,7 +377,7 @@ describe('InlineExecutor', () => {
     executor.execute(1, [kv({ op: 'get', key: 'a' })]);
     await Promise.resolve();
     assert.equal(fatal.length, 1);
-    assert.match(fatal[0]!.message, /service "kv" failed to decode a checkpoint's state: SyntaxError/);
+    assert.match(fatal[0]!.message, /service "kv" failed to decode a checkpoint's state: TypeError: kv state is not a list/);
     await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
     assert.deepEqual(executed, []);
   });
@@ -364,5 +386,113 @@ describe('InlineExecutor', () => {
     const executor = new InlineExecutor({ ...bytesService, initialState: () => new Uint8Array(0) }, recorder().callbacks);
     assert.deepEqual(await executor.snapshot(CHUNK_BYTES), { state: new Uint8Array(0), chunkDigests: [] });
     for (const chunkBytes of [0, -1, 1.5]) assert.throws(() => executor.snapshot(chunkBytes), InvariantViolation);
+  });
+});
+
+describe('state files and the stateStream hook', () => {
+  const root = mkdtempSync(join(tmpdir(), 'bafomet-executor-'));
+  after(() => rmSync(root, { recursive: true, force: true }));
+  let files = 0;
+  const freshPath = (): string => join(root, `state-${files++}`);
+
+  const { stateStream: _, ...kvWithoutHook } = kvService;
+  /** kv without its hook, as a module a worker can load. */
+  const kvWithoutHookModule = `data:text/javascript,${encodeURIComponent(
+    `import { kvService } from ${JSON.stringify(kvModule.href)}; const { stateStream, ...rest } = kvService; export default rest;`,
+  )}`;
+  /** Chunks and file pieces that never line up with the hook's pieces of about 64 KiB. */
+  const chunkBytes = 1000;
+  const pieceBytes = 333;
+  /** A kv state of a few hundred KiB, in several pieces from the hook. */
+  const bigBatches = (): Uint8Array[][] =>
+    Array.from({ length: 4 }, (_, b) =>
+      Array.from({ length: 60 }, (_, i) => kv({ op: 'put', key: `k${b}-${i}`, value: `é${i}`.repeat(400) })),
+    );
+  const kinds: [string, (callbacks: ExecutorCallbacks) => Promise<Executor>][] = [
+    ['inline, with the hook', async (callbacks) => new InlineExecutor(kvService, callbacks)],
+    ['inline, without it', async (callbacks) => new InlineExecutor(kvWithoutHook as AnyService, callbacks)],
+    ['in a worker, with the hook', (callbacks) => startWorker({ serviceModule: kvModule }, callbacks)],
+    ['in a worker, without it', (callbacks) => startWorker({ serviceModule: kvWithoutHookModule }, callbacks)],
+  ];
+
+  it('snapshots to a file the bytes and chunk digests of a memory snapshot, with the hook or without', async () => {
+    const batches = bigBatches();
+    const expected = await kvCheckpointStateOf(batches);
+    for (const [kind, start] of kinds) {
+      const { fatal, callbacks } = recorder();
+      const executor = await start(callbacks);
+      batches.forEach((operations, i) => executor.execute(i + 1, operations));
+      const path = freshPath();
+      const [memory, file, digests] = await Promise.all([
+        executor.snapshot(chunkBytes),
+        executor.snapshotToFile(chunkBytes, path),
+        executor.stateDigests(chunkBytes),
+      ]);
+      assert.deepEqual(memory.state, expected, kind);
+      assert.deepEqual(memory.chunkDigests, chunkDigestsOf(expected, chunkBytes), kind);
+      assert.deepEqual(new Uint8Array(readFileSync(path)), expected, kind);
+      assert.deepEqual(file, { bytes: expected.length, chunkDigests: memory.chunkDigests }, kind);
+      assert.deepEqual(digests, file, kind);
+      assert.deepEqual(fatal, [], kind);
+    }
+  });
+
+  it('restores from a file in queue order, streamed into the hook or read whole', async () => {
+    const path = freshPath();
+    const source = new InlineExecutor(kvService, recorder().callbacks);
+    bigBatches().forEach((operations, i) => source.execute(i + 1, operations));
+    await source.snapshotToFile(chunkBytes, path);
+    const expected = (await source.snapshot(chunkBytes)).state;
+    for (const [kind, start] of kinds) {
+      const { executed, fatal, callbacks } = recorder();
+      const executor = await start(callbacks);
+      executor.execute(1, [kv({ op: 'put', key: 'x', value: 'gone' })]);
+      const restored = executor.restoreFromFile(path, pieceBytes);
+      executor.execute(2, [kv({ op: 'get', key: 'k3-59' }), kv({ op: 'get', key: 'x' })]);
+      await restored;
+      await waitFor(() => executed.length === 2, `the batch after the restore (${kind})`);
+      const replies = executed[1]!.results.map((r) => kvService.reply.decode(r));
+      assert.deepEqual(replies, [{ ok: true, value: 'é59'.repeat(400) }, { ok: true, value: null }], kind);
+      assert.deepEqual((await executor.snapshot(chunkBytes)).state, expected, kind);
+      assert.deepEqual(fatal, [], kind);
+    }
+  });
+
+  it('fails only the snapshot whose file cannot be written, and deletes nothing else', async () => {
+    const taken = freshPath();
+    await new InlineExecutor(kvService, recorder().callbacks).snapshotToFile(chunkBytes, taken);
+    for (const [kind, start] of kinds) {
+      const { executed, fatal, callbacks } = recorder();
+      const executor = await start(callbacks);
+      executor.execute(1, [kv({ op: 'put', key: 'a', value: '1' })]);
+      for (const path of [taken, join(root, 'no-such-directory', 'state')]) {
+        await assert.rejects(executor.snapshotToFile(chunkBytes, path), CheckpointFileError, kind);
+      }
+      assert.equal(readFileSync(taken).length, 2, 'the existing file is left alone');
+      executor.execute(2, [kv({ op: 'get', key: 'a' })]);
+      assert.deepEqual(kvService.state.decode((await executor.snapshot(chunkBytes)).state), new Map([['a', '1']]), kind);
+      await waitFor(() => executed.length === 2, `both batches (${kind})`);
+      assert.deepEqual(fatal, [], kind);
+    }
+  });
+
+  it('is fatal when the hook yields something other than bytes, or the file to restore is missing', async () => {
+    const stringly = defineService({
+      ...bytesService,
+      stateStream: { encode: () => ['not bytes' as unknown as Uint8Array], decode: () => new Uint8Array(4) },
+    });
+    const inline = recorder();
+    const executor = new InlineExecutor(stringly, inline.callbacks);
+    await assert.rejects(executor.snapshotToFile(chunkBytes, freshPath()), ServiceError);
+    await waitFor(() => inline.fatal.length === 1, 'onFatal');
+    assert.match(inline.fatal[0]!.message, /service "bytes" failed to encode its state: TypeError: the state encoding yielded a piece/);
+
+    for (const [kind, start] of kinds) {
+      const { fatal, callbacks } = recorder();
+      const restoring = await start(callbacks);
+      await assert.rejects(restoring.restoreFromFile(join(root, 'missing'), pieceBytes), ServiceError, kind);
+      await waitFor(() => fatal.length === 1, `onFatal (${kind})`);
+      assert.match(fatal[0]!.message, /service "kv" failed to decode a checkpoint's state: Error: ENOENT/, kind);
+    }
   });
 });

@@ -156,6 +156,45 @@ describe('kv service', () => {
       assert.throws(() => kvService.state.decode(utf8.encode(text)), TypeError, text);
     }
   });
+
+  describe('stateStream', () => {
+    const stream = kvService.stateStream!;
+    const concat = (pieces: Iterable<Uint8Array>): Uint8Array => new Uint8Array(Buffer.concat([...pieces]));
+    /** `bytes` cut at `cuts` (sorted, deduplicated offsets), as pieces of their own. */
+    const cut = (bytes: Uint8Array, cuts: number[]): Uint8Array[] => {
+      const at = [...new Set([0, ...cuts.map((c) => c % (bytes.length + 1)), bytes.length])].sort((a, b) => a - b);
+      return at.slice(1).map((end, i) => bytes.slice(at[i], end));
+    };
+    // Any code points, lone surrogates too, and the bytes the decoder's scan looks for.
+    const text = fc.oneof(fc.string({ unit: 'binary' }), fc.stringMatching(/^["\\[\],]*$/));
+    const states = fc.uniqueArray(fc.tuple(text, text), { selector: ([key]) => key }).map((entries) => new Map(entries));
+
+    it('yields exactly the state codec bytes, and decodes them cut anywhere like the codec', () => {
+      fc.assert(
+        fc.property(states, fc.array(fc.nat()), (state, cuts) => {
+          const bytes = kvService.state.encode(state);
+          assert.deepEqual(concat(stream.encode(state)), bytes);
+          assert.deepEqual(stream.decode(cut(bytes, cuts)), kvService.state.decode(bytes));
+        }),
+        { numRuns: 300 },
+      );
+    });
+
+    it('yields a large state in pieces of about 64 KiB', () => {
+      const state: KvState = new Map(Array.from({ length: 600 }, (_, i) => [`k${i}`, 'é'.repeat(500)]));
+      const pieces = [...stream.encode(state)];
+      assert.ok(pieces.length >= 4, `${pieces.length} pieces`);
+      assert.ok(pieces.every((piece) => piece.length <= 200 * 1024));
+      assert.deepEqual(concat(pieces), kvService.state.encode(state));
+      assert.deepEqual(stream.decode(pieces), state);
+    });
+
+    it('refuses to decode what the encoder never yields', () => {
+      const texts = ['', '{}', '[', '[1]', '[[]]', '[["a"]]', '[["a",1]]', '[,]', '[["a","b"],]', '[["a","b"]["c","d"]]', '[]x', '[["a","\\"]'];
+      for (const text of texts) assert.throws(() => stream.decode([utf8.encode(text)]), TypeError, text);
+      assert.throws(() => stream.decode([new Uint8Array([0x5b, 0x5b, 0x22, 0xff, 0x22, 0x2c, 0x22, 0x22, 0x5d, 0x5d])]), TypeError, 'invalid UTF-8');
+    });
+  });
 });
 
 describe('counter service', () => {
