@@ -18,13 +18,22 @@ export type PushResult = 'queued' | 'full' | 'oversized';
 export const WRITE_BATCH_BYTES_MAX = 1024 * 1024;
 
 /**
+ * Most payload bytes queued per connection: a peer that asks for large
+ * messages (checkpoint chunks) and never reads must not pin gigabytes. A
+ * frame larger than this is still queued alone into an empty queue.
+ */
+export const QUEUED_BYTES_MAX = 64 * 1024 * 1024;
+
+/**
  * Holds frames until a socket can take them. Frames pushed during one turn of
  * the event loop go out together in one write on the next turn (setImmediate);
  * while the socket is absent or applying backpressure the queue only grows up
- * to its bound, and pushes beyond it are dropped and counted.
+ * to its bounds (frames and bytes), and pushes beyond them are dropped and
+ * counted.
  */
 export class SendQueue {
   private frames: Uint8Array[] = [];
+  private queuedBytes = 0;
   private socket: Socket | undefined;
   private flushImmediate: NodeJS.Immediate | undefined;
 
@@ -39,13 +48,16 @@ export class SendQueue {
     return this.frames.length;
   }
 
-  /** Queues a payload, unless the queue is full or the payload exceeds the frame limit. */
+  /** Queues a payload, unless the queue is full (frames or bytes) or the payload exceeds the frame limit. */
   push(payload: Uint8Array): PushResult {
-    if (payload.length > this.maxFrameBytes || this.frames.length >= this.framesMax) {
+    const full =
+      this.frames.length >= this.framesMax || (this.frames.length > 0 && this.queuedBytes + payload.length > QUEUED_BYTES_MAX);
+    if (payload.length > this.maxFrameBytes || full) {
       this.counters.dropped++;
       return payload.length > this.maxFrameBytes ? 'oversized' : 'full';
     }
     this.frames.push(payload);
+    this.queuedBytes += payload.length;
     this.scheduleFlush();
     return 'queued';
   }
@@ -70,6 +82,7 @@ export class SendQueue {
   clear(): void {
     this.detach();
     this.frames = [];
+    this.queuedBytes = 0;
   }
 
   private readonly scheduleFlush = (): void => {
@@ -90,6 +103,7 @@ export class SendQueue {
       count++;
     }
     const batch = this.frames.splice(0, count);
+    this.queuedBytes -= bytes;
     socket.write(encodeFrames(batch));
     this.counters.sent += batch.length;
     if (!socket.writableNeedDrain) this.scheduleFlush();
