@@ -34,9 +34,16 @@ interface ChaosCommandOptions {
   recoveryTimeout: number;
   recoveryLimit: number;
   verifyTimeout: number;
+  downRequests: number;
+  downTimeout: number;
+  catchUpTimeout: number;
+  checkpointInterval?: number;
+  stateMib: number;
   logLevel: LogLevel;
   json: boolean;
 }
+
+const MIB = 1024 * 1024;
 
 /** Adds the `chaos` subcommand to `program`. Exit code 1 when the scenario does not pass. */
 export function addChaosCommand(program: Command): void {
@@ -58,6 +65,11 @@ export function addChaosCommand(program: Command): void {
     .option('--recovery-timeout <ms>', 'give up waiting for recovery after a fault after this long', integer(1, 600_000), d.recoveryTimeoutMs)
     .option('--recovery-limit <ms>', 'recoveryMs must be below this to pass', integer(1, 600_000), d.recoveryLimitMs)
     .option('--verify-timeout <ms>', 'bound on reading every acknowledged key back at the end', integer(1, 600_000), d.verifyTimeoutMs)
+    .option('--down-requests <n>', 'lagging-replica, large-state: requests acknowledged while the replica is down', integer(1, 1_000_000_000), d.downRequests)
+    .option('--down-timeout <ms>', 'bound on the load reaching --down-requests', integer(1, 86_400_000), d.downTimeoutMs)
+    .option('--catch-up-timeout <ms>', 'bound on the restarted replica catching up', integer(1, 3_600_000), d.catchUpTimeoutMs)
+    .option('--checkpoint-interval <batches>', 'checkpoint interval of the replicas (default: 64; large-state: 2048); the log window is at least twice it', integer(1, 1_000_000))
+    .option('--state-mib <MiB>', 'large-state: size of the slots service state', integer(1, 2047), d.stateBytes / MIB)
     .addOption(new Option('--log-level <level>', 'log level of the replica processes').choices(LOG_LEVELS).default(d.logLevel))
     .option('--json', 'print the report as one JSON object on the last line of stdout', false)
     .action(async (o: ChaosCommandOptions) => {
@@ -72,6 +84,11 @@ export function addChaosCommand(program: Command): void {
         recoveryTimeoutMs: o.recoveryTimeout,
         recoveryLimitMs: o.recoveryLimit,
         verifyTimeoutMs: o.verifyTimeout,
+        downRequests: o.downRequests,
+        downTimeoutMs: o.downTimeout,
+        catchUpTimeoutMs: o.catchUpTimeout,
+        checkpointInterval: o.checkpointInterval,
+        stateBytes: o.stateMib * MIB,
         logLevel: o.logLevel,
       };
       try {

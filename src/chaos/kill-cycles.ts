@@ -56,9 +56,9 @@ const loadPhase = (ms: number): Promise<void> => new Promise((resolve) => setTim
 /**
  * Runs `options.cycles` kill cycles. Before the second and later cycles the
  * replica killed in the previous one is restarted (a fresh process with no
- * state: it can only take part again once replicas can catch up by state
- * transfer), so at most one replica is down at a time. Stops early if a
- * fault is not recovered from within `recoveryTimeoutMs`.
+ * state, which catches up by state transfer; this cycle does not wait for
+ * that, lag-cycles.ts does), so at most one replica is down at a time. Stops
+ * early if a fault is not recovered from within `recoveryTimeoutMs`.
  */
 export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec): Promise<FaultReport[]> {
   const { cluster, load, options, say } = context;

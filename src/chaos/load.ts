@@ -1,7 +1,8 @@
 /**
  * The chaos runner's steady load: closed-loop sessions on the key-value
- * service that keep a ledger of every acknowledged write, so the end of the
- * run can check that none of them is missing from the replicated state.
+ * service (or the `slots` service, see workload.ts) that keep a ledger of
+ * every acknowledged write, so the end of the run can check that none of
+ * them is missing from the replicated state.
  *
  * Session s owns the keys `c{s}-k{j}` (j < keysPerSession) and no one else
  * writes them. Its w-th put writes value `c{s}-w{w}` to key `c{s}-k{w mod
@@ -12,11 +13,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
+import type { ProtocolOptions } from '../core/options.js';
 import { Client } from '../runtime/client.js';
-import kvService, { KV_ENTRIES_MAX, type KvReply, type KvRequest } from '../services/kv.js';
+import { keyOf, kvWorkload, type ChaosWorkload, type LedgerReply } from './workload.js';
 
-/** Keys per session, at most: clients × keys stays below half of KV_ENTRIES_MAX. */
-const KEYS_PER_SESSION_MAX = 64;
+export { keysPerSession } from './workload.js';
 
 /** The acknowledged writes of one key. */
 export interface KeyLedger {
@@ -50,14 +51,20 @@ export interface ChaosLoadOptions {
   readonly sessions: number;
   readonly retransmitMs: number;
   readonly retransmitMsMax: number;
+  /** The requests; default the kv store's, for `sessions` sessions. */
+  readonly workload?: ChaosWorkload;
+  /** The replicas' protocol options, if not the defaults (the client's limits must match). */
+  readonly protocol?: Partial<ProtocolOptions>;
 }
 
-export function keysPerSession(sessions: number): number {
-  return Math.max(1, Math.min(KEYS_PER_SESSION_MAX, Math.floor(KV_ENTRIES_MAX / 2 / sessions)));
+/** What the ledger knows of one key: who owns it, which of the owner's keys it is, its writes. */
+export interface LedgerEntry {
+  readonly session: number;
+  readonly index: number;
+  readonly entry: KeyLedger;
 }
 
 export const valueOf = (session: number, write: number): string => `c${session}-w${write}`;
-const keyOf = (session: number, slot: number): string => `c${session}-k${slot}`;
 
 /** The write number in `value` if `session` wrote it, else undefined. */
 export function writeNumberOf(session: number, value: string): number | undefined {
@@ -69,7 +76,7 @@ export function writeNumberOf(session: number, value: string): number | undefine
 
 export class ChaosLoad {
   /** key → ledger, with the session that owns the key. */
-  readonly ledger = new Map<string, { readonly session: number; readonly entry: KeyLedger }>();
+  readonly ledger = new Map<string, LedgerEntry>();
   private acknowledgedCount = 0;
   private writesCount = 0;
   private wrongCount = 0;
@@ -80,22 +87,30 @@ export class ChaosLoad {
   readonly startedAt = performance.now();
 
   private constructor(
-    private readonly client: Client<KvRequest, KvReply>,
-    readonly sessions: number,
+    private readonly client: Client<unknown, LedgerReply>,
+    readonly workload: ChaosWorkload,
   ) {
+    const { sessions } = workload;
     this.sessionsDone = Promise.all(Array.from({ length: sessions }, (_, s) => this.session(s))).then(() => undefined);
   }
 
   /** Connects one client with `sessions` sessions and starts every session's loop. */
   static async start(options: ChaosLoadOptions): Promise<ChaosLoad> {
+    const workload = options.workload ?? kvWorkload(options.sessions);
+    if (workload.sessions !== options.sessions) throw new RangeError(`workload made for ${workload.sessions} sessions, not ${options.sessions}`);
     const client = await Client.connect({
       config: options.config,
-      service: kvService,
+      service: workload.codecs,
       sessions: options.sessions,
       retransmitMs: options.retransmitMs,
       retransmitMsMax: options.retransmitMsMax,
+      ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
     });
-    return new ChaosLoad(client, options.sessions);
+    return new ChaosLoad(client, workload);
+  }
+
+  get sessions(): number {
+    return this.workload.sessions;
   }
 
   /** Requests acknowledged (f + 1 matching replies). */
@@ -166,35 +181,36 @@ export class ChaosLoad {
     await this.client.close();
   }
 
-  private entry(session: number, key: string): KeyLedger {
+  private entry(session: number, index: number): KeyLedger {
+    const key = keyOf(session, index);
     let found = this.ledger.get(key);
     if (found === undefined) {
-      found = { session, entry: { acked: [], pending: undefined } };
+      found = { session, index, entry: { acked: [], pending: undefined } };
       this.ledger.set(key, found);
     }
     return found.entry;
   }
 
   private async session(s: number): Promise<void> {
-    const keys = keysPerSession(this.sessions);
+    const { keysPerSession: keys } = this.workload;
     let write = 0;
-    let lastKey: string | undefined;
+    let lastIndex: number | undefined;
     for (let op = 0; !this.stopping; op++) {
-      const read = op % 4 === 3 && lastKey !== undefined;
-      let request: KvRequest;
-      let key: string;
+      const read = op % 4 === 3 && lastIndex !== undefined;
+      let request: unknown;
+      let index: number;
       let w = -1;
       if (read) {
-        key = lastKey as string;
-        request = { op: 'get', key };
+        index = lastIndex as number;
+        request = this.workload.get(s, index);
       } else {
         w = write++;
-        key = keyOf(s, w % keys);
-        request = { op: 'put', key, value: valueOf(s, w) };
-        this.entry(s, key).pending = w;
+        index = w % keys;
+        request = this.workload.put(s, index, valueOf(s, w));
+        this.entry(s, index).pending = w;
       }
       const sentAt = performance.now();
-      let reply: KvReply;
+      let reply: LedgerReply;
       try {
         reply = await this.client.invoke(request);
       } catch {
@@ -202,11 +218,11 @@ export class ChaosLoad {
       }
       this.acknowledgedCount++;
       if (read) {
-        const entry = this.entry(s, key);
+        const entry = this.entry(s, index);
         const expected = entry.acked.length === 0 ? null : valueOf(s, entry.acked[entry.acked.length - 1] as number);
         if (!reply.ok || (reply.value ?? null) !== expected) this.wrongCount++;
       } else {
-        const entry = this.entry(s, key);
+        const entry = this.entry(s, index);
         entry.pending = undefined;
         if (reply.ok) {
           entry.acked.push(w);
@@ -214,7 +230,7 @@ export class ChaosLoad {
         } else {
           this.wrongCount++; // the service refused the put: nothing was written
         }
-        lastKey = key;
+        lastIndex = index;
       }
       this.notify({ sentAt, at: performance.now(), view: this.client.view });
     }

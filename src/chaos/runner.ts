@@ -8,11 +8,14 @@
  */
 import { performance } from 'node:perf_hooks';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import { resolveProtocolOptions } from '../runtime/protocol-options.js';
 import { KV_ENTRIES_MAX } from '../services/kv.js';
+import { validStateBytes } from '../services/slots.js';
 import { ChaosLoad } from './load.js';
 import { findScenario, scenarioNames } from './registry.js';
-import { defaultChaosOptions, type ChaosOptions, type ChaosReport, type FaultReport, type ScenarioContext } from './types.js';
+import { defaultChaosOptions, type ChaosOptions, type ChaosReport, type ClusterSetup, type FaultReport, type ScenarioContext } from './types.js';
 import { readBack, settle } from './verify.js';
+import { kvWorkload } from './workload.js';
 
 /** How long in-flight requests may take to finish once the load stops (after a recovered fault). */
 const STOP_GRACE_MS = 2_000;
@@ -40,6 +43,11 @@ export function resolveChaosOptions(partial: Partial<ChaosOptions> & { readonly 
   integerIn('recoveryLimitMs', 1, 600_000);
   integerIn('verifyTimeoutMs', 1, 600_000);
   integerIn('settleTimeoutMs', 1, 600_000);
+  integerIn('downRequests', 1, 1_000_000_000);
+  integerIn('downTimeoutMs', 1, 86_400_000);
+  integerIn('catchUpTimeoutMs', 1, 3_600_000);
+  if (options.checkpointInterval !== undefined) integerIn('checkpointInterval', 1, 1_000_000);
+  if (!validStateBytes(options.stateBytes)) throw new RangeError('stateBytes must be a positive multiple of 64 below 2 GiB');
   if (!(Number.isFinite(options.durationSec) && options.durationSec > 0 && options.durationSec <= 86_400)) {
     throw new RangeError('durationSec must be a number in (0, 86400]');
   }
@@ -60,10 +68,17 @@ export async function runChaos(
 ): Promise<ChaosReport> {
   const options = resolveChaosOptions(partial);
   const scenario = findScenario(options.scenario)!;
+  const setup: ClusterSetup = scenario.setup?.(options) ?? { workload: kvWorkload(options.clients), protocol: {} };
+  const { workload } = setup;
+  // Throws a ConfigError naming the field if the scenario's options do not fit together.
+  const protocol = resolveProtocolOptions(setup.protocol);
+  const protocolOverrides = Object.keys(setup.protocol).length > 0 ? { protocol: setup.protocol } : {};
   const started = performance.now();
   say(`${scenario.name}: ${scenario.description}`);
-  say(`starting ${options.replicas} replica processes on 127.0.0.1`);
-  const cluster = await LocalCluster.start({ replicas: options.replicas, service: 'kv', logLevel: options.logLevel });
+  say(
+    `starting ${options.replicas} replica processes on 127.0.0.1 (service ${workload.service}, checkpoint every ${protocol.checkpointInterval} batches, log window ${protocol.logWindow})`,
+  );
+  const cluster = await LocalCluster.start({ replicas: options.replicas, service: workload.service, logLevel: options.logLevel, ...protocolOverrides });
   let load: ChaosLoad | undefined;
   try {
     load = await ChaosLoad.start({
@@ -71,9 +86,11 @@ export async function runChaos(
       sessions: options.clients,
       retransmitMs: options.retransmitMs,
       retransmitMsMax: options.retransmitMsMax,
+      workload,
+      ...protocolOverrides,
     });
     say(`cluster up (n=${options.replicas}, f=${cluster.f}); ${options.clients} client sessions in closed loop`);
-    const context: ScenarioContext = { cluster, load, options, say };
+    const context: ScenarioContext = { cluster, load, options, protocol, say };
     let faults: FaultReport[] = [];
     let error: string | undefined;
     try {
@@ -85,7 +102,7 @@ export async function runChaos(
     const recoveredAll = error === undefined && faults.every((f) => f.recovered);
     await load.stop(recoveredAll ? STOP_GRACE_MS : 0);
     say(`load stopped: ${load.acknowledged} requests acknowledged (${load.writesAcknowledged} writes); reading back ${load.ledger.size} keys`);
-    const read = await readBack(cluster, load.ledger, { sessions: READ_BACK_SESSIONS, timeoutMs: options.verifyTimeoutMs });
+    const read = await readBack(cluster, load.ledger, { sessions: READ_BACK_SESSIONS, timeoutMs: options.verifyTimeoutMs, workload, ...protocolOverrides });
     const settled = await settle(cluster, options.settleTimeoutMs);
     const survivors = cluster.running;
     const statuses = (await Promise.allSettled(survivors.map((id) => cluster.status(id)))).flatMap((s) =>
@@ -95,6 +112,17 @@ export async function runChaos(
     const finalView = Math.max(0, ...statuses.map((s) => s.view));
     const recoveryMs =
       faults.length > 0 && faults.every((f) => f.recoveryMs !== null) ? Math.max(...faults.map((f) => f.recoveryMs as number)) : null;
+    const catchUps = faults.flatMap((f) => (f.catchUp === undefined ? [] : [f.catchUp]));
+    const worst = (values: (number | null)[], pick: (...xs: number[]) => number): number | null =>
+      values.length > 0 && values.every((v) => v !== null) ? pick(...(values as number[])) : null;
+    const catchUpSummary =
+      catchUps.length === 0
+        ? {}
+        : {
+            catchUpMs: worst(catchUps.map((c) => c.catchUpMs), Math.max),
+            stateBytes: worst(catchUps.map((c) => c.stateBytes), Math.max),
+            transferMBps: worst(catchUps.map((c) => c.transferMBps), Math.min),
+          };
 
     const failures: string[] = [];
     if (error !== undefined) failures.push(`scenario error: ${error}`);
@@ -106,6 +134,14 @@ export async function runChaos(
           failures.push(`cycle ${f.cycle}: recovery took ${f.recoveryMs} ms (limit ${options.recoveryLimitMs} ms)`);
         }
         if (f.requestsAfterRecovery === 0) failures.push(`cycle ${f.cycle}: no request acknowledged in the load phase after recovery`);
+      }
+      const c = f.catchUp;
+      if (c === undefined) continue;
+      if (!c.caughtUp) failures.push(`cycle ${f.cycle}: restarted replica ${f.replica} did not catch up within ${options.catchUpTimeoutMs} ms`);
+      else if (!c.executedNew) failures.push(`cycle ${f.cycle}: restarted replica ${f.replica} caught up but executed no later batch`);
+      // The slots up to the others' stable checkpoint are gone everywhere: an empty replica can only get past them by a transfer.
+      if (c.caughtUp && c.stableAtRestart > 0 && c.checkpointsInstalled === 0) {
+        failures.push(`cycle ${f.cycle}: restarted replica ${f.replica} reports no installed checkpoint`);
       }
     }
     if (scenario.requiresViewChange && viewChanges < 1) failures.push('no view change');
@@ -126,6 +162,9 @@ export async function runChaos(
       f: cluster.f,
       clients: options.clients,
       cycles: options.cycles,
+      service: workload.service,
+      checkpointInterval: protocol.checkpointInterval,
+      logWindow: protocol.logWindow,
       requestsAcknowledged: load.acknowledged,
       writesAcknowledged: load.writesAcknowledged,
       requestsLost: read.unverifiedKeys > 0 ? null : read.lostWrites,
@@ -139,6 +178,7 @@ export async function runChaos(
       settled: settled.settled,
       digestsEqual: settled.settled && settled.digestsEqual,
       faults,
+      ...catchUpSummary,
       elapsedMs: Math.round(performance.now() - started),
       ...(error === undefined ? {} : { error }),
     };
@@ -160,10 +200,15 @@ export function formatReport(report: ChaosReport, json: boolean): string {
     `view changes         ${report.viewChanges} (final view ${report.finalView})`,
     `recovery             ${report.recoveryMs === null ? 'none' : `${report.recoveryMs} ms`} (limit ${report.recoveryLimitMs} ms)`,
     `survivors            ${report.survivors.join(', ')}: ${report.settled ? (report.digestsEqual ? 'equal state digests' : 'state digests DIFFER') : 'not settled'}`,
-    ...report.faults.map(
-      (f) =>
-        `  cycle ${f.cycle}: ${f.fault} replica ${f.replica} (${f.role}, view ${f.view}) -> ${f.recovered ? `recovered in ${f.recoveryMs} ms, view ${f.recoveryView}; ${f.requestsAfterRecovery} requests after` : 'not recovered'}`,
-    ),
+    ...report.faults.flatMap((f) => [
+      `  cycle ${f.cycle}: ${f.fault} replica ${f.replica} (${f.role}, view ${f.view}) -> ${f.recovered ? `recovered in ${f.recoveryMs} ms, view ${f.recoveryView}; ${f.requestsAfterRecovery} requests after` : 'not recovered'}`,
+      ...(f.catchUp === undefined
+        ? []
+        : [
+            `    restarted after ${f.catchUp.requestsWhileDown} requests (${f.catchUp.checkpointsWhileDown} checkpoints): ${f.catchUp.caughtUp ? `caught up in ${f.catchUp.catchUpMs} ms` : 'did not catch up'}, ${f.catchUp.checkpointsInstalled} checkpoint(s) installed` +
+              (f.catchUp.stateBytes === null ? '' : `, first ${f.catchUp.stateBytes} bytes in ${f.catchUp.transferMs} ms (>= ${f.catchUp.transferMBps} MB/s)`),
+          ]),
+    ]),
     ...report.failures.map((f) => `  failure: ${f}`),
   ];
   return lines.join('\n') + '\n';

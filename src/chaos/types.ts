@@ -3,8 +3,10 @@
  * scenario runs in, what it reports about each fault, and the final report.
  */
 import type { LocalCluster } from '../cluster/local-cluster.js';
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import type { ChaosLoad } from './load.js';
+import type { ChaosWorkload } from './workload.js';
 
 /** Options of one chaos run (see {@link defaultChaosOptions}). */
 export interface ChaosOptions {
@@ -35,6 +37,16 @@ export interface ChaosOptions {
   readonly settleTimeoutMs: number;
   /** Log level of the replica processes (their logs go to stderr). */
   readonly logLevel: LogLevel;
+  /** Scenarios that restart a replica: requests acknowledged while it is down, at least (`lagging-replica`, `large-state`). */
+  readonly downRequests: number;
+  /** Bound on the load reaching `downRequests` while the replica is down. */
+  readonly downTimeoutMs: number;
+  /** Bound on a restarted replica catching up; the run fails if it passes. */
+  readonly catchUpTimeoutMs: number;
+  /** Checkpoint interval of the replicas, in batches; undefined: the scenario's choice. */
+  readonly checkpointInterval: number | undefined;
+  /** Size of the `slots` service state (`large-state`), bytes. */
+  readonly stateBytes: number;
 }
 
 export const defaultChaosOptions: Omit<ChaosOptions, 'scenario'> = {
@@ -49,7 +61,20 @@ export const defaultChaosOptions: Omit<ChaosOptions, 'scenario'> = {
   verifyTimeoutMs: 10_000,
   settleTimeoutMs: 10_000,
   logLevel: 'error',
+  downRequests: 50_000,
+  downTimeoutMs: 600_000,
+  catchUpTimeoutMs: 120_000,
+  checkpointInterval: undefined,
+  stateBytes: 200 * 1024 * 1024,
 };
+
+/** The cluster a scenario runs against and the load's requests. */
+export interface ClusterSetup {
+  /** The load's service and requests. */
+  readonly workload: ChaosWorkload;
+  /** Protocol options of every replica (and of the clients), over the defaults. */
+  readonly protocol: Partial<ProtocolOptions>;
+}
 
 /** What a scenario gets to work with. The runner owns (starts and stops) all of it. */
 export interface ScenarioContext {
@@ -57,6 +82,8 @@ export interface ScenarioContext {
   /** The steady client load, already running. */
   readonly load: ChaosLoad;
   readonly options: ChaosOptions;
+  /** The protocol options the replicas run with, resolved (defaults included). */
+  readonly protocol: ProtocolOptions;
   /** A progress line on stderr. */
   readonly say: (line: string) => void;
 }
@@ -81,6 +108,42 @@ export interface FaultReport {
   readonly recoveryView: number | null;
   /** Requests acknowledged in the steady-load phase after recovery (0 if none ran): the load must go on, not just one request. */
   readonly requestsAfterRecovery: number;
+  /** Scenarios that restart the replica after a while: how it caught up. */
+  readonly catchUp?: CatchUpReport;
+}
+
+/** A killed replica restarted empty, and how it caught up with the others (state transfer, then the log). */
+export interface CatchUpReport {
+  /** Requests acknowledged between the kill and the restart. */
+  readonly requestsWhileDown: number;
+  /** Checkpoints the others made stable while it was down. */
+  readonly checkpointsWhileDown: number;
+  /** The others' stable checkpoint when it was restarted. */
+  readonly stableAtRestart: number;
+  /** From the restart (spawn) to its ready line: process start, service state, listening. */
+  readonly readyMs: number;
+  /** Whether its lastExecuted reached the others' within `catchUpTimeoutMs`. */
+  readonly caughtUp: boolean;
+  /**
+   * From the restart (spawn) to the first status in which its lastExecuted is
+   * at least the lowest lastExecuted of the others, asked just before while
+   * they keep executing; null if it did not catch up.
+   */
+  readonly catchUpMs: number | null;
+  /** Checkpoints it fetched and installed (its status `checkpointsInstalled`). */
+  readonly checkpointsInstalled: number;
+  /** Bytes of the first checkpoint image it installed (client table and service state), from its log; null if none. */
+  readonly stateBytes: number | null;
+  /**
+   * From its ready line to the log line of its first installed checkpoint:
+   * the fetch of that image with the state query before it and the restore
+   * after it, so an upper bound of the fetch alone; null if none.
+   */
+  readonly transferMs: number | null;
+  /** stateBytes / transferMs in MB/s (10^6 bytes): a lower bound of the fetch's throughput; null if none. */
+  readonly transferMBps: number | null;
+  /** Whether, after catching up, it executed batches ordered after that point (within `catchUpTimeoutMs`). */
+  readonly executedNew: boolean;
 }
 
 /** A fault scenario: injects faults into a running cluster under load and measures recovery. */
@@ -90,6 +153,8 @@ export interface Scenario {
   readonly description: string;
   /** Whether passing requires the survivors to have installed a new view. */
   readonly requiresViewChange: boolean;
+  /** The cluster and load it needs; default the kv store with the default protocol options. */
+  setup?(options: ChaosOptions): ClusterSetup;
   /**
    * Runs `options.cycles` cycles of steady load, fault, recovery, steady
    * load. Every wait must be bounded. Returns one report per injected fault.
@@ -108,6 +173,11 @@ export interface ChaosReport {
   readonly f: number;
   readonly clients: number;
   readonly cycles: number;
+  /** The service the replicas ran (`kv`, `slots?bytes=N`). */
+  readonly service: string;
+  /** The checkpoint interval and log window they ran with. */
+  readonly checkpointInterval: number;
+  readonly logWindow: number;
   /** Requests (puts and gets) the load had acknowledged: f + 1 matching replies. */
   readonly requestsAcknowledged: number;
   /** Of those, puts. */
@@ -138,6 +208,12 @@ export interface ChaosReport {
   /** Whether the survivors' state digests were equal (after the same batch). */
   readonly digestsEqual: boolean;
   readonly faults: readonly FaultReport[];
+  /** Catch-up scenarios only: the slowest `catchUp.catchUpMs` of the faults (null if one did not catch up). */
+  readonly catchUpMs?: number | null;
+  /** Catch-up scenarios only: the largest `catchUp.stateBytes` (null if one installed nothing). */
+  readonly stateBytes?: number | null;
+  /** Catch-up scenarios only: the lowest `catchUp.transferMBps` (null if one installed nothing). */
+  readonly transferMBps?: number | null;
   /** Wall time of the whole run, cluster start to verification end. */
   readonly elapsedMs: number;
   /** An exception that cut the scenario short, if any. */

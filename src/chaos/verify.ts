@@ -5,9 +5,10 @@
  * same state.
  */
 import type { LocalCluster } from '../cluster/local-cluster.js';
+import type { ProtocolOptions } from '../core/options.js';
 import { Client } from '../runtime/client.js';
-import kvService from '../services/kv.js';
-import { writeNumberOf, type KeyLedger } from './load.js';
+import { writeNumberOf, type KeyLedger, type LedgerEntry } from './load.js';
+import { kvWorkload, type ChaosWorkload } from './workload.js';
 
 export interface ReadBackResult {
   /** Keys read back. */
@@ -44,11 +45,24 @@ export function lostWrites(session: number, entry: KeyLedger, found: string | nu
  */
 export async function readBack(
   cluster: LocalCluster,
-  ledger: ReadonlyMap<string, { readonly session: number; readonly entry: KeyLedger }>,
-  options: { readonly sessions: number; readonly timeoutMs: number },
+  ledger: ReadonlyMap<string, LedgerEntry>,
+  options: {
+    readonly sessions: number;
+    readonly timeoutMs: number;
+    /** The load's workload (it names the get of a key); default the kv store's. */
+    readonly workload?: ChaosWorkload;
+    readonly protocol?: Partial<ProtocolOptions>;
+  },
 ): Promise<ReadBackResult> {
   const keys = [...ledger.keys()];
-  const client = await Client.connect({ config: cluster.config, service: kvService, sessions: options.sessions });
+  // Only its get requests are used, and they do not depend on the session count.
+  const workload = options.workload ?? kvWorkload(options.sessions);
+  const client = await Client.connect({
+    config: cluster.config,
+    service: workload.codecs,
+    sessions: options.sessions,
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+  });
   let next = 0;
   let keysChecked = 0;
   let lost = 0;
@@ -59,10 +73,10 @@ export async function readBack(
   const worker = async (): Promise<void> => {
     while (next < keys.length) {
       const key = keys[next++] as string;
-      const { session, entry } = ledger.get(key)!;
+      const { session, index, entry } = ledger.get(key)!;
       let value: string | null;
       try {
-        const reply = await client.invoke({ op: 'get', key });
+        const reply = await client.invoke(workload.get(session, index));
         value = reply.ok ? (reply.value ?? null) : `error: ${reply.error}`;
       } catch {
         return; // closed at the deadline

@@ -2,6 +2,7 @@
 /** The `bafomet` command line: a thin layer over the library. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { addChaosCommand } from '../chaos/command.js';
+import { addSoakCommand } from '../chaos/soak-command.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { initCluster } from '../cluster/init.js';
 import { BafometError } from '../errors.js';
@@ -72,6 +73,7 @@ program
   });
 
 addChaosCommand(program);
+addSoakCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   const message = error instanceof BafometError ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.stack : error);

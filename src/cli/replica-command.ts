@@ -86,6 +86,10 @@ async function answer(replica: Replica, line: string): Promise<ControlAnswer> {
       const { digest, seq } = await replica.stateDigest();
       return { id: command.id, digest, seq };
     }
+    case 'memory': {
+      const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+      return { id: command.id, memory: { rss, heapTotal, heapUsed, external, arrayBuffers } };
+    }
     default:
       return { id: command.id, error: 'unknown-command' };
   }

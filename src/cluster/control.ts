@@ -4,7 +4,7 @@
  * parent (demo, tests, chaos runner) uses it to ask for status and state
  * digests; the replica exits when stdin closes, so it never outlives its parent.
  */
-export type ControlCommand = { readonly id: number; readonly cmd: 'status' | 'digest' };
+export type ControlCommand = { readonly id: number; readonly cmd: 'status' | 'digest' | 'memory' };
 
 export interface ReadyLine {
   readonly event: 'ready';
@@ -18,11 +18,15 @@ export interface StatusAnswer {
   readonly status: {
     readonly view: number;
     readonly primary: number;
+    /** False between voting for `view` and installing it. */
+    readonly viewActive: boolean;
     readonly lastDelivered: number;
     readonly lastExecuted: number;
     /** The latest stable checkpoint (low watermark). */
     readonly stableCheckpoint: number;
     readonly pendingRequests: number;
+    /** Sequence numbers in its log (slots above the stable checkpoint). */
+    readonly slots: number;
     readonly batchesDelivered: number;
     readonly requestsExecuted: number;
     readonly rejectedMessages: number;
@@ -42,4 +46,10 @@ export interface DigestAnswer {
   readonly seq: number;
 }
 
-export type ControlAnswer = StatusAnswer | DigestAnswer | { readonly id: number; readonly error: string };
+export interface MemoryAnswer {
+  readonly id: number;
+  /** process.memoryUsage() of the replica process, bytes: `rss` is the whole process, heap figures the main thread's. */
+  readonly memory: { readonly rss: number; readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
+}
+
+export type ControlAnswer = StatusAnswer | DigestAnswer | MemoryAnswer | { readonly id: number; readonly error: string };

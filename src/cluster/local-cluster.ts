@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
-import type { ControlAnswer, DigestAnswer, ReadyLine, StatusAnswer } from './control.js';
+import type { ControlAnswer, ControlCommand, DigestAnswer, MemoryAnswer, ReadyLine, StatusAnswer } from './control.js';
 import { freePorts } from './free-ports.js';
 import { initCluster } from './init.js';
 
@@ -72,7 +72,7 @@ class ReplicaProcess {
     });
   }
 
-  async ask(cmd: 'status' | 'digest'): Promise<ControlAnswer> {
+  async ask(cmd: ControlCommand['cmd']): Promise<ControlAnswer> {
     const id = this.nextId++;
     const answer = new Promise<ControlAnswer>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`replica did not answer ${cmd}`)), CONTROL_TIMEOUT_MS);
@@ -171,6 +171,13 @@ export class LocalCluster {
     const answer = await this.process(id).ask('status');
     if (!('status' in answer)) throw new Error(`replica ${id} status: ${JSON.stringify(answer)}`);
     return answer.status;
+  }
+
+  /** The replica process's memory use (process.memoryUsage()). */
+  async memory(id: number): Promise<MemoryAnswer['memory']> {
+    const answer = await this.process(id).ask('memory');
+    if (!('memory' in answer)) throw new Error(`replica ${id} memory: ${JSON.stringify(answer)}`);
+    return answer.memory;
   }
 
   async digest(id: number): Promise<DigestAnswer> {
