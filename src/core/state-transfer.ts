@@ -121,7 +121,7 @@ export class StateTransfer {
 
   /** Nothing was delivered for a retransmission round while work waits: ask for the log [S13]. */
   stalled(): void {
-    this.requestLog('others');
+    this.requestLog();
   }
 
   onTick(): void {
@@ -191,7 +191,7 @@ export class StateTransfer {
       this.aboveWindow.clear();
     }
     if (checkpoint.seq > lastDelivered) this.considerTarget(from, checkpoint, manifest);
-    else if (m.lastDelivered > lastDelivered) this.requestLog(from);
+    else if (m.lastDelivered > lastDelivered) this.requestLog();
     this.followView();
     return undefined;
   }
@@ -219,7 +219,7 @@ export class StateTransfer {
     this.target = undefined;
     this.installing = false;
     this.logVotes.dropUpTo(this.host.lastDelivered());
-    this.requestLog('others');
+    this.requestLog();
   }
 
   onLogEntries(from: ReplicaId, m: LogEntriesMessage): Rejection | undefined {
@@ -240,7 +240,7 @@ export class StateTransfer {
       this.logVotes.dropUpTo(s);
     }
     const ahead = [...this.summaries.values()].some((p) => p.lastDelivered > this.host.lastDelivered());
-    if (ahead && m.batches.length >= this.options.logEntriesMax) this.requestLog(from);
+    if (ahead && m.batches.length >= this.options.logEntriesMax) this.requestLog();
     return undefined;
   }
 
@@ -271,11 +271,12 @@ export class StateTransfer {
     }
   }
 
-  private requestLog(to: ReplicaId | 'others'): void {
+  /** Asks every other replica (a batch needs f + 1 of them to name it), at most once per tick [S13]. */
+  private requestLog(): void {
     const now = this.host.now();
     if (this.target !== undefined || now === this.lastLogRequest) return;
     this.lastLogRequest = now;
-    this.host.send(to, { type: 'log-request', after: this.host.lastDelivered() }); // [S13]
+    this.host.send('others', { type: 'log-request', after: this.host.lastDelivered() });
   }
 
   /** [S8] f + 1 replicas report an active view above ours: at least one correct replica is there. */
