@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { runKvLoad } from '../cluster/kv-load.js';
+import { nearestRankPercentile } from '../cluster/latency.js';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import type { LogLevel } from '../log.js';
 import { Client } from '../runtime/client.js';
@@ -143,9 +144,7 @@ interface Sample {
 
 /** The `p`-th percentile (nearest rank) of `values`, 0 for none. */
 function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return 0;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1] as number;
+  return nearestRankPercentile([...values].sort((a, b) => a - b), p);
 }
 
 /** Per-replica summary and verdict of `samples` after `warmup` of them. */

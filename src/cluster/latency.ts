@@ -1,3 +1,10 @@
+/** The p-th percentile (0 < p <= 100) of `sorted` (ascending), nearest rank; 0 with no values. */
+export function nearestRankPercentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return sorted[rank - 1] as number;
+}
+
 /** Latency samples and their percentiles (nearest-rank). */
 export class LatencyRecorder {
   private samples: number[] = [];
@@ -17,12 +24,10 @@ export class LatencyRecorder {
 
   /** The p-th percentile (0 < p <= 100), or 0 with no samples. */
   percentile(p: number): number {
-    if (this.samples.length === 0) return 0;
     if (!this.sorted) {
       this.samples.sort((a, b) => a - b);
       this.sorted = true;
     }
-    const rank = Math.min(this.samples.length, Math.max(1, Math.ceil((p / 100) * this.samples.length)));
-    return this.samples[rank - 1] as number;
+    return nearestRankPercentile(this.samples, p);
   }
 }
