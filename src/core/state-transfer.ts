@@ -74,6 +74,8 @@ export class StateTransfer {
   private target: Target | undefined;
   /** Waiting for the replica to install a fetched image. */
   private installing = false;
+  /** Replicas whose summary showed this replica level with them since it fell behind: f + 1 clear it. */
+  private readonly levelWith = new Set<ReplicaId>();
   /** Highest sequence number each replica sent something above our window for [S4 b]. */
   private readonly aboveWindow = new Map<ReplicaId, SeqNo>();
   private readonly summaries = new Map<ReplicaId, PeerSummary>();
@@ -110,13 +112,18 @@ export class StateTransfer {
 
   /** The replica adopted a stable checkpoint above what it delivered [S4 a]. */
   fellBehind(): void {
-    this.behind = true;
+    this.raise();
   }
 
   /** `from` sent an agreement message or CHECKPOINT for `seq`, above this replica's window [S4 b]. */
   sawAboveWindow(from: ReplicaId, seq: SeqNo): void {
     if ((this.aboveWindow.get(from) ?? 0) < seq) this.aboveWindow.set(from, seq);
-    if (this.aboveWindow.size >= this.host.rules.sizes.weak) this.behind = true;
+    if (this.aboveWindow.size >= this.host.rules.sizes.weak) this.raise();
+  }
+
+  private raise(): void {
+    this.behind = true;
+    this.levelWith.clear();
   }
 
   /** Nothing was delivered for a retransmission round while work waits: ask for the log [S13]. */
@@ -182,11 +189,13 @@ export class StateTransfer {
     }
     this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered });
     const lastDelivered = this.host.lastDelivered();
-    // Within a pipeline of a replica's progress is caught up: what is in flight completes through
-    // agreement (a replica busy catching up for good would never time the primary, T2). New evidence raises it again.
+    // Within a pipeline of f + 1 replicas' progress is caught up (one of them correct; a liar alone
+    // cannot stop the asking): what is in flight completes through agreement, and a replica busy
+    // catching up for good would never time the primary (T2). New evidence raises it again.
     // (Never while this replica's own stable checkpoint is above what it delivered: that takes a transfer.)
     const level = this.target === undefined && this.host.stableSeq() <= lastDelivered && checkpoint.seq <= lastDelivered;
-    if (level && m.lastDelivered <= lastDelivered + this.options.pipelineMax) {
+    if (level && m.lastDelivered <= lastDelivered + this.options.pipelineMax) this.levelWith.add(from);
+    if (this.behind && this.levelWith.size >= this.host.rules.sizes.weak) {
       this.behind = false;
       this.aboveWindow.clear();
     }
