@@ -469,7 +469,9 @@ export class ReplicaCore {
       if (s === undefined) return;
       const slot = this.slots.get(s) as Slot;
       const pp = slot.prePrepare;
-      const decided = slot.committed && pp !== undefined ? { digest: pp.digest, requests: pp.requests } : (slot.proven as Slot['proven'] & object);
+      // Committed here in this view, or proven by f + 1 replicas' LOG-ENTRIES [S15].
+      const decided = slot.committed && pp !== undefined ? pp : slot.proven;
+      assert(decided !== undefined, `slot ${s} delivered neither committed nor proven`);
       slot.deliveredBatch = decided;
       const batch = decided.requests;
       const fresh: Request[] = [];
