@@ -3,6 +3,7 @@
  * chosen by its role, wait (bounded) for the first acknowledged request that
  * shows recovery, steady load again.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { Ack } from './load.js';
@@ -51,7 +52,6 @@ export interface KillCyclesSpec {
 }
 
 /** A deliberately timed load phase, measured by the clock. */
-const loadPhase = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `options.cycles` kill cycles. Before the second and later cycles the
@@ -76,7 +76,7 @@ export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec)
       down = undefined;
     }
     say(`cycle ${cycle}: steady load for ${Math.round(beforeMs)} ms`);
-    await loadPhase(beforeMs);
+    await delay(beforeMs);
     const { view, primary } = await currentView(cluster);
     const running = cluster.running;
     // Backups in turn, highest id first, so later cycles do not keep killing the replica just restarted.
@@ -109,7 +109,7 @@ export async function killCycles(context: ScenarioContext, spec: KillCyclesSpec)
     }
     say(`cycle ${cycle}: recovered after ${recoveryMs} ms (view ${ack.view}); steady load for ${Math.round(afterMs)} ms`);
     const acknowledgedBefore = load.acknowledged;
-    await loadPhase(afterMs);
+    await delay(afterMs);
     const requestsAfterRecovery = load.acknowledged - acknowledgedBefore;
     faults.push({ ...report, requestsAfterRecovery });
     say(`cycle ${cycle}: ${requestsAfterRecovery} requests acknowledged after recovery`);

@@ -5,6 +5,7 @@
  * durable storage); wait (bounded) until it has caught up — state transfer,
  * then the log — and executes batches ordered after that; steady load again.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import { currentView } from './kill-cycles.js';
@@ -17,8 +18,6 @@ const BEFORE_SHARE = 0.4;
 /** Status poll period while waiting for the catch-up: the resolution of catchUpMs. */
 const CATCH_UP_POLL_MS = 25;
 
-const loadPhase = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms)); // poll interval of a bounded wait
 const round1 = (x: number): number => Math.round(x * 10) / 10;
 
 /** The highest stable checkpoint `ids` report. */
@@ -46,7 +45,7 @@ async function waitForCatchUp(cluster: LocalCluster, victim: number, others: rea
     const executed = ahead.map((s) => s.lastExecuted);
     if (own.lastExecuted >= Math.min(...executed)) return { at, othersHighest: Math.max(...executed) };
     if (at > deadline) return undefined;
-    await pause(CATCH_UP_POLL_MS);
+    await delay(CATCH_UP_POLL_MS);
   }
 }
 
@@ -55,7 +54,7 @@ async function waitForExecutionAbove(cluster: LocalCluster, victim: number, seq:
   for (;;) {
     if ((await cluster.status(victim)).lastExecuted > seq) return true;
     if (performance.now() > deadline) return false;
-    await pause(CATCH_UP_POLL_MS);
+    await delay(CATCH_UP_POLL_MS);
   }
 }
 
@@ -90,7 +89,7 @@ export async function lagCycles(context: ScenarioContext): Promise<FaultReport[]
   }
   for (let cycle = 1; cycle <= options.cycles; cycle++) {
     say(`cycle ${cycle}: steady load for ${Math.round(beforeMs)} ms`);
-    await loadPhase(beforeMs);
+    await delay(beforeMs);
     const { view, primary } = await currentView(cluster);
     const backups = cluster.running.filter((id) => id !== primary).reverse();
     const victim = backups[(cycle - 1) % Math.max(1, backups.length)];
@@ -153,7 +152,7 @@ export async function lagCycles(context: ScenarioContext): Promise<FaultReport[]
       `cycle ${cycle}: replica ${victim} caught up ${catchUp.catchUpMs} ms after its restart (${catchUp.checkpointsInstalled} checkpoint(s) installed, first ${catchUp.stateBytes ?? 0} bytes in ${transferMs ?? '-'} ms); steady load for ${Math.round(afterMs)} ms`,
     );
     const acknowledgedBefore = load.acknowledged;
-    await loadPhase(afterMs);
+    await delay(afterMs);
     faults.push({ ...report, requestsAfterRecovery: load.acknowledged - acknowledgedBefore, catchUp });
   }
   return faults;

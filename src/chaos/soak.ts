@@ -11,6 +11,7 @@
  * the number of requests. The 95th percentile, the maximum and the JS heap
  * of each half are reported beside it.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { runKvLoad } from '../cluster/kv-load.js';
@@ -129,7 +130,6 @@ async function rssBytes(pid: number): Promise<number> {
 }
 
 const round1 = (x: number): number => Math.round(x * 10) / 10;
-const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Sample {
   readonly tMs: number;
@@ -240,7 +240,7 @@ export async function runSoak(partial: Partial<SoakOptions> = {}, say: (line: st
           say(`${completed} requests, ${Math.round(completed / ((at - loadStart) / 1000))}/s, RSS ${rss.map((b) => Math.round(b / MB)).join(' / ')} MiB`);
         }
         if (at > deadline) timedOut = true;
-        await pause(Math.max(0, options.sampleMs - (performance.now() - at)));
+        await delay(Math.max(0, options.sampleMs - (performance.now() - at)));
       }
     })();
     const stopWhen = (): boolean => completed >= options.requests || timedOut;

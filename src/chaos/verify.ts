@@ -4,6 +4,7 @@
  * replies), and the surviving replicas executed the same batches into the
  * same state.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { Client } from '../runtime/client.js';
@@ -121,6 +122,6 @@ export async function settle(cluster: LocalCluster, timeoutMs: number): Promise<
       return { settled: true, digestsEqual: new Set(answers.map((a) => a.digest)).size === 1, seq: answers[0]?.seq ?? 0 };
     }
     if (Date.now() > deadline) return { settled: false, digestsEqual: false, seq: Math.max(...answers.map((a) => a.seq)) };
-    await new Promise((resolve) => setTimeout(resolve, 50)); // poll interval of a bounded wait for a condition
+    await delay(50); // poll interval of a bounded wait for a condition
   }
 }

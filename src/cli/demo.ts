@@ -3,6 +3,7 @@
  * processes, a closed-loop client load on the key-value service with a live
  * progress line, a summary, and a clean stop.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { runKvLoad } from '../cluster/kv-load.js';
 import { Client } from '../runtime/client.js';
@@ -88,7 +89,7 @@ async function settledStatesEqual(cluster: LocalCluster, timeoutMs = 10_000): Pr
     const seqs = new Set(digests.map((d) => d.seq));
     if (seqs.size === 1) return new Set(digests.map((d) => d.digest)).size === 1;
     if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50)); // poll interval of a bounded wait for a condition
+    await delay(50); // poll interval of a bounded wait for a condition
   }
 }
 
