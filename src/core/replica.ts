@@ -76,6 +76,9 @@ export interface ReplicaStatus {
   readonly stableCheckpoint: SeqNo;
   readonly pendingRequests: number;
   readonly slots: number;
+  /** Agreement messages held for a view whose NEW-VIEW has not arrived [V9], and their operation bytes. */
+  readonly earlyMessages: number;
+  readonly earlyMessageBytes: number;
 }
 
 /** Most requests forwarded to the primary per tick. */
@@ -223,6 +226,8 @@ export class ReplicaCore {
       stableCheckpoint: this.stable.seq,
       pendingRequests: this.pending.size,
       slots: this.slots.size,
+      earlyMessages: this.earlyMessages.length,
+      earlyMessageBytes: this.earlyMessages.reduce((sum, { message }) => sum + (message.type === 'pre-prepare' ? operationBytes(message.requests) : 0), 0),
     };
   }
 
@@ -361,9 +366,7 @@ export class ReplicaCore {
   /** Limits, digest and signature of a PRE-PREPARE [N4]. */
   private checkBatch(m: PrePrepareMessage): Rejection | undefined {
     if (m.requests.length > this.options.batchRequestsMax) return rejectPeer('batch-too-many-requests');
-    let bytes = 0;
-    for (const r of m.requests) bytes += r.operation.length;
-    if (bytes > this.options.batchBytesMax) return rejectPeer('batch-too-large');
+    if (operationBytes(m.requests) > this.options.batchBytesMax) return rejectPeer('batch-too-large');
     if (!this.digestMatches(m)) return rejectPeer('batch-digest-mismatch');
     const statement = { kind: 'pre-prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
     if (!this.crypto.verify(this.primaryOf(m.view), statement, m.signature)) return rejectPeer('bad-signature');
@@ -919,4 +922,10 @@ export class ReplicaCore {
   private reject(from: { replica: ReplicaId } | { client: Request['clientId'] }, messageType: string, rejection: Rejection): void {
     this.effects.push({ type: 'rejected', from, messageType, rejection });
   }
+}
+
+function operationBytes(requests: readonly Request[]): number {
+  let bytes = 0;
+  for (const r of requests) bytes += r.operation.length;
+  return bytes;
 }
