@@ -21,7 +21,7 @@ import type {
   StateSummaryMessage,
 } from './messages.js';
 import { next, type SeqNo, type View } from './ordering.js';
-import { ignore, rejectPeer, type Rejection } from './rejection.js';
+import { ignore, rejectPeer, type PeerFault, type Rejection } from './rejection.js';
 import type { ViewChangeRules } from './view-change.js';
 
 /** What state transfer needs from the replica. */
@@ -308,7 +308,7 @@ export class StateTransfer {
 }
 
 /** Why a manifest cannot describe an image within the limits, or undefined. */
-export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): string | undefined {
+export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): PeerFault | undefined {
   const { clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
   if (manifest.chunkBytes !== chunkBytes) return 'manifest-chunk-size';
   if (clientTableBytes + serviceStateBytes > checkpointBytesMax) return 'manifest-too-large';

@@ -1,7 +1,7 @@
 /**
  * Mutants: the real replica core with one protocol rule broken on purpose,
  * to prove the simulator can fail. Each overrides exactly one of the core's
- * protected decision points (src/core/replica.ts, "decision points"); every
+ * decision points (src/core/decision-points.ts); every
  * correct replica of a mutant run runs the mutant (Byzantine ones run the
  * real core underneath their behaviours).
  *
@@ -9,13 +9,15 @@
  * its bug observable (e.g. an equivocating primary for a weakened quorum);
  * the verdict is still a checker's, never the bias's.
  */
-import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
 import type { CoreCrypto } from '../core/crypto.js';
+import { DecisionPoints } from '../core/decision-points.js';
+import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
+import type { MessageLog } from '../core/message-log.js';
 import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
-import type { NewViewDecision } from '../core/view-change.js';
-import type { SeqNo, View } from '../core/ordering.js';
+import { next, type SeqNo, type View } from '../core/ordering.js';
 import type { VoteOutcome, VoteSet } from '../core/quorum.js';
-import { ReplicaCore, type ReplicaCoreInit } from '../core/replica.js';
+import { ReplicaCore } from '../core/replica.js';
+import type { NewViewDecision, ViewChangeRules } from '../core/view-change.js';
 import type { CoreFactory } from './replica-node.js';
 import type { ScenarioBias } from './scenario.js';
 
@@ -27,14 +29,9 @@ export interface Mutant {
 }
 
 /** Commits (and prepares) with f + 1 votes instead of a quorum of 2f + 1. */
-class WeakQuorum extends ReplicaCore {
-  private readonly weak: number;
-  constructor(init: ReplicaCoreInit) {
-    super(init);
-    this.weak = init.f + 1;
-  }
-  protected override quorum(): number {
-    return this.weak;
+class WeakQuorum extends DecisionPoints {
+  override quorum(): number {
+    return this.rules.sizes.weak;
   }
 }
 
@@ -43,15 +40,11 @@ class WeakQuorum extends ReplicaCore {
  * Since PRE-PREPAREs are signed, the rule "who may propose" is checked twice:
  * by mayPrePrepare [N2] and by the signature check against the view's
  * primary [N4, V4]. The mutant breaks the rule, not one of its two checks:
- * it also accepts a PRE-PREPARE signed by any replica. (A `protected` hook
- * for the expected proposer, used by both checks, would let it override a
- * single method; see docs/SIMULATOR.md, "Mutants".)
+ * it also accepts a PRE-PREPARE signed by any replica (see docs/SIMULATOR.md,
+ * "Mutants").
  */
-class AcceptAnyPrePrepare extends ReplicaCore {
-  constructor(init: ReplicaCoreInit) {
-    super({ ...init, crypto: anyProposer(init.crypto, init.n) });
-  }
-  protected override mayPrePrepare(_from: ReplicaId, _v: View): boolean {
+class AcceptAnyPrePrepare extends DecisionPoints {
+  override mayPrePrepare(_from: ReplicaId, _v: View): boolean {
     return true;
   }
 }
@@ -72,35 +65,33 @@ function anyProposer(crypto: CoreCrypto, n: number): CoreCrypto {
 }
 
 /** Does not check that a PRE-PREPARE's digest is its batch's. */
-class SkipDigestCheck extends ReplicaCore {
-  protected override digestMatches(_m: PrePrepareMessage): boolean {
+class SkipDigestCheck extends DecisionPoints {
+  override digestMatches(_m: PrePrepareMessage): boolean {
     return true;
   }
 }
 
 /** Delivers the lowest committed sequence number in the window, even past a gap. */
-class ExecuteOutOfOrder extends ReplicaCore {
-  protected override nextDeliverable(): SeqNo | undefined {
-    // The core keeps these private; the mutant reads them as the JavaScript properties they are.
-    const self = this as unknown as { slots: Map<SeqNo, { committed: boolean; delivered: boolean }>; lastDelivered: SeqNo };
-    let best: SeqNo | undefined;
-    for (const [s, slot] of self.slots) {
-      if (s > self.lastDelivered && slot.committed && !slot.delivered && (best === undefined || s < best)) best = s;
+class ExecuteOutOfOrder extends DecisionPoints {
+  override nextDeliverable(log: MessageLog): SeqNo | undefined {
+    for (let s = next(log.lastDelivered); s <= log.high; s = next(s)) {
+      const slot = log.get(s);
+      if (slot !== undefined && slot.committed && !slot.delivered) return s;
     }
-    return best;
+    return undefined;
   }
 }
 
 /** Takes a STATE-SUMMARY's checkpoint on its sender's word: no quorum of signatures needed [S7]. */
-class UnprovenCheckpoint extends ReplicaCore {
-  protected override checkpointProven(_checkpoint: CheckpointCertificate): boolean {
+class UnprovenCheckpoint extends DecisionPoints {
+  override checkpointProven(_checkpoint: CheckpointCertificate): boolean {
     return true;
   }
 }
 
 /** Installs fetched chunks without checking them against the manifest [S10]. */
-class UncheckedChunks extends ReplicaCore {
-  protected override chunkMatches(_bytes: Uint8Array, _expected: Digest): boolean {
+class UncheckedChunks extends DecisionPoints {
+  override chunkMatches(_bytes: Uint8Array, _expected: Digest): boolean {
     return true;
   }
 }
@@ -112,27 +103,17 @@ class UncheckedChunks extends ReplicaCore {
  * a Byzantine replica votes for its replacement: the bias's `orphan-commits`
  * primary arranges exactly that.
  */
-class WeakViewChangeQuorum extends ReplicaCore {
-  private readonly weak: number;
-  constructor(init: ReplicaCoreInit) {
-    super(init);
-    this.weak = init.f + 1;
-  }
-  protected override viewChangeQuorum(): number {
-    return this.weak;
+class WeakViewChangeQuorum extends DecisionPoints {
+  override viewChangeQuorum(): number {
+    return this.rules.sizes.weak;
   }
 }
 
 /** A new view re-proposes null requests everywhere, ignoring the prepared certificates [V5-V6]. */
-class NewViewDropsCertificates extends ReplicaCore {
-  private readonly digestOf: CoreCrypto['batchDigest'];
-  constructor(init: ReplicaCoreInit) {
-    super(init);
-    this.digestOf = (requests) => init.crypto.batchDigest(requests);
-  }
-  protected override newViewDecision(viewChanges: readonly ViewChangeMessage[]): NewViewDecision {
+class NewViewDropsCertificates extends DecisionPoints {
+  override newViewDecision(viewChanges: readonly ViewChangeMessage[]): NewViewDecision {
     const decision = super.newViewDecision(viewChanges);
-    const empty = this.digestOf([]);
+    const empty = this.rules.crypto.batchDigest([]);
     return { checkpoint: decision.checkpoint, slots: decision.slots.map((slot) => ({ seq: slot.seq, digest: empty, requests: [] })) };
   }
 }
@@ -142,13 +123,9 @@ class NewViewDropsCertificates extends ReplicaCore {
  * (For PREPAREs the core's lazy signature check drops the ghost votes before
  * they count; COMMITs, unsigned, keep them.)
  */
-class DoubleCountVotes extends ReplicaCore {
-  private ghost: number;
-  constructor(init: ReplicaCoreInit) {
-    super(init);
-    this.ghost = init.n;
-  }
-  protected override recordVote(votes: VoteSet<Digest>, from: ReplicaId, digest: Digest): VoteOutcome {
+class DoubleCountVotes extends DecisionPoints {
+  private ghost = this.rules.sizes.n;
+  override recordVote(votes: VoteSet<Digest>, from: ReplicaId, digest: Digest): VoteOutcome {
     const outcome = super.recordVote(votes, from, digest);
     if (outcome !== 'duplicate') return outcome;
     votes.add(replicaId(this.ghost++), digest);
@@ -156,59 +133,64 @@ class DoubleCountVotes extends ReplicaCore {
   }
 }
 
+/** A core whose decision points are `Rules` (one rule broken). */
+function mutated(Rules: new (rules: ViewChangeRules) => DecisionPoints): CoreFactory {
+  return (init) => new ReplicaCore({ ...init, decisions: (rules) => new Rules(rules) });
+}
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: 'weak-quorum',
     description: 'prepare and commit on f + 1 votes instead of 2f + 1',
-    make: (init) => new WeakQuorum(init),
+    make: mutated(WeakQuorum),
     bias: { primary: ['equivocate'] },
   },
   {
     name: 'accept-any-pre-prepare',
     description: 'accept a PRE-PREPARE from any replica, not only the primary',
-    make: (init) => new AcceptAnyPrePrepare(init),
+    make: (init) => mutated(AcceptAnyPrePrepare)({ ...init, crypto: anyProposer(init.crypto, init.n) }),
     bias: { backup: ['fake-pre-prepare'] },
   },
   {
     name: 'skip-digest-check',
     description: "accept a PRE-PREPARE whose digest is not its batch's",
-    make: (init) => new SkipDigestCheck(init),
+    make: mutated(SkipDigestCheck),
     bias: { primary: ['bad-digest'] },
   },
   {
     name: 'execute-out-of-order',
     description: 'deliver a committed sequence number before the ones below it are committed',
-    make: (init) => new ExecuteOutOfOrder(init),
+    make: mutated(ExecuteOutOfOrder),
     bias: { options: { pipelineMax: 8, logWindow: 256 }, network: { reorderP: 0.3 } },
   },
   {
     name: 'new-view-drops-certificates',
     description: 'a new view re-proposes null requests instead of the prepared batches',
-    make: (init) => new NewViewDropsCertificates(init),
+    make: mutated(NewViewDropsCertificates),
     bias: { primary: ['withhold:intermittent'], network: { reorderP: 0.3 } },
   },
   {
     name: 'weak-view-change-quorum',
     description: 'install a view on f + 1 VIEW-CHANGEs instead of 2f + 1',
-    make: (init) => new WeakViewChangeQuorum(init),
+    make: mutated(WeakViewChangeQuorum),
     bias: { sizes: [4], primary: ['orphan-commits'], options: { logWindow: 16 } },
   },
   {
     name: 'unproven-checkpoint',
     description: "fetch and install a checkpoint on one replica's word (its certificate's signatures unchecked)",
-    make: (init) => new UnprovenCheckpoint(init),
+    make: mutated(UnprovenCheckpoint),
     bias: { backup: ['lie-state-transfer'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8 } },
   },
   {
     name: 'unchecked-chunks',
     description: 'install fetched chunks without checking their digests',
-    make: (init) => new UncheckedChunks(init),
+    make: mutated(UncheckedChunks),
     bias: { backup: ['lie-state-transfer'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8, chunkBytes: 16 } },
   },
   {
     name: 'double-count-votes',
     description: "count the same replica's repeated vote twice",
-    make: (init) => new DoubleCountVotes(init),
+    make: mutated(DoubleCountVotes),
     bias: {
       sizes: [4],
       primary: ['duplicate-votes', 'lie-view-change:hide', 'withhold:intermittent'],

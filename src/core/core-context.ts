@@ -1,0 +1,68 @@
+/**
+ * What every module of the replica core shares: who it is, the group's
+ * sizes and options, the injected crypto and decision points, the logical
+ * clock, the view it is in, and the list of effects the current step emits.
+ * One instance per replica core; the modules read it and only the view-change
+ * machine moves the view.
+ */
+import type { CoreCrypto } from './crypto.js';
+import type { DecisionPoints } from './decision-points.js';
+import type { ReplicaEffect } from './effects.js';
+import type { ClientId, ReplicaId } from './ids.js';
+import type { ReplicaMessage } from './messages.js';
+import type { ProtocolOptions } from './options.js';
+import { view as toView, type View } from './ordering.js';
+import type { QuorumSizes } from './quorum.js';
+import type { Rejection } from './rejection.js';
+import { primaryOf, type ViewChangeRules } from './view-change.js';
+
+export class CoreContext {
+  readonly options: ProtocolOptions;
+  readonly sizes: QuorumSizes;
+  readonly crypto: CoreCrypto;
+  /** Ticks seen so far: the core's only clock. */
+  now = 0;
+  /** The view this replica is in or is changing to. */
+  view: View = toView(0);
+  /** False from voting for `view` until its NEW-VIEW is installed. */
+  viewActive = true;
+  private effects: ReplicaEffect[] = [];
+
+  constructor(
+    readonly id: ReplicaId,
+    readonly rules: ViewChangeRules,
+    readonly decide: DecisionPoints,
+  ) {
+    this.options = rules.options;
+    this.sizes = rules.sizes;
+    this.crypto = rules.crypto;
+  }
+
+  primaryOf(v: View): ReplicaId {
+    return primaryOf(v, this.sizes.n);
+  }
+
+  /** Primary of an installed view. */
+  get isPrimary(): boolean {
+    return this.viewActive && this.primaryOf(this.view) === this.id;
+  }
+
+  send(to: ReplicaId | 'others', message: ReplicaMessage): void {
+    this.effects.push({ type: 'send', to, message });
+  }
+
+  emit(effect: ReplicaEffect): void {
+    this.effects.push(effect);
+  }
+
+  reject(from: { replica: ReplicaId } | { client: ClientId }, messageType: string, rejection: Rejection): void {
+    this.effects.push({ type: 'rejected', from, messageType, rejection });
+  }
+
+  /** The effects emitted since the last call, in order. */
+  takeEffects(): ReplicaEffect[] {
+    const out = this.effects;
+    this.effects = [];
+    return out;
+  }
+}

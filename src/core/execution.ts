@@ -1,0 +1,69 @@
+/**
+ * Delivery and execution (docs/PROTOCOL.md E1-E7): decided batches go to the
+ * executor strictly in sequence order, at most executeBacklogMax ahead of
+ * execution; exactly-once decisions are made at delivery (the client table),
+ * and replies when the executor returns. Pure, like the rest of the core.
+ */
+import { assert } from './assert.js';
+import type { CoreParts } from './core-parts.js';
+import type { Request } from './messages.js';
+import type { SeqNo } from './ordering.js';
+
+export class Execution {
+  constructor(private readonly parts: CoreParts) {}
+
+  /** Delivers every decided batch that may go now, in order [E1-E4]. */
+  deliver(): void {
+    const { ctx, log, clients, pending, transfer, viewChange } = this.parts;
+    for (;;) {
+      if (log.lastDelivered - log.lastExecuted >= ctx.options.executeBacklogMax) return;
+      if (transfer.transferring) return; // the fetched checkpoint replaces what lies below it [S12]
+      const s = ctx.decide.nextDeliverable(log); // [E1]
+      if (s === undefined) return;
+      const slot = log.get(s);
+      const pp = slot?.prePrepare;
+      // Committed here in this view, or proven by f + 1 replicas' LOG-ENTRIES [S15].
+      const decided = slot?.committed === true && pp !== undefined ? pp : slot?.proven;
+      assert(decided !== undefined, `slot ${s} delivered neither committed nor proven`);
+      const fresh: Request[] = [];
+      for (const r of decided.requests) {
+        if (clients.isNew(r)) {
+          clients.ordered(r); // [E2-E3]
+          fresh.push(r);
+        }
+        pending.ordered(r);
+      }
+      log.delivered(s, decided, fresh);
+      ctx.emit({ type: 'execute', seq: s, requests: fresh }); // [E4]
+      ctx.emit({ type: 'delivered', seq: s, requests: fresh.length });
+      viewChange.progressed();
+    }
+  }
+
+  /** Committed batch `s` learnt from f + 1 replicas' LOG-ENTRIES [S15]. */
+  deliverProven(s: SeqNo, requests: readonly Request[]): void {
+    const { ctx, log } = this.parts;
+    // Below the stable checkpoint the slot is gone for good: that takes the checkpoint itself [S12].
+    if (s <= log.stable.seq || s > log.high) return;
+    const slot = log.slotFor(s);
+    if (slot.delivered) return;
+    slot.proven = { digest: ctx.crypto.batchDigest(requests), requests };
+    this.deliver();
+  }
+
+  /** The executor ran batch `s`: record results, reply, checkpoint on the interval [E5-E7, C1]. */
+  onExecuted(s: SeqNo, results: readonly Uint8Array[]): void {
+    const { ctx, log, clients, checkpoints, agreement } = this.parts;
+    const requests = log.executed(s, results.length); // [E5]
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i] as Request;
+      const result = results[i] as Uint8Array;
+      clients.executed(r.clientId, r.requestNo, result); // [E6]
+      ctx.emit({ type: 'reply', clientId: r.clientId, message: { type: 'reply', view: ctx.view, clientId: r.clientId, requestNo: r.requestNo, result } });
+    }
+    if (s % ctx.options.checkpointInterval === 0) ctx.emit({ type: 'checkpoint', seq: s, clientTable: clients.entries() }); // [C1, S1]
+    checkpoints.tryInstall();
+    this.deliver(); // the backlog bound may have held deliveries back
+    agreement.propose(); // [E7]
+  }
+}

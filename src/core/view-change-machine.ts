@@ -1,0 +1,255 @@
+/**
+ * The view-change state machine (docs/VIEW-CHANGE.md V1-V9, T2-T4): when to
+ * suspect the primary, voting for a new view, joining others, the new
+ * primary's NEW-VIEW, checking and installing it, and the agreement messages
+ * that arrive before it. The rules it applies to evidence are pure functions
+ * in view-change.ts; this file holds the state between them.
+ */
+import { assert } from './assert.js';
+import type { CoreParts } from './core-parts.js';
+import { bytesEqual, type ReplicaId } from './ids.js';
+import type { CommitMessage, NewViewMessage, PrepareMessage, PrePrepareMessage, ViewChangeMessage } from './messages.js';
+import { next, type SeqNo, type View } from './ordering.js';
+import { ignore, rejectPeer, type Rejection } from './rejection.js';
+import { Timeout } from './timeout.js';
+import { checkViewChange, chooseViewChanges, type NewViewDecision } from './view-change.js';
+import { operationBytes } from './agreement.js';
+
+/** A request older than this many view-change timeouts suspects the primary even while others progress. */
+const STARVATION_FACTOR = 4;
+/** Agreement messages buffered for a view whose NEW-VIEW has not arrived. */
+const EARLY_MESSAGES_MAX = 4096;
+/** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
+const BACKOFF_DOUBLINGS_MAX = 10;
+
+type AgreementMessage = PrePrepareMessage | PrepareMessage | CommitMessage;
+
+export class ViewChangeMachine {
+  /** Views installed after view 0. */
+  private installed = 0;
+  /** Tick of the last delivery, checkpoint install or view install: T2 counts from it. */
+  private lastProgress = 0;
+  private viewInstalledAt = 0;
+  /** Latest VIEW-CHANGE of each replica, own included. */
+  private readonly viewChanges = new Map<ReplicaId, ViewChangeMessage>();
+  /** The NEW-VIEW this replica sent as primary of the view, to resend to replicas that missed it [V8]. */
+  private newViewSent: NewViewMessage | undefined;
+  /** Agreement messages for the view being installed, received before its NEW-VIEW [V9]. */
+  private early: { from: ReplicaId; message: AgreementMessage }[] = [];
+  private readonly requestTimer: Timeout; // [T2]
+  private readonly starvationTimer: Timeout; // [T2]
+  private readonly resendTimer: Timeout; // [T3]
+  private readonly newViewTimer: Timeout; // [T4]
+
+  constructor(private readonly parts: CoreParts) {
+    const { options } = parts.ctx;
+    this.requestTimer = new Timeout('request', options.viewChangeTimeoutTicks);
+    this.starvationTimer = new Timeout('starvation', STARVATION_FACTOR * options.viewChangeTimeoutTicks);
+    this.resendTimer = new Timeout('view-change-resend', options.viewChangeResendTicks);
+    this.newViewTimer = new Timeout('new-view', options.newViewTimeoutTicks, BACKOFF_DOUBLINGS_MAX);
+  }
+
+  get viewsInstalled(): number {
+    return this.installed;
+  }
+
+  get earlyMessages(): { readonly count: number; readonly bytes: number } {
+    let bytes = 0;
+    for (const { message } of this.early) if (message.type === 'pre-prepare') bytes += operationBytes(message.requests);
+    return { count: this.early.length, bytes };
+  }
+
+  // --- timers [T2-T4] ---------------------------------------------------------
+
+  /** A batch was delivered: the view works [T2], and failed views no longer count [T4]. */
+  progressed(): void {
+    this.lastProgress = this.parts.ctx.now;
+    this.newViewTimer.resetBackoff();
+  }
+
+  /** A fetched checkpoint was installed: requests wait from now [T2]. */
+  caughtUp(): void {
+    this.lastProgress = this.parts.ctx.now;
+  }
+
+  /**
+   * [T2] The oldest pending request arrived at `oldest`: if it waited a
+   * timeout since then or the last progress, or starved several timeouts
+   * since the view began, suspect the primary. The primary times its own
+   * requests too: if the backups it needs sit in other views with nothing
+   * pending, no one else would ever start the change that reunites them.
+   */
+  suspectPrimaryIfLate(oldest: number): void {
+    const { now, view } = this.parts.ctx;
+    const waited = this.requestTimer.firedSince(Math.max(oldest, this.lastProgress), now);
+    const starved = this.starvationTimer.firedSince(Math.max(oldest, this.viewInstalledAt), now);
+    if (waited || starved) this.start(next(view));
+  }
+
+  /** While changing view: resend the own VIEW-CHANGE [T3]; give up on a view whose NEW-VIEW does not come [T4]. */
+  onChangingTick(): void {
+    const { ctx } = this.parts;
+    if (this.resendTimer.fired(ctx.now)) {
+      const own = this.viewChanges.get(ctx.id); // [T3] a lost VIEW-CHANGE must not stall the change
+      if (own !== undefined) {
+        ctx.send('others', own);
+        this.resendTimer.restart(ctx.now);
+      }
+    }
+    if (this.newViewTimer.fired(ctx.now)) {
+      this.newViewTimer.backoff(); // [T4]
+      this.start(next(ctx.view));
+    }
+  }
+
+  // --- view change [V1-V8] ----------------------------------------------------
+
+  /** Leaves the current view and votes for `v` with this replica's evidence [V1]. */
+  start(v: View): void {
+    const { ctx, log } = this.parts;
+    assert(v > ctx.view, `view change from ${ctx.view} to ${v} must move forward`);
+    ctx.view = v;
+    this.early = [];
+    ctx.viewActive = false;
+    this.newViewTimer.stop();
+    this.newViewSent = undefined;
+    const body = { type: 'view-change', newView: v, replica: ctx.id, checkpoint: log.stable, prepared: log.preparedCertificates() } as const;
+    const message: ViewChangeMessage = { ...body, signature: ctx.crypto.sign({ kind: 'view-change', message: body }) };
+    this.viewChanges.set(ctx.id, message);
+    ctx.emit({ type: 'view-change-started', view: v });
+    ctx.send('others', message);
+    this.resendTimer.restart(ctx.now);
+    this.afterVote();
+  }
+
+  onViewChange(from: ReplicaId, m: ViewChangeMessage): Rejection | undefined {
+    const { ctx } = this.parts;
+    if (m.replica !== from) return rejectPeer('view-change-not-from-sender');
+    if (m.newView < ctx.view || (m.newView === ctx.view && ctx.viewActive)) {
+      // A replica that missed this view's NEW-VIEW asks again with its vote [V8].
+      if (m.newView === ctx.view && this.newViewSent !== undefined) ctx.send(from, this.newViewSent);
+      return ignore('old-view');
+    }
+    const known = this.viewChanges.get(from);
+    if (known !== undefined && known.newView >= m.newView) return ignore('duplicate');
+    const invalid = checkViewChange(m, ctx.rules); // [V3-V4]
+    if (invalid !== undefined) return invalid;
+    this.viewChanges.set(from, m);
+    this.afterVote();
+    return undefined;
+  }
+
+  /** Join [V2], quorum timer [T4], and the new primary's NEW-VIEW [V5]. */
+  private afterVote(): void {
+    const { ctx, agreement } = this.parts;
+    // V2: f + 1 replicas ahead of us prove at least one correct replica gave up on our view.
+    const ahead = [...this.viewChanges.values()].filter((vc) => vc.replica !== ctx.id && vc.newView > ctx.view);
+    if (ahead.length >= ctx.sizes.weak) {
+      this.start(Math.min(...ahead.map((vc) => vc.newView)) as View);
+      return;
+    }
+    if (ctx.viewActive) return;
+    // T4 starts once a quorum has left the previous view, whichever later view each voted for:
+    // otherwise replicas split between v and v + 1 could each wait for a quorum forever.
+    const quorum = ctx.decide.viewChangeQuorum();
+    let gaveUp = 0;
+    for (const vc of this.viewChanges.values()) if (vc.newView >= ctx.view) gaveUp++;
+    if (gaveUp >= quorum) this.newViewTimer.start(ctx.now);
+    const chosen = chooseViewChanges(this.viewChanges, ctx.view, ctx.id, quorum);
+    if (chosen === undefined) return;
+    if (ctx.primaryOf(ctx.view) !== ctx.id || this.newViewSent !== undefined) return;
+    const decision = ctx.decide.newViewDecision(chosen); // [V5]
+    const prePrepares = decision.slots.map((slot) => agreement.signedPrePrepare(slot.seq, slot.digest, slot.requests));
+    const message: NewViewMessage = { type: 'new-view', view: ctx.view, viewChanges: chosen, prePrepares };
+    this.newViewSent = message;
+    ctx.send('others', message);
+    this.install(decision, prePrepares);
+  }
+
+  onNewView(from: ReplicaId, m: NewViewMessage): Rejection | undefined {
+    const { ctx } = this.parts;
+    if (from !== ctx.primaryOf(m.view)) return rejectPeer('new-view-not-from-primary'); // [V6]
+    if (m.view < ctx.view || (m.view === ctx.view && ctx.viewActive)) return ignore('old-view');
+    const decision = this.checkNewView(m);
+    if ('action' in decision) return decision;
+    if (m.view !== ctx.view) this.early = [];
+    ctx.view = m.view;
+    this.install(decision, m.prePrepares); // [V7]
+    return undefined;
+  }
+
+  /** The decision a NEW-VIEW must carry, recomputed from its own evidence, or why it is refused [V6]. */
+  private checkNewView(m: NewViewMessage): NewViewDecision | Rejection {
+    const { ctx, log } = this.parts;
+    const quorum = ctx.decide.viewChangeQuorum();
+    const voters = new Set<ReplicaId>();
+    for (const vc of m.viewChanges) {
+      if (vc.newView !== m.view || voters.has(vc.replica)) return rejectPeer('new-view-bad-view-changes');
+      voters.add(vc.replica);
+      // Checked in full even if we hold a VIEW-CHANGE with the same signature: the body may differ.
+      if (checkViewChange(vc, ctx.rules) !== undefined) return rejectPeer('new-view-bad-view-change');
+    }
+    if (voters.size < quorum) return rejectPeer('new-view-without-quorum');
+    const decision = ctx.decide.newViewDecision(m.viewChanges);
+    if (decision.slots.length !== m.prePrepares.length) return rejectPeer('new-view-wrong-pre-prepares');
+    for (let i = 0; i < decision.slots.length; i++) {
+      const expected = decision.slots[i]!;
+      const pp = m.prePrepares[i]!;
+      if (pp.view !== m.view || pp.seq !== expected.seq || !bytesEqual(pp.digest, expected.digest)) return rejectPeer('new-view-wrong-pre-prepares');
+      if (!bytesEqual(ctx.crypto.batchDigest(pp.requests), pp.digest)) return rejectPeer('new-view-wrong-pre-prepares');
+      if (!ctx.crypto.verify(ctx.primaryOf(m.view), { kind: 'pre-prepare', view: pp.view, seq: pp.seq, digest: pp.digest }, pp.signature)) {
+        return rejectPeer('new-view-bad-signature');
+      }
+    }
+    // Nothing this replica delivered above the new view's checkpoint may be replaced or dropped.
+    const proposed = new Map(decision.slots.map((slot) => [slot.seq, slot.digest]));
+    for (const [s, delivered] of log.deliveredAbove(decision.checkpoint.seq)) {
+      const digest = proposed.get(s);
+      if (digest === undefined || delivered === undefined || !bytesEqual(digest, delivered.digest)) return rejectPeer('new-view-contradicts-delivered');
+    }
+    return decision;
+  }
+
+  /** Enters the view with the decided checkpoint and PRE-PREPAREs [V7]. */
+  private install(decision: NewViewDecision, prePrepares: readonly PrePrepareMessage[]): void {
+    const { ctx, log, pending, agreement, checkpoints } = this.parts;
+    this.installed++;
+    this.newViewTimer.stop();
+    this.lastProgress = ctx.now;
+    this.viewInstalledAt = ctx.now;
+    for (const [replica, vc] of this.viewChanges) if (vc.newView <= ctx.view) this.viewChanges.delete(replica);
+    if (decision.checkpoint.seq > log.stable.seq) checkpoints.adoptStable(decision.checkpoint);
+    for (const slot of log.allSlots()) slot.enterView(undefined);
+    pending.enterView(prePrepares.flatMap((pp) => pp.requests));
+    ctx.viewActive = true;
+    ctx.emit({ type: 'view-installed', view: ctx.view, primary: ctx.primaryOf(ctx.view) });
+    for (const pp of prePrepares) {
+      if (pp.seq > log.stable.seq) agreement.acceptPrePrepare(log.slotFor(pp.seq), pp);
+    }
+    const last = prePrepares.length > 0 ? (prePrepares[prePrepares.length - 1] as PrePrepareMessage).seq : log.stable.seq;
+    agreement.proposeAfter(Math.max(last, log.lastDelivered, log.stable.seq) as SeqNo);
+    this.replayEarly();
+    agreement.propose();
+  }
+
+  // --- early messages [V9] ----------------------------------------------------
+
+  /** Holds an agreement message of the view being installed until its NEW-VIEW arrives [V9]. */
+  holdEarly(from: ReplicaId, message: AgreementMessage): Rejection | undefined {
+    if (this.early.length >= EARLY_MESSAGES_MAX) return ignore('view-changing');
+    this.early.push({ from, message });
+    return undefined;
+  }
+
+  /** Agreement messages of the view that arrived before its NEW-VIEW, in arrival order. */
+  private replayEarly(): void {
+    const { ctx, agreement } = this.parts;
+    const early = this.early;
+    this.early = [];
+    for (const { from, message } of early) {
+      if (message.view !== ctx.view) continue;
+      const rejection = agreement.onAgreementMessage(from, message);
+      if (rejection !== undefined) ctx.reject({ replica: from }, message.type, rejection);
+    }
+  }
+}
