@@ -8,6 +8,7 @@ import { assertNever } from './assert.js';
 import type { CoreParts } from './core-parts.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CommitMessage, PrepareMessage, PrePrepareMessage, Request } from './messages.js';
+import type { ProtocolOptions } from './options.js';
 import { next, seqNo, type SeqNo, type View } from './ordering.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import type { Slot } from './slot.js';
@@ -107,8 +108,8 @@ export class Agreement {
   /** Limits, digest and signature of a PRE-PREPARE [N4]. */
   private checkBatch(m: PrePrepareMessage): Rejection | undefined {
     const { ctx } = this.parts;
-    if (m.requests.length > ctx.options.batchRequestsMax) return rejectPeer('batch-too-many-requests');
-    if (operationBytes(m.requests) > ctx.options.batchBytesMax) return rejectPeer('batch-too-large');
+    const tooLarge = batchLimitProblem(m, ctx.options);
+    if (tooLarge !== undefined) return tooLarge;
     if (!ctx.decide.digestMatches(m)) return rejectPeer('batch-digest-mismatch');
     const statement = { kind: 'pre-prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
     if (!ctx.crypto.verify(ctx.primaryOf(m.view), statement, m.signature)) return rejectPeer('bad-signature');
@@ -251,6 +252,13 @@ export class Agreement {
     }
     if (slot.commitSent) ctx.send(to, { type: 'commit', view: pp.view, seq: pp.seq, digest: pp.digest });
   }
+}
+
+/** Whether a PRE-PREPARE's batch exceeds the limits [N4]. */
+export function batchLimitProblem(m: PrePrepareMessage, options: ProtocolOptions): Rejection | undefined {
+  if (m.requests.length > options.batchRequestsMax) return rejectPeer('batch-too-many-requests');
+  if (operationBytes(m.requests) > options.batchBytesMax) return rejectPeer('batch-too-large');
+  return undefined;
 }
 
 /** Operation bytes of a batch: what batchBytesMax bounds. */

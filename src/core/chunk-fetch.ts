@@ -23,6 +23,8 @@ export class ChunkFetch {
   private readonly sources: ReplicaId[] = [];
   /** Replicas caught serving a bad chunk of this image: never asked again for it. */
   private readonly liars = new Set<ReplicaId>();
+  /** Sources that let a request time out: asked only while no other source is left [S11]. */
+  private readonly stalled = new Set<ReplicaId>();
   private readonly stored: boolean[];
   private storedCount = 0;
   /** Next chunk never requested yet. */
@@ -73,29 +75,38 @@ export class ChunkFetch {
     return this.inFlight.get(index)?.to === from;
   }
 
-  /** Chunk `index` was verified and handed over. */
-  markStored(index: number): void {
+  /** Chunk `index` was verified and handed over; `from` serves again, if it had stalled. */
+  markStored(index: number, from: ReplicaId): void {
+    this.stalled.delete(from);
     assert(!this.stored[index], `chunk ${index} stored twice`);
     this.stored[index] = true;
     this.storedCount++;
     this.inFlight.delete(index);
   }
 
-  /** Requests to send now: timed-out chunks again, then new ones, up to the in-flight bound [S9, S11]. */
+  /**
+   * Requests to send now: timed-out chunks again, then new ones, up to the
+   * in-flight bound [S9, S11]. A source that let a request time out is
+   * skipped while others serve, so a replica that announces an image and
+   * never sends it costs one timeout, not one per chunk.
+   */
   due(now: number): ChunkRequest[] {
     for (const [index, flight] of this.inFlight) {
       if (now - flight.sentAt >= this.timeoutTicks) {
         this.inFlight.delete(index);
         this.retry.push(index);
+        this.stalled.add(flight.to);
       }
     }
     const out: ChunkRequest[] = [];
-    if (this.sources.length === 0) return out;
+    const serving = this.sources.filter((r) => !this.stalled.has(r));
+    const pool = serving.length > 0 ? serving : this.sources;
+    if (pool.length === 0) return out;
     while (this.inFlight.size < this.inFlightMax) {
       const index = this.retry.length > 0 ? (this.retry.shift() as number) : this.nextFresh < this.chunkCount ? this.nextFresh++ : -1;
       if (index < 0) break;
       if (this.stored[index] || this.inFlight.has(index)) continue;
-      const to = this.sources[(index + (this.attempts[index] as number)) % this.sources.length] as ReplicaId;
+      const to = pool[(index + (this.attempts[index] as number)) % pool.length] as ReplicaId;
       this.attempts[index] = (this.attempts[index] as number) + 1;
       this.inFlight.set(index, { to, sentAt: now });
       out.push({ to, index });

@@ -5,12 +5,18 @@
  * catches it. The core's modules ask these questions instead of answering
  * them inline; a real replica uses this class as it is.
  */
+import { batchLimitProblem } from './agreement.js';
+import type { AgreementMessage } from './early-messages.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from './messages.js';
 import type { MessageLog } from './message-log.js';
 import { next, type SeqNo, type View } from './ordering.js';
 import type { VoteOutcome, VoteSet } from './quorum.js';
+import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { checkpointCertificateValid, decideNewView, primaryOf, type NewViewDecision, type ViewChangeRules } from './view-change.js';
+
+/** T2 grows to at most 2^6 = 64 times viewChangeTimeoutTicks (64 s with the defaults and 10 ms ticks). */
+const REQUEST_TIMEOUT_DOUBLINGS_MAX = 6;
 
 export class DecisionPoints {
   constructor(protected readonly rules: ViewChangeRules) {}
@@ -50,9 +56,39 @@ export class DecisionPoints {
     return checkpointCertificateValid(checkpoint, this.rules);
   }
 
+  /**
+   * Replicas whose STATE-SUMMARYs must name the same checkpoint before it
+   * becomes the transfer target, all of them its sources [S7]: f + 1, so one
+   * of them is correct and holds the image, and no single replica chooses
+   * what, or from whom, a laggard fetches.
+   */
+  targetSupport(): number {
+    return this.rules.sizes.weak;
+  }
+
   /** Whether a fetched chunk has the digest its manifest names [S10]. */
   chunkMatches(bytes: Uint8Array, expected: Digest): boolean {
     return bytesEqual(this.rules.crypto.chunkDigest(bytes), expected);
+  }
+
+  /**
+   * Why an agreement message for the view being installed may not wait for
+   * its NEW-VIEW, or undefined [V9]: the checks that need no signature (who
+   * may send it in that view, the window, a batch's limits), so a Byzantine
+   * replica cannot park messages the view would refuse.
+   */
+  earlyMessageProblem(from: ReplicaId, m: AgreementMessage, log: MessageLog): Rejection | undefined {
+    if (m.type === 'pre-prepare' && !this.mayPrePrepare(from, m.view)) return rejectPeer('pre-prepare-not-from-primary');
+    if (m.type === 'prepare' && from === primaryOf(m.view, this.rules.sizes.n)) return rejectPeer('prepare-from-primary');
+    if (m.seq <= log.stable.seq) return ignore('below-window');
+    if (m.seq > log.high) return ignore('above-window');
+    if (m.type === 'pre-prepare') return batchLimitProblem(m, this.rules.options);
+    return undefined;
+  }
+
+  /** Most doublings of T2 after view changes that brought no progress (T4 has its own) [T2]. */
+  requestTimeoutDoublingsMax(): number {
+    return REQUEST_TIMEOUT_DOUBLINGS_MAX;
   }
 
   /** The sequence number to deliver next, if it is decided: strictly the next one [E1]. */

@@ -23,6 +23,7 @@ export const IGNORE_REASONS = [
   'rate-limited',
   'transferring',
   'unexpected-chunk',
+  'unsolicited',
   'view-changing',
 ] as const;
 

@@ -262,10 +262,15 @@ function stateTransferHost(parts: CoreParts): StateTransferHost {
     deliveredAfter: (after, max) => log.deliveredAfter(after, max),
     deliverProven: (seq, requests) => parts.execution.deliverProven(seq, requests),
     installWhenIdle: (checkpoint, manifest) => parts.checkpoints.installWhenIdle(checkpoint, manifest),
+    adoptStable: (checkpoint) => {
+      parts.checkpoints.adoptStable(checkpoint);
+      parts.agreement.propose(); // the window moved
+    },
     joinView: (w) => {
       if (w > ctx.view) parts.viewChange.start(w);
     },
     checkpointProven: (checkpoint) => ctx.decide.checkpointProven(checkpoint),
+    targetSupport: () => ctx.decide.targetSupport(),
     chunkMatches: (bytes, expected) => ctx.decide.chunkMatches(bytes, expected),
     send: (to, message) => ctx.send(to, message),
     effect: (effect) => ctx.emit(effect),

@@ -44,10 +44,14 @@ export interface StateTransferHost {
   deliverProven(seq: SeqNo, requests: readonly Request[]): void;
   /** Every chunk of `checkpoint` is stored: install it once execution is idle [S12]. */
   installWhenIdle(checkpoint: CheckpointCertificate, manifest: CheckpointManifest): void;
+  /** `checkpoint` is proven and at or below what this replica delivered: make it the stable one [S7]. */
+  adoptStable(checkpoint: CheckpointCertificate): void;
   /** f + 1 replicas are active in view `w` or later: change to it [S8]. */
   joinView(w: View): void;
   /** Whether `checkpoint` carries a quorum's valid signatures [S7] (a decision point mutants override). */
   checkpointProven(checkpoint: CheckpointCertificate): boolean;
+  /** Summaries that must name a checkpoint before it is the target [S7] (a decision point mutants override). */
+  targetSupport(): number;
   /** Whether `bytes` is the chunk whose digest is `expected` [S10] (a decision point mutants override). */
   chunkMatches(bytes: Uint8Array, expected: Digest): boolean;
   send(to: ReplicaId | 'others', message: ReplicaMessage): void;
@@ -64,6 +68,8 @@ interface PeerSummary {
   readonly view: View;
   readonly viewActive: boolean;
   readonly lastDelivered: SeqNo;
+  readonly checkpoint: CheckpointCertificate;
+  readonly manifest: CheckpointManifest;
 }
 
 export class StateTransfer {
@@ -78,7 +84,10 @@ export class StateTransfer {
   private readonly levelWith = new Set<ReplicaId>();
   /** Highest sequence number each replica sent something above our window for [S4 b]. */
   private readonly aboveWindow = new Map<ReplicaId, SeqNo>();
+  /** The latest summary of each replica, answering this replica's queries. */
   private readonly summaries = new Map<ReplicaId, PeerSummary>();
+  /** Replicas asked for a summary that have not answered since [S5]: only they may send one. */
+  private readonly asked = new Set<ReplicaId>();
   /** Tick of the last answer to each replica's STATE-QUERY and LOG-REQUEST, and chunks served this tick. */
   private readonly answeredQuery = new Map<ReplicaId, number>();
   private readonly answeredLog = new Map<ReplicaId, number>();
@@ -98,9 +107,13 @@ export class StateTransfer {
     return this.host.rules.options;
   }
 
-  /** Fetching or installing a checkpoint: the replica must not deliver meanwhile. */
+  /**
+   * Installing a fetched checkpoint: the replica must not deliver meanwhile
+   * (the image replaces what lies below it). While chunks are still being
+   * fetched, batches the log proves keep being delivered [S12].
+   */
   get transferring(): boolean {
-    return this.target !== undefined;
+    return this.installing;
   }
 
   /** Known to be behind: its own waiting requests say nothing about the primary then (T2 holds off). */
@@ -135,8 +148,10 @@ export class StateTransfer {
     const now = this.host.now();
     if (this.behind && now - this.lastQuery >= this.options.viewChangeResendTicks) {
       this.lastQuery = now;
+      for (let r = 0; r < this.host.rules.sizes.n; r++) if (r !== this.host.id) this.asked.add(r as ReplicaId);
       this.host.send('others', { type: 'state-query', lastExecuted: this.host.lastExecuted() }); // [S5]
     }
+    this.dropIfOvertaken();
     this.requestChunks();
   }
 
@@ -181,14 +196,20 @@ export class StateTransfer {
 
   onStateSummary(from: ReplicaId, m: StateSummaryMessage): Rejection | undefined {
     const { checkpoint, manifest } = m;
+    // [S7] Only answers to this replica's own queries: one replica must not start a transfer.
+    if (!this.asked.has(from)) return ignore('unsolicited');
     if (!this.host.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
     if (checkpoint.seq > 0) {
       const problem = manifestProblem(manifest, this.options.chunkBytes, this.options.checkpointBytesMax);
       if (problem !== undefined) return rejectPeer(problem);
       if (!bytesEqual(this.host.rules.crypto.manifestDigest(manifest), checkpoint.stateDigest)) return rejectPeer('manifest-digest-mismatch');
     }
-    this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered });
+    this.asked.delete(from);
+    this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered, checkpoint, manifest });
     const lastDelivered = this.host.lastDelivered();
+    // A replica that caught up from the log missed the CHECKPOINTs sent while they were above its
+    // window (nobody resends them once stable): without this its window would never move again.
+    if (checkpoint.seq > this.host.stableSeq() && checkpoint.seq <= lastDelivered) this.host.adoptStable(checkpoint);
     // Within a pipeline of f + 1 replicas' progress is caught up (one of them correct; a liar alone
     // cannot stop the asking): what is in flight completes through agreement, and a replica busy
     // catching up for good would never time the primary (T2). New evidence raises it again.
@@ -199,7 +220,7 @@ export class StateTransfer {
       this.behind = false;
       this.aboveWindow.clear();
     }
-    if (checkpoint.seq > lastDelivered) this.considerTarget(from, checkpoint, manifest);
+    if (checkpoint.seq > lastDelivered) this.chooseTarget();
     else if (m.lastDelivered > lastDelivered) this.requestLog();
     this.followView();
     return undefined;
@@ -214,9 +235,9 @@ export class StateTransfer {
       target.fetch.dropSource(from); // [S10] a liar is caught per chunk; its chunks go to the others
       return rejectPeer('chunk-digest-mismatch');
     }
-    target.fetch.markStored(m.index);
+    target.fetch.markStored(m.index, from);
     this.host.effect({ type: 'store-chunk', seq: m.seq, manifest: target.manifest, index: m.index, bytes: m.bytes });
-    if (target.fetch.done) {
+    if (target.fetch.done && !this.dropIfOvertaken()) {
       this.installing = true;
       this.host.installWhenIdle(target.checkpoint, target.manifest);
     } // more chunks are asked for on the next tick: at most chunksInFlightMax per tick, what a source serves (S9)
@@ -232,7 +253,7 @@ export class StateTransfer {
   }
 
   onLogEntries(from: ReplicaId, m: LogEntriesMessage): Rejection | undefined {
-    if (this.target !== undefined) return ignore('transferring');
+    if (this.installing) return ignore('transferring');
     const weak = this.host.rules.sizes.weak;
     for (const batch of m.batches) {
       const digest = this.host.rules.crypto.batchDigest(batch.requests);
@@ -255,21 +276,53 @@ export class StateTransfer {
 
   // --- helpers ----------------------------------------------------------------
 
-  private considerTarget(from: ReplicaId, checkpoint: CheckpointCertificate, manifest: CheckpointManifest): void {
+  /**
+   * [S7, S11] The target is the highest checkpoint above what this replica
+   * delivered that targetSupport replicas' latest summaries name (same
+   * sequence number and state digest), and its sources are those replicas:
+   * one replica can neither choose the checkpoint nor be its only source.
+   * Replicas that name the current target later join its sources; a newer
+   * supported checkpoint abandons it.
+   */
+  private chooseTarget(): void {
+    const lastDelivered = this.host.lastDelivered();
+    let best: { checkpoint: CheckpointCertificate; manifest: CheckpointManifest; sources: ReplicaId[] } | undefined;
+    for (const candidate of this.summaries.values()) {
+      const { checkpoint } = candidate;
+      if (checkpoint.seq <= lastDelivered || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
+      const sources = this.namers(checkpoint);
+      if (sources.length >= this.host.targetSupport()) best = { checkpoint, manifest: candidate.manifest, sources };
+    }
     const current = this.target;
-    if (current !== undefined && checkpoint.seq <= current.checkpoint.seq) {
-      if (checkpoint.seq === current.checkpoint.seq) current.fetch.addSource(from);
+    if (current !== undefined && (best === undefined || best.checkpoint.seq <= current.checkpoint.seq)) {
+      for (const r of this.namers(current.checkpoint)) current.fetch.addSource(r);
       return;
     }
-    if (this.installing) return; // a newer one is taken after this install, from the next summaries
-    const chunks = manifest.chunkDigests.length;
+    if (best === undefined || this.installing) return; // a newer one is taken after this install, from the next summaries
+    const chunks = best.manifest.chunkDigests.length;
     const fetch = new ChunkFetch(chunks, this.options.chunksInFlightMax, this.options.viewChangeResendTicks);
-    fetch.addSource(from);
-    this.target = { checkpoint, manifest, fetch }; // [S7, S11] a newer target abandons the current one
+    for (const r of best.sources) fetch.addSource(r);
+    this.target = { checkpoint: best.checkpoint, manifest: best.manifest, fetch };
     if (chunks === 0) {
       this.installing = true;
-      this.host.installWhenIdle(checkpoint, manifest);
-    } // else the first requests go out on the next tick, once the other summaries have named more sources
+      this.host.installWhenIdle(best.checkpoint, best.manifest);
+    } // else the first requests go out on the next tick
+  }
+
+  /** The log overtook the target while its chunks were fetched: nothing left to install, drop it [S11]. */
+  private dropIfOvertaken(): boolean {
+    if (this.target === undefined || this.installing || this.target.checkpoint.seq > this.host.lastDelivered()) return false;
+    this.target = undefined;
+    return true;
+  }
+
+  /** Replicas whose latest summary names `checkpoint` (its sequence number and state digest). */
+  private namers(checkpoint: CheckpointCertificate): ReplicaId[] {
+    const out: ReplicaId[] = [];
+    for (const [r, p] of this.summaries) {
+      if (p.checkpoint.seq === checkpoint.seq && bytesEqual(p.checkpoint.stateDigest, checkpoint.stateDigest)) out.push(r);
+    }
+    return out;
   }
 
   private requestChunks(): void {
@@ -283,7 +336,7 @@ export class StateTransfer {
   /** Asks every other replica (a batch needs f + 1 of them to name it), at most once per tick [S13]. */
   private requestLog(): void {
     const now = this.host.now();
-    if (this.target !== undefined || now === this.lastLogRequest) return;
+    if (this.installing || now === this.lastLogRequest) return;
     this.lastLogRequest = now;
     this.host.send('others', { type: 'log-request', after: this.host.lastDelivered() });
   }

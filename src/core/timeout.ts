@@ -9,7 +9,8 @@
  * caller derives from state (the arrival of the oldest pending request, the
  * last delivery), which changes without an event of its own. Either way the
  * length is `baseTicks * 2^doublings`: `backoff` doubles it up to
- * `doublingsMax` times and `resetBackoff` returns it to the base.
+ * `doublingsMax` times, `relax` halves it and `resetBackoff` returns it to
+ * the base.
  */
 import { assert } from './assert.js';
 
@@ -73,6 +74,11 @@ export class Timeout {
   /** Doubles the length, at most `doublingsMax` times in a row. */
   backoff(): void {
     if (this.doublings < this.doublingsMax) this.doublings++;
+  }
+
+  /** Halves the length again, down to the base. */
+  relax(): void {
+    if (this.doublings > 0) this.doublings--;
   }
 
   resetBackoff(): void {

@@ -8,21 +8,18 @@
 import { assert } from './assert.js';
 import type { CoreParts } from './core-parts.js';
 import { bytesEqual, type ReplicaId } from './ids.js';
-import type { CommitMessage, NewViewMessage, PrepareMessage, PrePrepareMessage, ViewChangeMessage } from './messages.js';
+import { EarlyMessages, type AgreementMessage } from './early-messages.js';
+import type { NewViewMessage, PrePrepareMessage, ViewChangeMessage } from './messages.js';
 import { next, type SeqNo, type View } from './ordering.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Timeout } from './timeout.js';
 import { checkViewChange, chooseViewChanges, type NewViewDecision } from './view-change.js';
-import { operationBytes } from './agreement.js';
 
 /** A request older than this many view-change timeouts suspects the primary even while others progress. */
 const STARVATION_FACTOR = 4;
-/** Agreement messages buffered for a view whose NEW-VIEW has not arrived. */
-const EARLY_MESSAGES_MAX = 4096;
 /** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
 const BACKOFF_DOUBLINGS_MAX = 10;
 
-type AgreementMessage = PrePrepareMessage | PrepareMessage | CommitMessage;
 
 export class ViewChangeMachine {
   /** Views installed after view 0. */
@@ -35,7 +32,9 @@ export class ViewChangeMachine {
   /** The NEW-VIEW this replica sent as primary of the view, to resend to replicas that missed it [V8]. */
   private newViewSent: NewViewMessage | undefined;
   /** Agreement messages for the view being installed, received before its NEW-VIEW [V9]. */
-  private early: { from: ReplicaId; message: AgreementMessage }[] = [];
+  private readonly early = new EarlyMessages();
+  /** Batches delivered since T2 last grew or shrank [T2]. */
+  private deliveredAtThisLength = 0;
   private readonly requestTimer: Timeout; // [T2]
   private readonly starvationTimer: Timeout; // [T2]
   private readonly resendTimer: Timeout; // [T3]
@@ -43,8 +42,9 @@ export class ViewChangeMachine {
 
   constructor(private readonly parts: CoreParts) {
     const { options } = parts.ctx;
-    this.requestTimer = new Timeout('request', options.viewChangeTimeoutTicks);
-    this.starvationTimer = new Timeout('starvation', STARVATION_FACTOR * options.viewChangeTimeoutTicks);
+    const doublings = parts.ctx.decide.requestTimeoutDoublingsMax();
+    this.requestTimer = new Timeout('request', options.viewChangeTimeoutTicks, doublings);
+    this.starvationTimer = new Timeout('starvation', STARVATION_FACTOR * options.viewChangeTimeoutTicks, doublings);
     this.resendTimer = new Timeout('view-change-resend', options.viewChangeResendTicks);
     this.newViewTimer = new Timeout('new-view', options.newViewTimeoutTicks, BACKOFF_DOUBLINGS_MAX);
   }
@@ -54,17 +54,31 @@ export class ViewChangeMachine {
   }
 
   get earlyMessages(): { readonly count: number; readonly bytes: number } {
-    let bytes = 0;
-    for (const { message } of this.early) if (message.type === 'pre-prepare') bytes += operationBytes(message.requests);
-    return { count: this.early.length, bytes };
+    return { count: this.early.count, bytes: this.early.bytes };
+  }
+
+  /** Current length of T2, in ticks. */
+  get requestTimeoutTicks(): number {
+    return this.requestTimer.ticks;
   }
 
   // --- timers [T2-T4] ---------------------------------------------------------
 
-  /** A batch was delivered: the view works [T2], and failed views no longer count [T4]. */
+  /**
+   * A batch was delivered: the view works [T2], and failed views no longer
+   * count [T4]. T2 shrinks one step per checkpointInterval deliveries, not
+   * at once: on a network slower than the base timeout one delivery does not
+   * show the base is enough, and falling back to it would abandon the next
+   * view before its first batch commits, again and again.
+   */
   progressed(): void {
     this.lastProgress = this.parts.ctx.now;
     this.newViewTimer.resetBackoff();
+    if (++this.deliveredAtThisLength >= this.parts.ctx.options.checkpointInterval) {
+      this.deliveredAtThisLength = 0;
+      this.requestTimer.relax();
+      this.starvationTimer.relax();
+    }
   }
 
   /** A fetched checkpoint was installed: requests wait from now [T2]. */
@@ -109,7 +123,11 @@ export class ViewChangeMachine {
     const { ctx, log } = this.parts;
     assert(v > ctx.view, `view change from ${ctx.view} to ${v} must move forward`);
     ctx.view = v;
-    this.early = [];
+    this.early.clear();
+    // [T2] The view this replica leaves did not work for it: give the next one longer (PBFT sec. 4.5.2).
+    this.requestTimer.backoff();
+    this.starvationTimer.backoff();
+    this.deliveredAtThisLength = 0;
     ctx.viewActive = false;
     this.newViewTimer.stop();
     this.newViewSent = undefined;
@@ -172,7 +190,7 @@ export class ViewChangeMachine {
     if (m.view < ctx.view || (m.view === ctx.view && ctx.viewActive)) return ignore('old-view');
     const decision = this.checkNewView(m);
     if ('action' in decision) return decision;
-    if (m.view !== ctx.view) this.early = [];
+    if (m.view !== ctx.view) this.early.clear();
     ctx.view = m.view;
     this.install(decision, m.prePrepares); // [V7]
     return undefined;
@@ -234,19 +252,19 @@ export class ViewChangeMachine {
 
   // --- early messages [V9] ----------------------------------------------------
 
-  /** Holds an agreement message of the view being installed until its NEW-VIEW arrives [V9]. */
+  /** Holds an agreement message of the view being installed until its NEW-VIEW arrives, if it may wait [V9]. */
   holdEarly(from: ReplicaId, message: AgreementMessage): Rejection | undefined {
-    if (this.early.length >= EARLY_MESSAGES_MAX) return ignore('view-changing');
-    this.early.push({ from, message });
-    return undefined;
+    const { ctx, log, transfer } = this.parts;
+    if (message.seq > log.high) transfer.sawAboveWindow(from, message.seq); // [S4 b], as in an active view
+    const problem = ctx.decide.earlyMessageProblem(from, message, log);
+    if (problem !== undefined) return problem;
+    return this.early.hold(from, message) ? undefined : ignore('duplicate');
   }
 
   /** Agreement messages of the view that arrived before its NEW-VIEW, in arrival order. */
   private replayEarly(): void {
     const { ctx, agreement } = this.parts;
-    const early = this.early;
-    this.early = [];
-    for (const { from, message } of early) {
+    for (const { from, message } of this.early.take()) {
       if (message.view !== ctx.view) continue;
       const rejection = agreement.onAgreementMessage(from, message);
       if (rejection !== undefined) ctx.reject({ replica: from }, message.type, rejection);

@@ -82,10 +82,18 @@ class ExecuteOutOfOrder extends DecisionPoints {
   }
 }
 
-/** Takes a STATE-SUMMARY's checkpoint on its sender's word: no quorum of signatures needed [S7]. */
+/**
+ * Takes a STATE-SUMMARY's checkpoint on its sender's word [S7]: no quorum of
+ * signatures, no other replica naming it. (The two guards are independent:
+ * with f + 1 namers required, a forged certificate is never a target even
+ * unchecked, so breaking the signature check alone survives every seed.)
+ */
 class UnprovenCheckpoint extends DecisionPoints {
   override checkpointProven(_checkpoint: CheckpointCertificate): boolean {
     return true;
+  }
+  override targetSupport(): number {
+    return 1;
   }
 }
 

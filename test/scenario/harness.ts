@@ -57,6 +57,16 @@
  * Steps can be written as tables (`runSteps`) whose expectations are trace
  * lines, so a failing scenario prints what happened in words.
  *
+ * Latency: every envelope remembers the tick at which it was queued (sent,
+ * submitted or injected); `ageOf(e)` is how many ticks ago that was, and
+ * `aged(d)` is a delivery predicate for a network that delivers every
+ * envelope exactly d ticks after it was sent: `c.run(t, { deliver:
+ * c.aged(d) })` (or `runUntil`) ticks, then delivers what is d ticks old,
+ * while what that produces waits its own d ticks. (A duplicate made by
+ * `duplicateAt` / `duplicateAll` has its original's age.)
+ * `checkpointManifest(i, seq)` is the manifest of a checkpoint image replica i
+ * keeps, i.e. what its STATE-SUMMARY for that checkpoint would carry.
+ *
  * Checked after every step of every replica: at most pipelineMax proposals in
  * flight, at most executeBacklogMax batches at the executor, at most logWindow
  * slots; and across replicas, no two non-Byzantine replicas execute different
@@ -464,6 +474,8 @@ export class Cluster {
   now = 0;
 
   private queue: Envelope[] = [];
+  /** Tick at which each queued envelope was queued (`ageOf`, `aged`). */
+  private readonly queuedAt = new WeakMap<Envelope, number>();
   private readonly nodes: ReplicaNode[] = [];
   private readonly blackholes: EnvelopePredicate[] = [];
   /** Active `rewrite`s. */
@@ -543,6 +555,16 @@ export class Cluster {
     return this.node(i).proposed;
   }
 
+  /**
+   * The manifest of the checkpoint image replica i keeps for `seq` (taken
+   * or installed, not yet collected), if any: what replica i's STATE-SUMMARY
+   * for that checkpoint carries. Its digest (`fakeCrypto(i).manifestDigest`)
+   * is the checkpoint's state digest.
+   */
+  checkpointManifest(i: number, seq: number): CheckpointManifest | undefined {
+    return this.node(i).images.get(seq)?.manifest;
+  }
+
   /** Stable checkpoints replica i reached, in order. */
   stableCheckpoints(i: number): readonly number[] {
     return this.node(i).stableCheckpoints;
@@ -598,6 +620,7 @@ export class Cluster {
     for (const t of typeof to === 'number' ? [to] : to) {
       const e: Envelope = { kind: 'message', from: replicaId(from), to: replicaId(t), message, injected: true };
       if (this.isBlocked(e)) continue;
+      this.queuedAt.set(e, this.now);
       this.queue.push(e);
     }
   }
@@ -779,6 +802,20 @@ export class Cluster {
     this.queue.push(this.queue[index % this.queue.length] as Envelope);
   }
 
+  /** Ticks since envelope `e` was queued (sent, submitted or injected); 0 for one the harness did not queue. */
+  ageOf(e: Envelope): number {
+    return this.now - (this.queuedAt.get(e) ?? this.now);
+  }
+
+  /**
+   * Envelopes queued at least `ticks` ticks ago. As `run` / `runUntil`'s
+   * `deliver`, a network with a fixed per-hop delay: every envelope is
+   * delivered exactly `ticks` ticks after it was sent (for `ticks` >= 1).
+   */
+  aged(ticks: number): EnvelopePredicate {
+    return (e) => this.ageOf(e) >= ticks;
+  }
+
   /** Removes queued envelopes matching `predicate`. Returns how many. */
   drop(predicate: EnvelopePredicate): number {
     const kept: Envelope[] = [];
@@ -875,7 +912,11 @@ export class Cluster {
 
   private enqueue(e: Envelope): void {
     if (this.blackholes.some((p) => p(e))) this.trace.push(`lost ${this.describe(e)}`);
-    else if (!this.isBlocked(e)) this.queue.push(this.rewritten(e));
+    else if (!this.isBlocked(e)) {
+      const queued = this.rewritten(e);
+      this.queuedAt.set(queued, this.now);
+      this.queue.push(queued);
+    }
   }
 
   /** A Byzantine sender's lie in flight: what `rewrite` makes of `e`. */

@@ -89,28 +89,33 @@ describe('state transfer', () => {
   });
 
   it('a summary whose certificate lacks a quorum, or whose manifest is not the signed one, is refused', () => {
-    const c = laggingR3();
-    const lies: StateSummaryMessage[] = [];
-    c.rewrite(where({ type: 'state-summary', from: 1 }), (m) => {
-      const summary = m as StateSummaryMessage;
-      const forged = {
-        ...summary,
-        checkpoint: checkpointCertificate(16, stateDigestOf(['forged']), [1]),
-      };
-      lies.push(forged);
-      return forged;
-    });
-    c.rewrite(where({ type: 'state-summary', from: 2 }), (m) => {
-      const summary = m as StateSummaryMessage;
-      return { ...summary, manifest: { ...summary.manifest, chunkDigests: summary.manifest.chunkDigests.map(() => stateDigestOf(['x'])) } };
-    });
-    c.submit(req(15, 1));
-    c.runUntil(caughtUp, 60);
-    assert.ok(lies.length > 0);
-    assert.ok(c.traceMatching('r3 rejects state-summary from r1: bad-checkpoint-certificate').length > 0);
-    assert.ok(c.traceMatching('r3 rejects state-summary from r2: manifest-digest-mismatch').length > 0);
-    assert.deepEqual(c.traceMatching(/^r3 -> r[12] chunk-request/), [], 'only r0, whose summary holds, is a source');
-    assert.deepEqual(c.serviceLog(3), c.serviceLog(0));
+    // One liar at a time (f = 1): the target needs f + 1 summaries naming it [S7], the liar's is not one.
+    const lies: { liar: number; lie: (summary: StateSummaryMessage) => StateSummaryMessage; reason: string }[] = [
+      {
+        liar: 1,
+        lie: (summary) => ({ ...summary, checkpoint: checkpointCertificate(16, stateDigestOf(['forged']), [1]) }),
+        reason: 'bad-checkpoint-certificate',
+      },
+      {
+        liar: 2,
+        lie: (summary) => ({ ...summary, manifest: { ...summary.manifest, chunkDigests: summary.manifest.chunkDigests.map(() => stateDigestOf(['x'])) } }),
+        reason: 'manifest-digest-mismatch',
+      },
+    ];
+    for (const { liar, lie, reason } of lies) {
+      const c = laggingR3();
+      let lied = 0;
+      c.rewrite(where({ type: 'state-summary', from: liar }), (m) => {
+        lied++;
+        return lie(m as StateSummaryMessage);
+      });
+      c.submit(req(15, 1));
+      c.runUntil(caughtUp, 60);
+      assert.ok(lied > 0);
+      assert.ok(c.traceMatching(`r3 rejects state-summary from r${liar}: ${reason}`).length > 0);
+      assert.deepEqual(c.traceMatching(new RegExp(`^r3 -> r${liar} chunk-request`)), [], `r${liar}, whose summary was refused, is no source`);
+      assert.deepEqual(c.serviceLog(3), c.serviceLog(0));
+    }
   });
 
   it("one replica's log entries are not enough: a lone lie is never delivered", () => {

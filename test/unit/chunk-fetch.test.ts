@@ -20,13 +20,13 @@ describe('ChunkFetch', () => {
       { to: 0, index: 3 },
     ]);
     assert.deepEqual(fetch.due(1), [], 'the in-flight bound holds');
-    fetch.markStored(0);
-    fetch.markStored(1);
+    fetch.markStored(0, r(0));
+    fetch.markStored(1, r(1));
     assert.deepEqual(fetch.due(2), [
       { to: 1, index: 4 },
       { to: 2, index: 5 },
     ]);
-    for (const i of [2, 3, 4, 5]) fetch.markStored(i);
+    for (const [i, from] of [[2, 2], [3, 0], [4, 1], [5, 2]] as const) fetch.markStored(i, r(from));
     assert.ok(fetch.done);
   });
 
@@ -39,6 +39,25 @@ describe('ChunkFetch', () => {
     assert.deepEqual(fetch.due(10), [{ to: 1, index: 0 }]);
     assert.ok(!fetch.expects(r(0), 0), 'a late answer from the first source is not expected any more');
     assert.ok(fetch.expects(r(1), 0));
+  });
+
+  it('a source that let a request time out is skipped while others serve, and used again once it serves', () => {
+    const fetch = new ChunkFetch(4, 1, 10);
+    fetch.addSource(r(0));
+    fetch.addSource(r(1));
+    assert.deepEqual(fetch.due(0), [{ to: 0, index: 0 }]);
+    // r0 never answers: from its timeout on every chunk goes to r1 (one timeout, not one per chunk).
+    assert.deepEqual(fetch.due(10), [{ to: 1, index: 0 }]);
+    fetch.markStored(0, r(1));
+    assert.deepEqual(fetch.due(11), [{ to: 1, index: 1 }]);
+    fetch.markStored(1, r(1));
+    assert.deepEqual(fetch.due(12), [{ to: 1, index: 2 }]);
+    // r1 stalls too: with no serving source left, the stalled ones are asked rather than nobody.
+    const fallback = fetch.due(22);
+    assert.equal(fallback.length, 1);
+    const served = fallback[0]!.to;
+    fetch.markStored(2, served);
+    assert.deepEqual(fetch.due(23), [{ to: served, index: 3 }], 'the source that served is used again; the other stays skipped');
   });
 
   it('a dropped source loses its chunks in flight to the others and is never added again', () => {
