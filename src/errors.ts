@@ -44,3 +44,18 @@ export class OverloadedError extends BafometError {
     return 'OverloadedError';
   }
 }
+
+/**
+ * The replicas refused the request without executing it: their client table
+ * holds `clientSessionsMax` sessions and does not know this one. It never
+ * forgets a session (that would break exactly-once), so retrying on the same
+ * session cannot succeed; the client stops using it.
+ */
+export class SessionsFullError extends BafometError {
+  constructor() {
+    super('ERR_BAFOMET_SESSIONS_FULL', 'the replicas hold their most client sessions (clientSessionsMax) and refused a new one; the request was not executed');
+  }
+  override get name(): string {
+    return 'SessionsFullError';
+  }
+}

@@ -19,7 +19,7 @@ export { type ProtocolOptions, defaultProtocolOptions } from './core/options.js'
 export { generateIdentity, loadIdentity, savePrivateKey, publicKeyBase64, type NodeIdentity } from './net/identity.js';
 export { initCluster, replicaKeyFile, type InitOptions } from './cluster/init.js';
 export { createLogger, type Logger, type LogLevel, type LogFields } from './log.js';
-export { BafometError, ConfigError, ClosedError, OverloadedError } from './errors.js';
+export { BafometError, ConfigError, ClosedError, OverloadedError, SessionsFullError } from './errors.js';
 export { ServiceError, ServiceLoadError } from './executor/errors.js';
 export { kvService, type KvRequest, type KvReply, type KvState } from './services/kv.js';
 export { counterService, type CounterRequest, type CounterReply, type CounterState } from './services/counter.js';

@@ -9,6 +9,12 @@
  * returned identical bytes, so at least one correct replica vouches for it
  * (ancestor defect 4: one faulty first reply must not decide). Without an
  * answer the request is sent again, with exponential backoff.
+ *
+ * f + 1 matching replies marked refused mean a correct replica refused the
+ * request at delivery: its session is unknown to a client table that is full,
+ * and since sessions are never evicted it stays so. The invocation fails
+ * (`refused`) and the session is retired; invocations go on over the
+ * others, and fail at once when every session is retired.
  */
 import { assert, assertNever } from './assert.js';
 import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
@@ -55,13 +61,27 @@ export type ClientEffect =
     }
   /** Invocation `token` was refused: the queue is full. */
   | { readonly type: 'overloaded'; readonly token: number }
+  /**
+   * Invocation `token` was not executed and never will be: the replicas'
+   * client table is full and does not know its session (`replicas` said so,
+   * 0 when no session was left to try).
+   */
+  | { readonly type: 'refused'; readonly token: number; readonly replicas: number }
   /** A reply was ignored; for logs and metrics. */
   | { readonly type: 'rejected'; readonly from: ReplicaId; readonly reason: string };
+
+/** What a replica answered: its reply's result, or that it refused the request. */
+interface Answer {
+  readonly refused: boolean;
+  readonly result: Uint8Array;
+}
+
+const sameAnswer = (a: Answer, b: Answer): boolean => a.refused === b.refused && bytesEqual(a.result, b.result);
 
 interface Outstanding {
   readonly token: number;
   readonly message: RequestMessage;
-  readonly replies: VoteSet<Uint8Array>;
+  readonly replies: VoteSet<Answer>;
   ticksLeft: number;
   backoff: number;
 }
@@ -76,6 +96,8 @@ export class ClientCore {
   private readonly sessions: Session[];
   private readonly byId = new Map<ClientId, Session>();
   private readonly idle: Session[];
+  /** Sessions a full client table refused; never used again. */
+  private retired = 0;
   private readonly queue: { token: number; operation: Uint8Array }[] = [];
   private readonly weak: number;
   private effects: ClientEffect[] = [];
@@ -113,10 +135,14 @@ export class ClientCore {
 
   /** Invocations sent and not yet resolved, plus those queued. */
   get inFlight(): number {
-    return this.sessions.length - this.idle.length + this.queue.length;
+    return this.sessions.length - this.retired - this.idle.length + this.queue.length;
   }
 
   private onInvoke(token: number, operation: Uint8Array): void {
+    if (this.retired === this.sessions.length) {
+      this.effects.push({ type: 'refused', token, replicas: 0 });
+      return;
+    }
     const session = this.idle.pop();
     if (session !== undefined) {
       this.send(session, token, operation);
@@ -136,7 +162,7 @@ export class ClientCore {
     session.outstanding = {
       token,
       message,
-      replies: new VoteSet(bytesEqual),
+      replies: new VoteSet(sameAnswer),
       ticksLeft: this.init.retransmitTicks,
       backoff: this.init.retransmitTicks,
     };
@@ -150,16 +176,29 @@ export class ClientCore {
     if (session === undefined || outstanding === undefined || reply.requestNo !== session.lastRequestNo) {
       return this.reject(from, 'not-outstanding'); // late duplicate or never ours
     }
-    const vote = outstanding.replies.add(from, reply.result);
+    const answer: Answer = { refused: reply.status === 'refused', result: reply.result };
+    const vote = outstanding.replies.add(from, answer);
     if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
     if (vote === 'duplicate') return;
-    const matching = outstanding.replies.count(reply.result);
+    const matching = outstanding.replies.count(answer);
     if (matching < this.weak) return;
     session.outstanding = undefined;
+    if (answer.refused) {
+      this.effects.push({ type: 'refused', token: outstanding.token, replicas: matching });
+      this.retire();
+      return;
+    }
     this.effects.push({ type: 'resolve', token: outstanding.token, result: reply.result, replicas: matching, view: reply.view });
     const waiting = this.queue.shift();
     if (waiting !== undefined) this.send(session, waiting.token, waiting.operation);
     else this.idle.push(session);
+  }
+
+  /** A session was refused; once none is left, nothing queued can ever be sent. */
+  private retire(): void {
+    this.retired++;
+    if (this.retired < this.sessions.length) return;
+    for (const waiting of this.queue.splice(0)) this.effects.push({ type: 'refused', token: waiting.token, replicas: 0 });
   }
 
   private onTick(): void {

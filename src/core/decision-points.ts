@@ -97,4 +97,13 @@ export class DecisionPoints {
     const slot = log.get(s);
     return slot !== undefined && (slot.committed || slot.proven !== undefined) && !slot.delivered ? s : undefined;
   }
+
+  /**
+   * What delivery does with a request of a session the client table does not
+   * know once it knows clientSessionsMax [E2-E3]: refuse it. Never evict: a
+   * forgotten session's late retransmission would run a second time.
+   */
+  sessionsFull(): 'refuse' | 'evict-least-recent' {
+    return 'refuse';
+  }
 }

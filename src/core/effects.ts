@@ -42,7 +42,15 @@ export interface ExecuteEffect {
 export interface ClientTableEntry {
   readonly clientId: ClientId;
   readonly requestNo: RequestNo;
+  /** The cached reply; empty when `replyDropped`. */
   readonly result: Uint8Array;
+  /**
+   * The reply's body was dropped to keep cached replies within
+   * clientReplyCacheBytesMax: the session and its request number stay, and a
+   * retransmission gets no cached reply (never an empty one). Part of the
+   * checkpoint image, so replicas agree on it.
+   */
+  readonly replyDropped?: true;
 }
 
 /**

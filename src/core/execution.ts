@@ -1,10 +1,12 @@
 /**
  * Delivery and execution (docs/PROTOCOL.md E1-E7): decided batches go to the
  * executor strictly in sequence order, at most executeBacklogMax ahead of
- * execution; exactly-once decisions are made at delivery (the client table),
- * and replies when the executor returns. Pure, like the rest of the core.
+ * execution; exactly-once decisions are made at delivery (the client table,
+ * which also refuses new sessions when full, answering them at once), and
+ * replies when the executor returns. Pure, like the rest of the core.
  */
 import { assert } from './assert.js';
+import { refusedReply } from './client-table.js';
 import type { CoreParts } from './core-parts.js';
 import type { Request } from './messages.js';
 import type { SeqNo } from './ordering.js';
@@ -27,11 +29,11 @@ export class Execution {
       assert(decided !== undefined, `slot ${s} delivered neither committed nor proven`);
       const fresh: Request[] = [];
       for (const r of decided.requests) {
-        if (clients.isNew(r)) {
-          clients.ordered(r); // [E2-E3]
-          fresh.push(r);
-        }
-        pending.ordered(r);
+        const admission = clients.admit(r, ctx.decide); // [E2]
+        if (admission === 'new') fresh.push(r);
+        // Not executed, now or later: the session stays unknown to a full table [E3].
+        else if (admission === 'refused') ctx.emit({ type: 'reply', clientId: r.clientId, message: refusedReply(r, ctx.view) });
+        pending.ordered(r); // [E3]
       }
       log.delivered(s, decided, fresh);
       ctx.emit({ type: 'execute', seq: s, requests: fresh }); // [E4]

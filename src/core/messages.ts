@@ -23,12 +23,20 @@ export interface RequestMessage {
   readonly request: Request;
 }
 
-/** Replica -> client: the result of executing (clientId, requestNo). */
+/**
+ * Replica -> client: the result of executing (clientId, requestNo), or, with
+ * `status` 'refused', word that it was not executed and never will be: its
+ * session is new and the client table already holds clientSessionsMax
+ * sessions (decided at delivery, the same way at every correct replica;
+ * docs/DESIGN.md, "Exactly-once"). A refused reply's result is empty.
+ */
 export interface ReplyMessage {
   readonly type: 'reply';
   readonly view: View;
   readonly clientId: ClientId;
   readonly requestNo: RequestNo;
+  /** Absent: the request was executed and `result` is its reply. */
+  readonly status?: 'refused';
   /** The service's reply, encoded with its reply codec. */
   readonly result: Uint8Array;
 }

@@ -19,8 +19,20 @@ export interface ProtocolOptions {
   readonly executeBacklogMax: number;
   /** Client requests a replica holds before they are ordered. */
   readonly pendingRequestsMax: number;
-  /** Client sessions a replica remembers (last request number and reply). */
+  /** Operation bytes, summed, of the client requests a replica holds before they are ordered; at least requestBytesMax. */
+  readonly pendingRequestBytesMax: number;
+  /**
+   * Client sessions a replica remembers (last request number and reply).
+   * Sessions are never forgotten: a request of a new session is refused
+   * once this many are known (docs/DESIGN.md, "Exactly-once").
+   */
   readonly clientSessionsMax: number;
+  /**
+   * Bytes of cached replies the client table keeps, summed; at least
+   * replyBytesMax. Past it the least recently executed sessions' reply
+   * bodies are dropped (the sessions and their request numbers stay).
+   */
+  readonly clientReplyCacheBytesMax: number;
   /** A checkpoint every this many sequence numbers; at most logWindow / 2 so the window never stalls. */
   readonly checkpointInterval: number;
   /** Ticks a client request may wait at a backup before it is forwarded to the primary. */
@@ -52,7 +64,9 @@ export const defaultProtocolOptions: ProtocolOptions = {
   logWindow: 128,
   executeBacklogMax: 32,
   pendingRequestsMax: 100_000,
+  pendingRequestBytesMax: 128 * 1024 * 1024,
   clientSessionsMax: 1_000_000,
+  clientReplyCacheBytesMax: 256 * 1024 * 1024,
   checkpointInterval: 64,
   requestTimeoutTicks: 40,
   viewChangeTimeoutTicks: 100,
@@ -76,6 +90,13 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
   }
   if (options.requestBytesMax > options.batchBytesMax) {
     return { field: 'requestBytesMax', message: 'must not exceed batchBytesMax' };
+  }
+  // One request, or one reply, must always fit: a bound below it would refuse every request of that size.
+  if (options.pendingRequestBytesMax < options.requestBytesMax) {
+    return { field: 'pendingRequestBytesMax', message: 'must be at least requestBytesMax' };
+  }
+  if (options.clientReplyCacheBytesMax < options.replyBytesMax) {
+    return { field: 'clientReplyCacheBytesMax', message: 'must be at least replyBytesMax' };
   }
   if (options.logWindow < options.pipelineMax) return { field: 'logWindow', message: 'must be at least pipelineMax' };
   if (options.checkpointInterval * 2 > options.logWindow) {

@@ -2,8 +2,10 @@
  * Client requests a replica has received and not yet seen ordered: per
  * client session at most one proposed by this replica and one waiting (a
  * session has one request outstanding; a higher request number replaces a
- * lower waiting one, keeping its place and arrival time). Bounded by `pendingRequestsMax`: when full, new
- * sessions are refused, never buffered without limit.
+ * lower waiting one, keeping its place and arrival time). Bounded by
+ * `pendingRequestsMax` requests and `pendingRequestBytesMax` operation bytes:
+ * a request that would exceed either is refused, never buffered without
+ * limit.
  *
  * The primary proposes from here in arrival order; every replica drops a
  * request once it is ordered. Backups time the oldest request here to
@@ -12,6 +14,7 @@
  */
 import type { ClientId } from './ids.js';
 import type { Request } from './messages.js';
+import type { ProtocolOptions } from './options.js';
 
 export type AddResult = 'added' | 'replaced' | 'duplicate' | 'stale' | 'full';
 
@@ -30,8 +33,10 @@ export class PendingRequests {
   private readonly unproposed = new Map<ClientId, Entry>();
   /** Requests proposed by this replica and not yet ordered. */
   private readonly proposed = new Map<ClientId, Entry>();
+  /** Operation bytes of every request held, proposed or not. */
+  private bytes_ = 0;
 
-  constructor(private readonly max: number) {}
+  constructor(private readonly limits: Pick<ProtocolOptions, 'pendingRequestsMax' | 'pendingRequestBytesMax'>) {}
 
   add(request: Request, now: number): AddResult {
     const proposed = this.proposed.get(request.clientId);
@@ -45,13 +50,18 @@ export class PendingRequests {
     if (waiting !== undefined) {
       if (request.requestNo < waiting.request.requestNo) return 'stale';
       if (request.requestNo === waiting.request.requestNo) return 'duplicate';
+      const bytes = this.bytes_ - waiting.request.operation.length + request.operation.length;
+      if (bytes > this.limits.pendingRequestBytesMax) return 'full'; // the waiting one stays
+      this.bytes_ = bytes;
       // The session moved on without this replica seeing its request ordered: it has waited since
       // the first one (a primary that leaves a backup out must not look fine to it, T2).
       // (Map.set on an existing key keeps its place in arrival order.)
       this.unproposed.set(request.clientId, { request, arrived: waiting.arrived, forwarded: false });
       return 'replaced';
     }
-    if (this.size >= this.max) return 'full';
+    if (this.size >= this.limits.pendingRequestsMax) return 'full';
+    if (this.bytes_ + request.operation.length > this.limits.pendingRequestBytesMax) return 'full';
+    this.bytes_ += request.operation.length;
     this.unproposed.set(request.clientId, { request, arrived: now, forwarded: false });
     return 'added';
   }
@@ -72,6 +82,9 @@ export class PendingRequests {
       bytes += size;
       batch.push(entry.request);
       this.unproposed.delete(clientId);
+      // The session's earlier proposal, if still here, gives way to this one.
+      const earlier = this.proposed.get(clientId);
+      if (earlier !== undefined) this.bytes_ -= earlier.request.operation.length;
       this.proposed.set(clientId, entry);
     }
     return batch;
@@ -96,8 +109,11 @@ export class PendingRequests {
       // A session's proposed request and its next one may both be here; the higher one wins.
       const known = target.get(clientId);
       if (known === undefined || known.request.requestNo < requestNo) {
+        if (known !== undefined) this.bytes_ -= known.request.operation.length;
         target.delete(clientId); // re-inserted at its own arrival position
         target.set(clientId, entry);
+      } else {
+        this.bytes_ -= entry.request.operation.length;
       }
     }
   }
@@ -106,7 +122,10 @@ export class PendingRequests {
   ordered(request: Request): void {
     for (const map of [this.unproposed, this.proposed]) {
       const known = map.get(request.clientId);
-      if (known !== undefined && known.request.requestNo <= request.requestNo) map.delete(request.clientId);
+      if (known !== undefined && known.request.requestNo <= request.requestNo) {
+        map.delete(request.clientId);
+        this.bytes_ -= known.request.operation.length;
+      }
     }
   }
 
@@ -137,5 +156,10 @@ export class PendingRequests {
 
   get size(): number {
     return this.unproposed.size + this.proposed.size;
+  }
+
+  /** Operation bytes held, at most pendingRequestBytesMax. */
+  get bytes(): number {
+    return this.bytes_;
   }
 }

@@ -93,8 +93,8 @@ export class ReplicaCore {
     const parts = {
       ctx,
       log: new MessageLog(init.options.logWindow),
-      pending: new PendingRequests(init.options.pendingRequestsMax),
-      clients: new ClientTable(init.options.clientSessionsMax),
+      pending: new PendingRequests(init.options),
+      clients: new ClientTable(init.options),
     } as { -readonly [K in keyof CoreParts]: CoreParts[K] };
     parts.agreement = new Agreement(parts);
     parts.execution = new Execution(parts);

@@ -7,7 +7,7 @@ import { assertNever } from '../core/assert.js';
 import { ClientCore, type ClientEffect, type ClientEvent } from '../core/client.js';
 import { clientId, replicaId, type ClientId } from '../core/ids.js';
 import type { ProtocolOptions } from '../core/options.js';
-import { ClosedError, OverloadedError } from '../errors.js';
+import { ClosedError, OverloadedError, SessionsFullError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { clientIdBase, generateIdentity, loadIdentity, type NodeIdentity } from '../net/identity.js';
 import { ClientNetwork } from '../net/client-network.js';
@@ -114,7 +114,11 @@ export class Client<Req, Rep> {
   /**
    * Submits `request` for ordered execution and resolves with the reply that
    * f + 1 replicas agree on. Retransmits until then; rejects only when the
-   * client is closed or its queue is full.
+   * client is closed ({@link ClosedError}), its queue is full
+   * ({@link OverloadedError}), or f + 1 replicas refused the request because
+   * their client table is full and does not know its session
+   * ({@link SessionsFullError}: not executed; that session is not used again,
+   * and once none is left every invocation rejects so).
    */
   invoke(request: Req): Promise<Rep> {
     if (this.closed) return Promise.reject(new ClosedError('client'));
@@ -176,6 +180,12 @@ export class Client<Req, Rep> {
         const invocation = this.invocations.get(effect.token);
         this.invocations.delete(effect.token);
         invocation?.reject(new OverloadedError(this.queueMax));
+        break;
+      }
+      case 'refused': {
+        const invocation = this.invocations.get(effect.token);
+        this.invocations.delete(effect.token);
+        invocation?.reject(new SessionsFullError());
         break;
       }
       case 'rejected':

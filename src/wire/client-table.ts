@@ -1,17 +1,20 @@
 /**
  * The client-table part of a checkpoint image (docs/STATE-TRANSFER.md): per
  * client session, the last request executed and its result, in the order the
- * core keeps them (least recently used first, so a replica restoring the
- * table evicts the same sessions as the others). Conventions as in
- * docs/WIRE.md:
+ * core keeps them (least recently executed first, so a replica restoring the
+ * table drops the same reply bodies as the others when cached replies reach
+ * their byte bound). Conventions as in docs/WIRE.md:
  *
- * | field   | type                                              |
- * |---------|---------------------------------------------------|
- * | version | u8, 1                                             |
- * | entries | list<clientId u64, requestNo u64, result bytes>   |
+ * | field   | type                                                      |
+ * |---------|-----------------------------------------------------------|
+ * | version | u8, 1                                                     |
+ * | entries | list<clientId u64, requestNo u64, dropped u8, result>     |
  *
- * Client ids are distinct, so the encoding of a table is canonical.
+ * `dropped` is a flag: 0, and the result follows as bytes; 1, the reply's
+ * body was dropped and nothing follows. Client ids are distinct, so the
+ * encoding of a table is canonical.
  */
+import { assert } from '../core/assert.js';
 import type { ClientTableEntry } from '../core/effects.js';
 import type { ClientId } from '../core/ids.js';
 import type { RequestNo } from '../core/ordering.js';
@@ -22,21 +25,29 @@ import { LENGTH_BYTES, U64_BYTES, U8_BYTES, Writer } from './writer.js';
 /** Version byte of the client-table image, first in its encoding. */
 export const CLIENT_TABLE_VERSION = 1;
 
-const ENTRY_FIXED_BYTES = 2 * U64_BYTES + LENGTH_BYTES;
+/** The least an entry takes: one whose reply body was dropped. */
+const ENTRY_FIXED_BYTES = 2 * U64_BYTES + U8_BYTES;
 
 /**
  * Encodes `entries` in their order. Asserts that client ids and request
- * numbers are safe integers (they come from the local core).
+ * numbers are safe integers and that a dropped reply has an empty result
+ * (they come from the local core).
  */
 export function encodeClientTable(entries: readonly ClientTableEntry[]): Uint8Array {
   let size = U8_BYTES + LENGTH_BYTES;
-  for (const entry of entries) size += ENTRY_FIXED_BYTES + entry.result.length;
+  for (const entry of entries) size += ENTRY_FIXED_BYTES + (entry.replyDropped === true ? 0 : LENGTH_BYTES + entry.result.length);
   const w = new Writer(size);
   w.u8(CLIENT_TABLE_VERSION);
   w.list(entries, (writer, entry) => {
     writer.u64(entry.clientId, 'client id out of range');
     writer.u64(entry.requestNo, 'request number out of range');
-    writer.field(entry.result);
+    if (entry.replyDropped === true) {
+      assert(entry.result.length === 0, 'a dropped reply keeps a result');
+      writer.u8(1);
+    } else {
+      writer.u8(0);
+      writer.field(entry.result);
+    }
   });
   return w.done();
 }
@@ -44,14 +55,15 @@ export function encodeClientTable(entries: readonly ClientTableEntry[]): Uint8Ar
 /**
  * Decodes a client-table image, or undefined if `bytes` is not exactly one
  * canonical encoding within `limits` (at most `clientSessionsMax` entries,
- * each result at most `replyBytesMax` bytes, distinct client ids). Never
+ * each result at most `replyBytesMax` bytes and all of them at most
+ * `clientReplyCacheBytesMax`, distinct client ids, flags 0 or 1). Never
  * throws; counts and lengths are checked before anything is allocated.
  * Results are copied out of `bytes`: the core keeps them as cached replies
  * long after the image is dropped.
  */
 export function decodeClientTable(
   bytes: Uint8Array,
-  limits: Pick<WireLimits, 'clientSessionsMax' | 'replyBytesMax'>,
+  limits: Pick<WireLimits, 'clientSessionsMax' | 'replyBytesMax' | 'clientReplyCacheBytesMax'>,
 ): ClientTableEntry[] | undefined {
   const r = new Reader(bytes);
   if (r.u8() !== CLIENT_TABLE_VERSION) return undefined;
@@ -59,14 +71,22 @@ export function decodeClientTable(
   if (count > limits.clientSessionsMax || count * ENTRY_FIXED_BYTES > r.remaining) return undefined;
   const entries: ClientTableEntry[] = [];
   const seen = new Set<number>();
+  let resultBytes = 0;
   for (let i = 0; i < count; i++) {
     const clientId = r.u53('client-id-out-of-range') as ClientId;
     const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
-    const length = r.u32();
-    if (length > limits.replyBytesMax) return undefined;
-    const result = r.view8(length);
-    if (r.reason !== undefined || seen.has(clientId)) return undefined;
+    const dropped = r.u8();
+    if (r.reason !== undefined || dropped > 1 || seen.has(clientId)) return undefined;
     seen.add(clientId);
+    if (dropped === 1) {
+      entries.push({ clientId, requestNo, result: new Uint8Array(0), replyDropped: true });
+      continue;
+    }
+    const length = r.u32();
+    resultBytes += length;
+    if (length > limits.replyBytesMax || resultBytes > limits.clientReplyCacheBytesMax) return undefined;
+    const result = r.view8(length);
+    if (r.reason !== undefined) return undefined;
     entries.push({ clientId, requestNo, result: result.slice() });
   }
   return r.reason === undefined && r.remaining === 0 ? entries : undefined;

@@ -21,7 +21,8 @@
  * | tag | type          | fields after the header                                   |
  * |-----|---------------|-----------------------------------------------------------|
  * | 1   | request       | Request                                                   |
- * | 2   | reply         | view u64, clientId u64, requestNo u64, result bytes       |
+ * | 2   | reply         | view u64, clientId u64, requestNo u64, status u8 (0 ok,   |
+ * |     |               | 1 refused), result bytes                                  |
  * | 3   | pre-prepare   | PrePrepare                                                |
  * | 4   | prepare       | view u64, seq u64, Digest, Signature                      |
  * | 5   | commit        | view u64, seq u64, Digest                                 |
@@ -70,6 +71,7 @@ import {
   type NewViewMessage,
   type PrePrepareMessage,
   type PreparedCertificate,
+  type ReplyMessage,
   type Request,
   type Signature,
   type SignedBy,
@@ -103,6 +105,9 @@ const TAG = {
   'log-request': 14,
   'log-entries': 15,
 } as const satisfies Record<MessageType, number>;
+
+/** A reply's status byte: executed, or refused at delivery (docs/WIRE.md); any other value is refused. */
+const REPLY_STATUS = { ok: 0, refused: 1 } as const;
 
 const HEADER_BYTES = 2;
 const DIGEST_FIELD_BYTES = LENGTH_BYTES + DIGEST_BYTES;
@@ -159,6 +164,8 @@ export interface WireLimits {
   readonly logEntriesMax: number;
   /** Most sessions in a client-table image (see `decodeClientTable`). */
   readonly clientSessionsMax: number;
+  /** Most result bytes, summed, in a client-table image. */
+  readonly clientReplyCacheBytesMax: number;
 }
 
 /** The decoder limits implied by the protocol options and the cluster size `replicas` (n). */
@@ -181,6 +188,7 @@ export function wireLimitsFrom(options: ProtocolOptions, replicas: number): Wire
     manifestChunksMax: Math.ceil(options.checkpointBytesMax / options.chunkBytes) + 2,
     logEntriesMax: options.logEntriesMax,
     clientSessionsMax: options.clientSessionsMax,
+    clientReplyCacheBytesMax: options.clientReplyCacheBytesMax,
   };
 }
 
@@ -222,10 +230,11 @@ export function encodeMessage(message: Message): Uint8Array {
       return w.done();
     }
     case 'reply': {
-      const w = messageWriter(TAG.reply, 3 * U64_BYTES + LENGTH_BYTES + message.result.length);
+      const w = messageWriter(TAG.reply, 3 * U64_BYTES + U8_BYTES + LENGTH_BYTES + message.result.length);
       w.u64(message.view, 'view out of range');
       w.u64(message.clientId, 'client id out of range');
       w.u64(message.requestNo, 'request number out of range');
+      w.u8(REPLY_STATUS[message.status ?? 'ok']);
       w.field(message.result);
       return w.done();
     }
@@ -428,13 +437,7 @@ function decodeBody(r: Reader, tag: number, limits: WireLimits): Message | undef
     case TAG.forward:
       return { type: tag === TAG.request ? 'request' : 'forward', request: readRequest(r, limits.requestBytesMax) };
     case TAG.reply:
-      return {
-        type: 'reply',
-        view: r.u53('ordinal-out-of-range') as View,
-        clientId: r.u53('client-id-out-of-range') as ClientId,
-        requestNo: r.u53('ordinal-out-of-range') as RequestNo,
-        result: readField(r, limits.replyBytesMax, 'reply-too-large'),
-      };
+      return readReply(r, limits);
     case TAG['pre-prepare']:
       return readPrePrepare(r, limits);
     case TAG.prepare:
@@ -540,6 +543,18 @@ function readBatch(r: Reader, limits: WireLimits): Request[] {
     if (total > limits.batchBytesMax) r.fail('batch-bytes-too-large');
     return request;
   });
+}
+
+function readReply(r: Reader, limits: WireLimits): ReplyMessage {
+  const view = r.u53('ordinal-out-of-range') as View;
+  const clientId = r.u53('client-id-out-of-range') as ClientId;
+  const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
+  const status = r.u8();
+  if (status !== REPLY_STATUS.ok && status !== REPLY_STATUS.refused) r.fail('unknown-reply-status');
+  const result = readField(r, limits.replyBytesMax, 'reply-too-large');
+  const reply: ReplyMessage = { type: 'reply', view, clientId, requestNo, result };
+  // An executed request's reply has one form: without a status field.
+  return status === REPLY_STATUS.refused ? { ...reply, status: 'refused' } : reply;
 }
 
 function readPrePrepare(r: Reader, limits: WireLimits): PrePrepareMessage {

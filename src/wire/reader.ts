@@ -27,6 +27,7 @@ export type WireRejectionReason =
   | 'too-many-view-changes'
   | 'too-many-pre-prepares'
   | 'invalid-flag'
+  | 'unknown-reply-status'
   | 'byte-count-out-of-range'
   | 'chunk-too-large'
   | 'too-many-chunks'

@@ -12,6 +12,7 @@ import { ClientCore, type ClientCoreInit, type ClientEffect } from '../../src/co
 import { clientId, replicaId, type ClientId } from '../../src/core/ids.js';
 import type { ReplyMessage, RequestMessage } from '../../src/core/messages.js';
 import { requestNo, view } from '../../src/core/ordering.js';
+import { BafometError, SessionsFullError } from '../../src/errors.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -309,6 +310,73 @@ describe('ClientCore sessions and queue', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('ClientCore refused replies (the replicas\' client table is full)', () => {
+  const refusal = (client: ClientId, no: number): ReplyMessage => ({ ...reply(client, no, ''), status: 'refused' });
+  const refusals = (effects: ClientEffect[]) => effects.filter((e) => e.type === 'refused');
+
+  it('f + 1 matching refused replies fail the invocation with refused, not a result', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('op') });
+    assert.deepEqual(replyFrom(core, 0, refusal(C1, 1)), [], 'one refusal is not enough: it may be a lie');
+    const out = replyFrom(core, 2, refusal(C1, 1));
+    assert.deepEqual(out, [{ type: 'refused', token: 1, replicas: 2 }]);
+    assert.equal(core.inFlight, 0);
+    assert.deepEqual(broadcasts(core.step({ type: 'tick' })).concat(broadcasts(core.step({ type: 'tick' }))), [], 'no retransmission');
+  });
+
+  it('a refusal and an empty result are different answers; a replica switching between them equivocates', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('op') });
+    replyFrom(core, 0, refusal(C1, 1));
+    assert.deepEqual(replyFrom(core, 1, reply(C1, 1, '')), [], 'an empty result does not complete a refusal quorum');
+    assert.deepEqual(rejections(replyFrom(core, 0, reply(C1, 1, ''))), ['0:equivocating-reply']);
+    const out = replyFrom(core, 2, reply(C1, 1, ''));
+    assert.equal(resolves(out).length, 1, 'two empty results resolve');
+    assert.equal(refusals(out).length, 0);
+  });
+
+  it('retires a refused session: the queue goes on over the others, in order', () => {
+    const core = makeClient({ sessions: [C1, C2], queueMax: 10 });
+    core.step({ type: 'invoke', token: 1, operation: text('1') }); // on C1
+    core.step({ type: 'invoke', token: 2, operation: text('2') }); // on C2
+    core.step({ type: 'invoke', token: 3, operation: text('3') }); // queued
+    replyFrom(core, 0, refusal(C1, 1));
+    const out = replyFrom(core, 1, refusal(C1, 1));
+    assert.deepEqual(out, [{ type: 'refused', token: 1, replicas: 2 }], 'C1 is retired, nothing is sent on it');
+    assert.equal(core.inFlight, 2);
+    replyFrom(core, 0, reply(C2, 1, 'r'));
+    const next = replyFrom(core, 1, reply(C2, 1, 'r'));
+    assert.equal(resolves(next).length, 1);
+    assert.deepEqual(
+      broadcasts(next).map((m) => [m.request.clientId, m.request.requestNo, dec.decode(m.request.operation)]),
+      [[C2, 2, '3']],
+      'the queued invocation goes on C2',
+    );
+  });
+
+  it('the runtime rejects such an invocation with SessionsFullError, a stable name and code', () => {
+    const error = new SessionsFullError();
+    assert.ok(error instanceof BafometError);
+    assert.equal(error.name, 'SessionsFullError');
+    assert.equal(error.code, 'ERR_BAFOMET_SESSIONS_FULL');
+  });
+
+  it('once every session is retired, queued and new invocations fail at once', () => {
+    const core = makeClient({ sessions: [C1], queueMax: 10 });
+    core.step({ type: 'invoke', token: 1, operation: text('1') });
+    core.step({ type: 'invoke', token: 2, operation: text('2') });
+    core.step({ type: 'invoke', token: 3, operation: text('3') });
+    replyFrom(core, 0, refusal(C1, 1));
+    assert.deepEqual(replyFrom(core, 3, refusal(C1, 1)), [
+      { type: 'refused', token: 1, replicas: 2 },
+      { type: 'refused', token: 2, replicas: 0 },
+      { type: 'refused', token: 3, replicas: 0 },
+    ]);
+    assert.deepEqual(core.step({ type: 'invoke', token: 4, operation: text('4') }), [{ type: 'refused', token: 4, replicas: 0 }]);
+    assert.equal(core.inFlight, 0);
   });
 });
 

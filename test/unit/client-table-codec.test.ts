@@ -7,29 +7,38 @@ import { clientId } from '../../src/core/ids.js';
 import { ORDINAL_MAX, type RequestNo } from '../../src/core/ordering.js';
 import { CLIENT_TABLE_VERSION, decodeClientTable, encodeClientTable } from '../../src/wire/client-table.js';
 
-const limits = { clientSessionsMax: 8, replyBytesMax: 64 };
+const limits = { clientSessionsMax: 8, replyBytesMax: 64, clientReplyCacheBytesMax: 8 * 64 };
 
 const entry = (id: number, requestNo: number, result: number[]): ClientTableEntry => ({
   clientId: clientId(id),
   requestNo: requestNo as RequestNo,
   result: new Uint8Array(result),
 });
-/** Two sessions, the second with an empty result (42 bytes). */
+/** A session whose reply body the core dropped (clientReplyCacheBytesMax). */
+const dropped = (id: number, requestNo: number): ClientTableEntry => ({
+  clientId: clientId(id),
+  requestNo: requestNo as RequestNo,
+  result: new Uint8Array(0),
+  replyDropped: true,
+});
+/** Two sessions, the second with an empty result (49 bytes). */
 const table = [entry(7, 3, [1, 2]), entry(5, ORDINAL_MAX, [])];
 
 const ordinal = fc.oneof(fc.constantFrom(0, 1, 2 ** 32, ORDINAL_MAX), fc.maxSafeNat());
-const tableArb: fc.Arbitrary<ClientTableEntry[]> = fc
-  .uniqueArray(
-    fc.record(
+const tableArb: fc.Arbitrary<ClientTableEntry[]> = fc.uniqueArray(
+  fc
+    .record(
       {
         clientId: ordinal.map(clientId),
         requestNo: ordinal.map((v) => v as RequestNo),
         result: fc.uint8Array({ maxLength: limits.replyBytesMax }),
+        replyDropped: fc.boolean(),
       },
       { noNullPrototype: true },
-    ),
-    { maxLength: limits.clientSessionsMax, selector: (e) => e.clientId },
-  );
+    )
+    .map(({ replyDropped, ...e }): ClientTableEntry => (replyDropped ? { ...e, result: new Uint8Array(0), replyDropped } : e)),
+  { maxLength: limits.clientSessionsMax, selector: (e) => e.clientId },
+);
 
 function withU32(bytes: Uint8Array, offset: number, value: number): Uint8Array {
   const copy = bytes.slice();
@@ -49,12 +58,27 @@ describe('client-table image codec', () => {
     );
   });
 
-  it('lays out a version byte, then a list of (clientId, requestNo, result)', () => {
+  it('lays out a version byte, then a list of (clientId, requestNo, dropped flag, result unless dropped)', () => {
     const bytes = encodeClientTable(table);
-    assert.equal(bytes.length, 1 + 4 + (20 + 2) + 20);
+    assert.equal(bytes.length, 1 + 4 + (21 + 2) + 21);
     assert.deepEqual([...bytes.subarray(0, 5)], [CLIENT_TABLE_VERSION, 0, 0, 0, 2]);
-    assert.deepEqual([...bytes.subarray(5, 27)], [0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 1, 2]);
+    assert.deepEqual([...bytes.subarray(5, 28)], [0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 2, 1, 2]);
     assert.deepEqual([...encodeClientTable([])], [CLIENT_TABLE_VERSION, 0, 0, 0, 0]);
+    assert.deepEqual(
+      [...encodeClientTable([dropped(7, 3)])],
+      [CLIENT_TABLE_VERSION, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 3, 1],
+      'a dropped reply: the flag and nothing after it',
+    );
+  });
+
+  it('encodes a dropped reply distinctly from an empty one, and restores each as it was', () => {
+    const withEmpty = [entry(7, 3, [])];
+    const withDropped = [dropped(7, 3)];
+    assert.notDeepEqual(encodeClientTable(withEmpty), encodeClientTable(withDropped));
+    assert.deepEqual(decodeClientTable(encodeClientTable(withEmpty), limits), withEmpty);
+    assert.deepEqual(decodeClientTable(encodeClientTable(withDropped), limits), withDropped);
+    const mixed = [dropped(1, 1), entry(2, 5, [9]), dropped(3, 2)];
+    assert.deepEqual(decodeClientTable(encodeClientTable(mixed), limits), mixed, 'in their order');
   });
 
   it('copies results out of the input, which may be a Buffer at an offset', () => {
@@ -67,11 +91,15 @@ describe('client-table image codec', () => {
     assert.equal(Object.getPrototypeOf(decoded![0]!.result), Uint8Array.prototype);
   });
 
-  it('accepts exactly clientSessionsMax sessions and results of replyBytesMax', () => {
+  it('accepts exactly clientSessionsMax sessions, results of replyBytesMax and clientReplyCacheBytesMax of them', () => {
     const full = Array.from({ length: 8 }, (_, i) => entry(i, 1, new Array<number>(64).fill(i)));
     assert.deepEqual(decodeClientTable(encodeClientTable(full), limits), full);
     assert.equal(decodeClientTable(encodeClientTable(full), { ...limits, clientSessionsMax: 7 }), undefined);
     assert.equal(decodeClientTable(encodeClientTable(full), { ...limits, replyBytesMax: 63 }), undefined);
+    assert.equal(decodeClientTable(encodeClientTable(full), { ...limits, clientReplyCacheBytesMax: 8 * 64 - 1 }), undefined);
+    // Dropped bodies take no cache bytes.
+    const someDropped = full.map((e, i) => (i === 0 ? dropped(i, 1) : e));
+    assert.deepEqual(decodeClientTable(encodeClientTable(someDropped), { ...limits, clientReplyCacheBytesMax: 7 * 64 }), someDropped);
   });
 
   it('refuses malformed input: version, truncation, trailing bytes, ranges, duplicates, huge counts', () => {
@@ -87,8 +115,13 @@ describe('client-table image codec', () => {
     // Counts and lengths claiming 4 GiB in a tiny input, refused without allocating.
     refused(withU32(bytes, 1, 0xffff_ffff));
     refused(withU32(bytes, 1, 3)); // within clientSessionsMax, but not 3 entries' worth of input
-    refused(withU32(bytes, 21, 0xffff_ffff));
-    assert.equal(decodeClientTable(withU32(bytes, 1, 0xffff_ffff), { clientSessionsMax: 2 ** 32, replyBytesMax: 2 ** 32 }), undefined);
+    refused(withU32(bytes, 22, 0xffff_ffff));
+    const unbounded = { clientSessionsMax: 2 ** 32, replyBytesMax: 2 ** 32, clientReplyCacheBytesMax: 2 ** 53 };
+    assert.equal(decodeClientTable(withU32(bytes, 1, 0xffff_ffff), unbounded), undefined);
+    // The dropped flag is 0 or 1; a dropped entry has no result after it.
+    for (const flag of [2, 255]) refused(Uint8Array.of(...bytes.subarray(0, 21), flag, ...bytes.subarray(22)));
+    const droppedBytes = encodeClientTable([dropped(7, 3)]);
+    refused(Uint8Array.of(...droppedBytes, 0, 0, 0, 0));
   });
 
   it('never throws on random or mutated input', () => {
@@ -110,8 +143,8 @@ describe('client-table image codec', () => {
     );
   });
 
-  it('asserts on local bugs: client ids and request numbers out of range', () => {
-    for (const bad of [entry(-1, 1, []), entry(2 ** 53, 1, []), entry(1, 1.5, [])]) {
+  it('asserts on local bugs: client ids and request numbers out of range, a dropped reply with a result', () => {
+    for (const bad of [entry(-1, 1, []), entry(2 ** 53, 1, []), entry(1, 1.5, []), { ...dropped(1, 1), result: new Uint8Array([1]) }]) {
       assert.throws(() => encodeClientTable([bad]), InvariantViolation);
     }
   });

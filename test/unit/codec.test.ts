@@ -56,6 +56,7 @@ const unbounded: WireLimits = {
   manifestChunksMax: 2 ** 32,
   logEntriesMax: 2 ** 32,
   clientSessionsMax: 2 ** 32,
+  clientReplyCacheBytesMax: 2 ** 53,
 };
 
 const reasons = new Set<WireRejectionReason>([
@@ -78,6 +79,7 @@ const reasons = new Set<WireRejectionReason>([
   'too-many-view-changes',
   'too-many-pre-prepares',
   'invalid-flag',
+  'unknown-reply-status',
   'byte-count-out-of-range',
   'chunk-too-large',
   'too-many-chunks',
@@ -175,15 +177,28 @@ const loggedBatchArb = (large: boolean): fc.Arbitrary<LoggedBatch> =>
   fc.record({ seq: ordinal.map((v) => v as SeqNo), requests: batchArb(large) }, plain);
 const messageArbs = (large: boolean) => ({
   request: fc.record({ type: fc.constant('request' as const), request: requestArb(large) }, plain),
-  reply: fc.record(
-    {
-      type: fc.constant('reply' as const),
-      view: ordinal.map((v) => v as View),
-      clientId: ordinal.map((v) => clientId(v)),
-      requestNo: ordinal.map((v) => v as RequestNo),
-      result: bytesArb(large),
-    },
-    plain,
+  reply: fc.oneof(
+    fc.record(
+      {
+        type: fc.constant('reply' as const),
+        view: ordinal.map((v) => v as View),
+        clientId: ordinal.map((v) => clientId(v)),
+        requestNo: ordinal.map((v) => v as RequestNo),
+        result: bytesArb(large),
+      },
+      plain,
+    ),
+    fc.record(
+      {
+        type: fc.constant('reply' as const),
+        view: ordinal.map((v) => v as View),
+        clientId: ordinal.map((v) => clientId(v)),
+        requestNo: ordinal.map((v) => v as RequestNo),
+        status: fc.constant('refused' as const),
+        result: fc.constant(new Uint8Array(0)),
+      },
+      plain,
+    ),
   ),
   'pre-prepare': prePrepareArb(large),
   prepare: fc.record({ type: fc.constant('prepare' as const), ...slotArbs, signature: signatureArb }, plain),
@@ -454,6 +469,22 @@ describe('wire codec', () => {
         );
       });
     }
+
+    it('lays out a reply with its status byte before the result, executed (0) or refused (1)', () => {
+      const ok = encodeMessage(reply(new Uint8Array([7, 8])));
+      assert.deepEqual(
+        [...ok],
+        [WIRE_VERSION, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 2, 7, 8],
+      );
+      const refused: Message = { type: 'reply', view: 1 as View, clientId: 2 as ClientId, requestNo: 3 as RequestNo, status: 'refused', result: new Uint8Array(0) };
+      const bytes = encodeMessage(refused);
+      assert.equal(bytes.length, 31, '31 + result, as every reply');
+      assert.equal(bytes[26], 1);
+      accepts(refused);
+      // An executed request's reply decodes without a status field: one form.
+      const decoded = decodeMessage(ok, limits);
+      assert.ok(decoded.ok && decoded.message.type === 'reply' && !('status' in decoded.message));
+    });
 
     it('lays out the fixed view-change and new-view at the documented offsets', () => {
       const vc = encodeMessage(viewChange);
@@ -849,6 +880,15 @@ describe('wire codec', () => {
         bytes.subarray(SS.checkpointSignatures),
       );
       rejects(noDigest, 'too-many-signatures', unbounded);
+    });
+
+    it('a reply status other than 0 (ok) or 1 (refused)', () => {
+      const bytes = encodeMessage(reply(new Uint8Array([7])));
+      for (const status of [2, 0x80, 0xff]) {
+        const copy = bytes.slice();
+        copy[26] = status;
+        rejects(copy, 'unknown-reply-status');
+      }
     });
 
     it('a view-active flag other than 0 or 1', () => {
@@ -1277,6 +1317,7 @@ describe('wire codec', () => {
         manifestChunksMax: 16 * 1024 + 2,
         logEntriesMax: options.logEntriesMax,
         clientSessionsMax: options.clientSessionsMax,
+        clientReplyCacheBytesMax: options.clientReplyCacheBytesMax,
       });
       // Each of the two parts of an image may end in a partial chunk.
       assert.equal(wireLimitsFrom({ ...options, checkpointBytesMax: 10, chunkBytes: 4 }, 7).manifestChunksMax, 5);

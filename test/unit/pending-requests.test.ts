@@ -15,14 +15,17 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import { PendingRequests } from '../../src/core/pending-requests.js';
 import { req, requestLabel } from '../scenario/harness.js';
 
 const labels = (rs: readonly Parameters<typeof requestLabel>[0][]): string[] => rs.map(requestLabel);
+/** Room for `requests` requests and, unless said, bytes that never bind. */
+const room = (requests: number, bytes = 2 ** 30) => ({ pendingRequestsMax: requests, pendingRequestBytesMax: bytes });
 
 describe('PendingRequests.oldestArrival', () => {
   it('is undefined when empty, else the earliest arrival among waiting and proposed requests', () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     assert.equal(p.oldestArrival(), undefined);
     p.add(req(1, 1), 3);
     p.add(req(2, 1), 5);
@@ -41,7 +44,7 @@ describe('PendingRequests.oldestArrival', () => {
     // The session moved on without this replica seeing c1#1 ordered: the wait counts from c1#1, or a
     // primary that leaves this backup out would never be suspected while clients progress (found by
     // the simulator's orphan-commits behaviour, seed 55 of generator 2).
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 1);
     p.add(req(2, 1), 2);
     assert.equal(p.add(req(1, 2), 9), 'replaced');
@@ -53,7 +56,7 @@ describe('PendingRequests.oldestArrival', () => {
   it('after enterView, a request this replica had proposed is still the oldest', () => {
     // Regression (fixed in f931220): unproposeAll appended c1#1 after c2#1 and c3#1 and
     // oldestArrival, which reads the first entry of each map, returned 2.
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 1);
     p.takeBatch(1, 1000);
     p.add(req(2, 1), 2);
@@ -66,7 +69,7 @@ describe('PendingRequests.oldestArrival', () => {
   it("after enterView with the NEW-VIEW's requests out of arrival order, the oldest is still found", () => {
     // Regression (fixed in f931220): markProposed(c2#1), markProposed(c1#1) left `proposed`
     // as [c2#1, c1#1] and oldestArrival returned 2.
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 1);
     p.add(req(2, 1), 2);
     p.add(req(3, 1), 3);
@@ -86,7 +89,7 @@ describe('PendingRequests.oldestArrival', () => {
     // (not due) and returns [] (T1 late); takeBatch proposes c1#2 first.
     // Fix (pending-requests.ts enterView, `target.set(clientId, entry)`): delete the key
     // before setting it, so the entry lands at its own arrival position.
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.takeBatch(1, 1000);
     p.add(req(2, 1), 1);
@@ -103,7 +106,7 @@ describe('PendingRequests.oldestArrival', () => {
 
 describe('PendingRequests.takeDueForForward', () => {
   it('returns each request once it is `age` old, and only once', () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 3);
     assert.deepEqual(p.takeDueForForward(4, 5, 10), []);
@@ -115,7 +118,7 @@ describe('PendingRequests.takeDueForForward', () => {
   });
 
   it('respects countMax, and the rest comes on the next call', () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     for (let c = 1; c <= 5; c++) p.add(req(c, 1), 0);
     assert.deepEqual(labels(p.takeDueForForward(10, 5, 2)), ['c1#1', 'c2#1']);
     assert.deepEqual(labels(p.takeDueForForward(10, 5, 2)), ['c3#1', 'c4#1']);
@@ -123,7 +126,7 @@ describe('PendingRequests.takeDueForForward', () => {
   });
 
   it('forwards only requests this replica has not proposed; a replacing request is forwarded anew', () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 0);
     p.enterView([req(1, 1)]); // a NEW-VIEW proposes c1#1
@@ -135,7 +138,7 @@ describe('PendingRequests.takeDueForForward', () => {
   it('after enterView a due request does not wait behind a younger one', () => {
     // Regression (fixed in f931220): unproposeAll put c1#1 (tick 1) after c2#1 (tick 4); at
     // tick 6 with age 5 the scan stopped at c2#1 and returned [].
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 1);
     p.takeBatch(1, 1000);
     p.add(req(2, 1), 4);
@@ -147,7 +150,7 @@ describe('PendingRequests.takeDueForForward', () => {
   it('a new view forwards again what was forwarded in the old one (to its new primary), once', () => {
     // Regression (fixed in f931220): `forwarded` survived the view, so the primary of the next
     // view never heard of a request only some backups held (view-change-censorship.test.ts).
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 1);
     assert.deepEqual(labels(p.takeDueForForward(6, 5, 10)), ['c1#1', 'c2#1']);
@@ -162,7 +165,7 @@ describe('PendingRequests.takeDueForForward', () => {
 
 describe('PendingRequests.enterView', () => {
   it("a new view forgets this replica's proposals; they are proposed again", () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.add(req(2, 1), 0);
     assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#1', 'c2#1']);
@@ -175,7 +178,7 @@ describe('PendingRequests.enterView', () => {
   });
 
   it("keeps a session's waiting newer request and drops its proposed older one", () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.takeBatch(1, 1000);
     p.add(req(1, 2), 1); // the client moved on: #1 was answered by f + 1 replicas
@@ -186,7 +189,7 @@ describe('PendingRequests.enterView', () => {
   });
 
   it("the NEW-VIEW's exact requests count as proposed; other numbers and unknown sessions do not", () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 2), 0);
     p.add(req(2, 1), 1);
     p.add(req(3, 1), 2);
@@ -201,7 +204,7 @@ describe('PendingRequests.enterView', () => {
   });
 
   it("a session's request in the NEW-VIEW and its newer waiting one are both kept", () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.takeBatch(1, 1000);
     p.add(req(1, 2), 1);
@@ -213,7 +216,7 @@ describe('PendingRequests.enterView', () => {
   });
 
   it('ordered() drops a session once a request numbered at least as high is ordered, proposed or not', () => {
-    const p = new PendingRequests(10);
+    const p = new PendingRequests(room(10));
     p.add(req(1, 1), 0);
     p.add(req(2, 3), 0);
     p.enterView([req(1, 1)]);
@@ -222,5 +225,83 @@ describe('PendingRequests.enterView', () => {
     assert.equal(p.size, 1);
     p.ordered(req(2, 5));
     assert.equal(p.size, 0);
+  });
+});
+
+describe('PendingRequests bytes bound (pendingRequestBytesMax)', () => {
+  // req(c, n)'s operation is `op<c>.<n>`: 5 bytes for c, n < 10.
+  it('refuses a request that would take the operation bytes held past the bound, as full', () => {
+    const p = new PendingRequests(room(10, 12));
+    assert.equal(p.add(req(1, 1), 0), 'added');
+    assert.equal(p.add(req(2, 1), 0), 'added');
+    assert.equal(p.bytes, 10);
+    assert.equal(p.add(req(3, 1), 0), 'full', '15 bytes > 12');
+    assert.equal(p.add(req(3, 1, 'xy'), 0), 'added', 'a small one still fits: 12 bytes');
+    assert.equal(p.size, 3);
+    assert.equal(p.add(req(4, 1, ''), 0), 'added', 'an empty operation takes no bytes');
+  });
+
+  it('a replacement is bounded too: the waiting request stays when the newer one does not fit', () => {
+    const p = new PendingRequests(room(10, 8));
+    p.add(req(1, 1), 0);
+    assert.equal(p.add(req(1, 2, 'longer op'), 1), 'full');
+    assert.deepEqual(labels(p.takeBatch(10, 1000)), ['c1#1']);
+    assert.equal(p.bytes, 5);
+    assert.equal(p.add(req(1, 3, 'ab'), 1), 'added', 'c1#1 is proposed: #3 waits beside it');
+    assert.equal(p.bytes, 7);
+    assert.equal(p.add(req(1, 4, 'abc'), 1), 'replaced');
+    assert.equal(p.bytes, 8);
+  });
+
+  it('counts bytes back down as requests are ordered and as a new view merges a session\'s two requests', () => {
+    const p = new PendingRequests(room(10, 100));
+    p.add(req(1, 1), 0);
+    p.add(req(2, 1), 0);
+    p.takeBatch(1, 1000); // c1#1 proposed
+    p.add(req(1, 2, 'ab'), 1); // waits beside it
+    assert.equal(p.bytes, 12);
+    p.enterView([]); // both c1 requests unproposed: the higher one stays
+    assert.equal(p.size, 2);
+    assert.equal(p.bytes, 7);
+    p.ordered(req(2, 1));
+    assert.equal(p.bytes, 2);
+    p.ordered(req(1, 2));
+    assert.equal(p.bytes, 0);
+    assert.equal(p.size, 0);
+  });
+
+  it('property: bytes is always the sum of the operations held, and never exceeds the bound', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.record({ op: fc.constant('add' as const), client: fc.integer({ min: 1, max: 4 }), no: fc.integer({ min: 1, max: 6 }), size: fc.nat(9) }),
+            fc.record({ op: fc.constant('take' as const), count: fc.integer({ min: 1, max: 3 }) }),
+            fc.record({ op: fc.constant('ordered' as const), client: fc.integer({ min: 1, max: 4 }), no: fc.integer({ min: 1, max: 6 }) }),
+            fc.record({ op: fc.constant('view' as const), client: fc.integer({ min: 1, max: 4 }), no: fc.integer({ min: 1, max: 6 }) }),
+          ),
+          { maxLength: 60 },
+        ),
+        (steps) => {
+          const p = new PendingRequests(room(3, 20));
+          for (const step of steps) {
+            if (step.op === 'add') p.add(req(step.client, step.no, 'x'.repeat(step.size)), 0);
+            else if (step.op === 'take') p.takeBatch(step.count, 1000);
+            else if (step.op === 'ordered') p.ordered(req(step.client, step.no));
+            else p.enterView([req(step.client, step.no)]);
+            assert.ok(p.bytes <= 20 && p.bytes >= 0, `bytes ${p.bytes}`);
+            if (p.size === 0) assert.equal(p.bytes, 0);
+          }
+          // Everything held, unproposed again and taken: its operations sum to bytes.
+          p.enterView([]);
+          const all = p.takeBatch(100, 2 ** 30);
+          assert.equal(p.bytes, all.reduce((sum, r) => sum + r.operation.length, 0));
+          for (let client = 1; client <= 4; client++) p.ordered(req(client, 6));
+          assert.equal(p.size, 0);
+          assert.equal(p.bytes, 0);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });

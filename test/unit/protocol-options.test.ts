@@ -16,6 +16,21 @@ describe('runtime protocol options', () => {
     assert.equal(resolveProtocolOptions({ chunkBytes: 64 * 1024 * 1024 }).chunkBytes, 64 * 1024 * 1024);
   });
 
+  it('bounds pending requests and cached replies in bytes, each at least one request or reply', () => {
+    const options = resolveProtocolOptions({});
+    assert.equal(options.pendingRequestBytesMax, 128 * 1024 * 1024);
+    assert.equal(options.clientReplyCacheBytesMax, 256 * 1024 * 1024);
+    for (const [partial, field] of [
+      [{ pendingRequestBytesMax: options.requestBytesMax - 1 }, 'pendingRequestBytesMax'],
+      [{ clientReplyCacheBytesMax: options.replyBytesMax - 1 }, 'clientReplyCacheBytesMax'],
+      [{ clientReplyCacheBytesMax: 0 }, 'clientReplyCacheBytesMax'],
+    ] as const) {
+      assert.throws(() => resolveProtocolOptions(partial), (error) => error instanceof ConfigError && error.field === `protocol.${field}`);
+    }
+    assert.equal(resolveProtocolOptions({ pendingRequestBytesMax: options.requestBytesMax }).pendingRequestBytesMax, options.requestBytesMax);
+    assert.equal(resolveProtocolOptions({ clientReplyCacheBytesMax: options.replyBytesMax }).clientReplyCacheBytesMax, options.replyBytesMax);
+  });
+
   it('admits the largest state-transfer messages on replica links', () => {
     for (const replicas of [4, 7, 100]) {
       for (const partial of [{}, { chunkBytes: 256 * 1024 * 1024 }, { logEntriesMax: 4096 }, { chunkBytes: 1, checkpointBytesMax: 2 ** 40 }]) {
