@@ -8,6 +8,9 @@
 import { assert } from './assert.js';
 import type { ReplicaId } from './ids.js';
 
+/** The request timeout grows to at most 2^4 times its base. */
+const TIMEOUT_DOUBLINGS_MAX = 4;
+
 export interface ChunkRequest {
   readonly to: ReplicaId;
   readonly index: number;
@@ -34,6 +37,10 @@ export class ChunkFetch {
   private readonly inFlight = new Map<number, InFlight>();
   /** Chunks to ask again (timed out, or their source was dropped). */
   private readonly retry: number[] = [];
+  /** Who was asked for each chunk not yet stored: a late answer from any of them is still taken [S11]. */
+  private readonly askedOf = new Map<number, Set<ReplicaId>>();
+  /** Doublings of the request timeout so far: each timeout doubles it (a slow network is not a lying one). */
+  private doublings = 0;
 
   constructor(
     readonly chunkCount: number,
@@ -70,9 +77,14 @@ export class ChunkFetch {
     }
   }
 
-  /** Whether chunk `index` from `from` is one this fetch is waiting for. */
+  /**
+   * Whether chunk `index` from `from` is one this fetch is waiting for: not
+   * stored yet and asked of `from`, now or before a timeout moved it on (on
+   * a network slower than the timeout, the late answer is the one that
+   * arrives). Never from a source caught lying.
+   */
   expects(from: ReplicaId, index: number): boolean {
-    return this.inFlight.get(index)?.to === from;
+    return !this.liars.has(from) && this.askedOf.get(index)?.has(from) === true;
   }
 
   /** Chunk `index` was verified and handed over; `from` serves again, if it had stalled. */
@@ -82,6 +94,7 @@ export class ChunkFetch {
     this.stored[index] = true;
     this.storedCount++;
     this.inFlight.delete(index);
+    this.askedOf.delete(index);
   }
 
   /**
@@ -92,10 +105,11 @@ export class ChunkFetch {
    */
   due(now: number): ChunkRequest[] {
     for (const [index, flight] of this.inFlight) {
-      if (now - flight.sentAt >= this.timeoutTicks) {
+      if (now - flight.sentAt >= this.timeoutTicks * 2 ** this.doublings) {
         this.inFlight.delete(index);
         this.retry.push(index);
         this.stalled.add(flight.to);
+        if (this.doublings < TIMEOUT_DOUBLINGS_MAX) this.doublings++;
       }
     }
     const out: ChunkRequest[] = [];
@@ -109,6 +123,9 @@ export class ChunkFetch {
       const to = pool[(index + (this.attempts[index] as number)) % pool.length] as ReplicaId;
       this.attempts[index] = (this.attempts[index] as number) + 1;
       this.inFlight.set(index, { to, sentAt: now });
+      let asked = this.askedOf.get(index);
+      if (asked === undefined) this.askedOf.set(index, (asked = new Set()));
+      asked.add(to);
       out.push({ to, index });
     }
     return out;

@@ -66,6 +66,11 @@ export class DecisionPoints {
     return this.rules.sizes.weak;
   }
 
+  /** Whether a STATE-SUMMARY this replica did not ask for is taken [S5]: never, so no replica starts a transfer. */
+  takesUnsolicitedSummaries(): boolean {
+    return false;
+  }
+
   /** Whether a fetched chunk has the digest its manifest names [S10]. */
   chunkMatches(bytes: Uint8Array, expected: Digest): boolean {
     return bytesEqual(this.rules.crypto.chunkDigest(bytes), expected);

@@ -269,9 +269,7 @@ function stateTransferHost(parts: CoreParts): StateTransferHost {
     joinView: (w) => {
       if (w > ctx.view) parts.viewChange.start(w);
     },
-    checkpointProven: (checkpoint) => ctx.decide.checkpointProven(checkpoint),
-    targetSupport: () => ctx.decide.targetSupport(),
-    chunkMatches: (bytes, expected) => ctx.decide.chunkMatches(bytes, expected),
+    decide: ctx.decide,
     send: (to, message) => ctx.send(to, message),
     effect: (effect) => ctx.emit(effect),
   };

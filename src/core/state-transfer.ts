@@ -7,6 +7,7 @@
  * it talks to the replica through {@link StateTransferHost}.
  */
 import { ChunkFetch } from './chunk-fetch.js';
+import type { DecisionPoints } from './decision-points.js';
 import type { ReplicaEffect } from './effects.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import { LogVotes } from './log-votes.js';
@@ -48,12 +49,8 @@ export interface StateTransferHost {
   adoptStable(checkpoint: CheckpointCertificate): void;
   /** f + 1 replicas are active in view `w` or later: change to it [S8]. */
   joinView(w: View): void;
-  /** Whether `checkpoint` carries a quorum's valid signatures [S7] (a decision point mutants override). */
-  checkpointProven(checkpoint: CheckpointCertificate): boolean;
-  /** Summaries that must name a checkpoint before it is the target [S7] (a decision point mutants override). */
-  targetSupport(): number;
-  /** Whether `bytes` is the chunk whose digest is `expected` [S10] (a decision point mutants override). */
-  chunkMatches(bytes: Uint8Array, expected: Digest): boolean;
+  /** The rules of S5, S7 and S10 that mutants break (src/core/decision-points.ts). */
+  readonly decide: DecisionPoints;
   send(to: ReplicaId | 'others', message: ReplicaMessage): void;
   effect(effect: ReplicaEffect): void;
 }
@@ -197,8 +194,8 @@ export class StateTransfer {
   onStateSummary(from: ReplicaId, m: StateSummaryMessage): Rejection | undefined {
     const { checkpoint, manifest } = m;
     // [S7] Only answers to this replica's own queries: one replica must not start a transfer.
-    if (!this.asked.has(from)) return ignore('unsolicited');
-    if (!this.host.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
+    if (!this.asked.has(from) && !this.host.decide.takesUnsolicitedSummaries()) return ignore('unsolicited');
+    if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
     if (checkpoint.seq > 0) {
       const problem = manifestProblem(manifest, this.options.chunkBytes, this.options.checkpointBytesMax);
       if (problem !== undefined) return rejectPeer(problem);
@@ -231,7 +228,7 @@ export class StateTransfer {
     if (target === undefined || m.seq !== target.checkpoint.seq || this.installing) return ignore('not-fetching');
     if (!target.fetch.expects(from, m.index)) return ignore('unexpected-chunk');
     const expected = target.manifest.chunkDigests[m.index];
-    if (expected === undefined || !this.host.chunkMatches(m.bytes, expected)) {
+    if (expected === undefined || !this.host.decide.chunkMatches(m.bytes, expected)) {
       target.fetch.dropSource(from); // [S10] a liar is caught per chunk; its chunks go to the others
       return rejectPeer('chunk-digest-mismatch');
     }
@@ -291,7 +288,7 @@ export class StateTransfer {
       const { checkpoint } = candidate;
       if (checkpoint.seq <= lastDelivered || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
       const sources = this.namers(checkpoint);
-      if (sources.length >= this.host.targetSupport()) best = { checkpoint, manifest: candidate.manifest, sources };
+      if (sources.length >= this.host.decide.targetSupport()) best = { checkpoint, manifest: candidate.manifest, sources };
     }
     const current = this.target;
     if (current !== undefined && (best === undefined || best.checkpoint.seq <= current.checkpoint.seq)) {

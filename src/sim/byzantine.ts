@@ -21,14 +21,18 @@ import type { ProtocolOptions } from '../core/options.js';
 import { GENESIS_CHECKPOINT, primaryOf } from '../core/view-change.js';
 import { bytesEqual, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
 import type {
+  CheckpointCertificate,
+  CheckpointManifest,
   NewViewMessage,
   PrePrepareMessage,
   ReplicaMessage,
   ReplyMessage,
   Request,
+  Signature,
   StateSummaryMessage,
   ViewChangeMessage,
 } from '../core/messages.js';
+import { quorumSizes } from '../core/quorum.js';
 import type { ReplicaStatus } from '../core/replica.js';
 import { ORDINAL_MAX, requestNo, seqNo, view as toView, type SeqNo, type View } from '../core/ordering.js';
 import { encodeMessage } from '../wire/codec.js';
@@ -50,6 +54,7 @@ import type { Micros } from './event-queue.js';
 import { MS } from './event-queue.js';
 import { FORGED_REQUESTS_DETECTABLE, PROTOCOL_FEATURES, type ProtocolFeature } from './gates.js';
 import type { Rng } from './rng.js';
+import { encodeOperation, KEYS } from './service.js';
 
 /** A message a Byzantine replica is about to send to one replica. */
 export interface Out {
@@ -75,6 +80,8 @@ export interface Split {
 /** The Byzantine replicas of a run act together (the worst case). */
 export class Coalition {
   readonly splits = new Map<number, Split>();
+  /** Replicas a `hook-state-transfer` liar sent an unsolicited summary while they were behind it, and the checkpoint. */
+  readonly hooked = new Map<ReplicaId, SeqNo>();
   private readonly listeners: ((split: Split) => void)[] = [];
 
   announce(split: Split): void {
@@ -125,6 +132,8 @@ export interface ByzContext {
   forgeRequest(): Request;
   /** Chunk `index` of its own kept image of checkpoint `seq`, if any. */
   imageChunk(seq: SeqNo, index: number): Uint8Array | undefined;
+  /** The manifest of its own kept image of checkpoint `seq`, if any. */
+  imageManifest(seq: SeqNo): CheckpointManifest | undefined;
 }
 
 export interface ReplicaBehaviour {
@@ -149,10 +158,11 @@ export interface ReplicaBehaviourSpec {
    */
   readonly biasOnly?: boolean;
   /**
-   * Drawn from a later random stream, on top of the others (scenario.ts,
-   * lateDraws), so adding it left what earlier seeds contain unchanged.
+   * The scenario generator version that added it (3, 4, ...): drawn from that
+   * version's own random stream, after and on top of the others (scenario.ts,
+   * lateDraws), so adding it left what earlier draws contain unchanged.
    */
-  readonly late?: boolean;
+  readonly late?: number;
   readonly weight: number;
   readonly description: string;
   /**
@@ -737,7 +747,7 @@ const lieStateTransfer: ReplicaBehaviourSpec = {
   role: 'any',
   needs: ['state-transfer'],
   gate: true,
-  late: true,
+  late: 3,
   weight: 3,
   description:
     'serves corrupted chunks, STATE-SUMMARYs with a checkpoint only it signed or a manifest that is not the signed one, and LOG-ENTRIES naming batches nobody delivered',
@@ -1023,6 +1033,261 @@ const forwardForged: ReplicaBehaviourSpec = {
   },
 };
 
+// --- generator 4: lies that withhold, and floods ------------------------------------
+
+const hexOf = (d: Uint8Array): string => Buffer.from(d.buffer, d.byteOffset, d.byteLength).toString('hex');
+
+/**
+ * The CHECKPOINT votes a replica sees (its own and verified received ones),
+ * gathered into genuine certificates: a quorum of distinct signatures on one
+ * (seq, state digest). Also remembers the highest checkpoint each replica
+ * signed, i.e. how far it has shown it got.
+ */
+class CheckpointLedger {
+  private readonly votes = new Map<SeqNo, Map<string, { readonly digest: Digest; readonly signatures: Map<ReplicaId, Signature> }>>();
+  readonly reached = new Map<ReplicaId, SeqNo>();
+
+  constructor(private readonly quorum: number) {}
+
+  /** Records `replica`'s vote; the certificate if this vote completed one. */
+  add(replica: ReplicaId, seq: SeqNo, digest: Digest, signature: Signature): CheckpointCertificate | undefined {
+    if ((this.reached.get(replica) ?? 0) < seq) this.reached.set(replica, seq);
+    let bySeq = this.votes.get(seq);
+    if (bySeq === undefined) {
+      bySeq = new Map();
+      this.votes.set(seq, bySeq);
+    }
+    const key = hexOf(digest);
+    let entry = bySeq.get(key);
+    if (entry === undefined) {
+      entry = { digest, signatures: new Map() };
+      bySeq.set(key, entry);
+    }
+    if (entry.signatures.has(replica)) return undefined;
+    entry.signatures.set(replica, signature);
+    if (entry.signatures.size !== this.quorum) return undefined;
+    for (const s of this.votes.keys()) if (s < seq) this.votes.delete(s);
+    const signatures = [...entry.signatures].sort((a, b) => a[0] - b[0]).map(([r, sig]) => ({ replica: r, signature: sig }));
+    return { seq, stateDigest: entry.digest, signatures };
+  }
+
+  /** Whether `replica` has not shown (by its CHECKPOINT) that it got to `seq`. */
+  behind(replica: ReplicaId, seq: SeqNo): boolean {
+    return (this.reached.get(replica) ?? 0) < seq;
+  }
+}
+
+/** How often `hook-state-transfer` repeats its summary to a replica that has not shown it reached the checkpoint. */
+const HOOK_RESEND: Micros = 20 * MS;
+
+/**
+ * Finding the core's unsolicited-summary hook: a genuine STATE-SUMMARY — a
+ * real quorum-signed checkpoint certificate and the matching manifest of its
+ * own image, its real view and progress — sent to replicas that never asked,
+ * while they may be slightly behind that checkpoint. A replica that takes it
+ * as its transfer target has the liar as its only source; the liar serves
+ * no chunk (to anyone). It sends its own CHECKPOINT only to replicas that
+ * have sent theirs (so a hooked one does not see the checkpoint become
+ * stable from votes and ask the others), and in `starve` mode, once it hooked a
+ * replica, withholds its CHECKPOINTs above that checkpoint and its
+ * VIEW-CHANGEs (and, as a new primary, the NEW-VIEW that would carry one)
+ * from everyone, so that no later checkpoint becomes stable at a correct
+ * replica and no view change shows the hooked one a later stable checkpoint.
+ */
+const hookStateTransfer: ReplicaBehaviourSpec = {
+  name: 'hook-state-transfer',
+  role: 'any',
+  needs: ['checkpoints', 'state-transfer'],
+  gate: true,
+  late: 4,
+  weight: 2,
+  description:
+    'unsolicited genuine STATE-SUMMARYs (a quorum-signed certificate, its own matching manifest) to replicas that have not shown they ' +
+    'reached that checkpoint; never serves a chunk; its CHECKPOINT only to replicas that sent theirs; `starve`: once it hooked one, ' +
+    'no CHECKPOINT above that and no VIEW-CHANGE or NEW-VIEW',
+  make(ctx, variant) {
+    const modes = ['starve', 'only'] as const;
+    const mode = modes.find((m) => m === variant) ?? (ctx.rng.chance(0.7) ? 'starve' : 'only');
+    const ledger = new CheckpointLedger(quorumSizes(ctx.n, ctx.f).quorum);
+    const hooked = ctx.coalition.hooked;
+    /** The latest certificate it completed, and the one it can offer (its own image's manifest matches). */
+    let latest: CheckpointCertificate | undefined;
+    let offer: { readonly checkpoint: CheckpointCertificate; readonly manifest: CheckpointManifest } | undefined;
+    const sentAt = new Map<ReplicaId, Micros>();
+    const lowestHooked = (): number => {
+      let low = Number.POSITIVE_INFINITY;
+      for (const seq of hooked.values()) low = Math.min(low, seq);
+      return low;
+    };
+    const starving = (): boolean => mode === 'starve' && hooked.size > 0;
+    const certified = (cert: CheckpointCertificate | undefined): void => {
+      if (cert !== undefined && (latest === undefined || cert.seq > latest.seq)) latest = cert;
+    };
+    const hook = (force: boolean): void => {
+      if (latest !== undefined && (offer === undefined || offer.checkpoint.seq < latest.seq)) {
+        const manifest = ctx.imageManifest(latest.seq);
+        if (manifest !== undefined && bytesEqual(ctx.crypto.manifestDigest(manifest), latest.stateDigest)) offer = { checkpoint: latest, manifest };
+      }
+      if (offer === undefined) return;
+      const seq = offer.checkpoint.seq;
+      const st = ctx.status();
+      const summary: StateSummaryMessage = {
+        type: 'state-summary',
+        view: st.view,
+        viewActive: st.viewActive,
+        checkpoint: offer.checkpoint,
+        manifest: offer.manifest,
+        lastDelivered: st.lastDelivered,
+      };
+      const now = ctx.now();
+      for (const to of others(ctx)) {
+        if (!ledger.behind(to, seq)) continue;
+        if (!force && now - (sentAt.get(to) ?? Number.NEGATIVE_INFINITY) < HOOK_RESEND) continue;
+        sentAt.set(to, now);
+        ctx.send(to, summary);
+        if (!hooked.has(to)) hooked.set(to, seq);
+        ctx.action('hook-state-transfer');
+      }
+    };
+    return {
+      onReceive(from, m) {
+        if (m.type !== 'checkpoint') return;
+        if (!ctx.crypto.verify(from, { kind: 'checkpoint', seq: m.seq, stateDigest: m.stateDigest }, m.signature)) return;
+        const was = hooked.get(from);
+        if (was !== undefined && m.seq >= was) hooked.delete(from); // it got past the checkpoint after all
+        const cert = ledger.add(from, m.seq, m.stateDigest, m.signature);
+        certified(cert);
+        if (cert !== undefined) hook(true);
+      },
+      onSend(outs) {
+        const kept: Out[] = [];
+        let completed = false;
+        for (const o of outs) {
+          const m = o.message;
+          if (m.type === 'checkpoint') {
+            const cert = ledger.add(ctx.self, m.seq, m.stateDigest, m.signature);
+            certified(cert);
+            completed ||= cert !== undefined;
+            if (ledger.behind(o.to, m.seq) || (starving() && m.seq > lowestHooked())) {
+              ctx.action('hook-state-transfer');
+              continue;
+            }
+          } else if (m.type === 'chunk' || ((m.type === 'view-change' || m.type === 'new-view') && starving())) {
+            ctx.action('hook-state-transfer');
+            continue;
+          }
+          kept.push(o);
+        }
+        if (completed) hook(true);
+        return kept;
+      },
+      onTick() {
+        hook(false);
+      },
+    };
+  },
+};
+
+const withholdCheckpoints: ReplicaBehaviourSpec = {
+  name: 'withhold-checkpoints',
+  role: 'any',
+  needs: ['checkpoints', 'view-change'],
+  gate: true,
+  late: 4,
+  weight: 1.5,
+  description:
+    'withholds its CHECKPOINTs, its VIEW-CHANGEs, or both (variants `checkpoints`, `view-changes`, `both`), from everyone or a fixed ' +
+    'subset of replicas, from the start or from a random moment in the first 2 s on',
+  make(ctx, variant) {
+    const kinds = ['checkpoints', 'view-changes', 'both'] as const;
+    const kind = kinds.find((k) => k === variant) ?? ctx.rng.pick(kinds);
+    const from: Micros = ctx.rng.chance(0.5) ? 0 : ctx.rng.int(0, 2000) * MS;
+    const subset = ctx.rng.chance(0.5) ? undefined : new Set(ctx.rng.sample(others(ctx), ctx.rng.int(1, ctx.n - 1)));
+    return {
+      onSend(outs) {
+        if (ctx.now() < from) return outs;
+        return outs.filter((o) => {
+          const t = o.message.type;
+          const hit = (t === 'checkpoint' && kind !== 'view-changes') || (t === 'view-change' && kind !== 'checkpoints');
+          if (!hit || (subset !== undefined && !subset.has(o.to))) return true;
+          ctx.action('withhold-checkpoints');
+          return false;
+        });
+      },
+    };
+  },
+};
+
+/**
+ * PRE-PREPAREs of one `flood-early` wave: this many log windows' worth (at
+ * least 24), at most the 4,096 messages the core parks. An attacker sends
+ * 4,096 of the largest batches; fewer keep a seed's memory and time modest
+ * and still exceed any bound of a batch per slot of the window.
+ */
+const FLOOD_WINDOWS = [1.5, 3] as const;
+const FLOOD_MIN = 24;
+const FLOOD_MAX = 4096;
+/** Waves per replica and view (one per VIEW-CHANGE of it received: it still waits), and per run. */
+const FLOOD_WAVES_PER_VIEW = 3;
+const FLOOD_WAVES_MAX = 8;
+
+const floodEarly: ReplicaBehaviourSpec = {
+  name: 'flood-early',
+  role: 'backup',
+  needs: ['view-change'],
+  gate: true,
+  late: 4,
+  weight: 2,
+  description:
+    'to a replica waiting for the NEW-VIEW of a view it is not the primary of: PRE-PREPAREs of that view with full batches, ' +
+    'signed by itself, and PREPAREs and COMMITs for them',
+  make(ctx) {
+    const size = Math.min(FLOOD_MAX, Math.max(FLOOD_MIN, Math.ceil(ctx.rng.pick(FLOOD_WINDOWS) * ctx.options.logWindow)));
+    const waves = new Map<string, number>();
+    let floods = 0;
+    let batch: Request[] | undefined;
+    /** One batch as large as the limits allow, made once (only its digest and slot change). */
+    const fullBatch = (): Request[] => {
+      if (batch !== undefined) return batch;
+      const { batchRequestsMax, batchBytesMax, requestBytesMax } = ctx.options;
+      const value = ctx.rng.bytes(Math.max(0, requestBytesMax - 2));
+      batch = [];
+      for (let bytes = 0; batch.length < batchRequestsMax && bytes + 2 < batchBytesMax; ) {
+        const length = Math.min(requestBytesMax, batchBytesMax - bytes);
+        const operation = encodeOperation('append', ctx.rng.int(0, KEYS - 1), value.subarray(0, length - 2));
+        batch.push({ ...ctx.forgeRequest(), operation });
+        bytes += length;
+      }
+      return batch;
+    };
+    const flood = (to: ReplicaId, v: View): void => {
+      const key = `${to}:${v}`;
+      const done = waves.get(key) ?? 0;
+      if (to === ctx.self || floods >= FLOOD_WAVES_MAX || done >= FLOOD_WAVES_PER_VIEW || primaryOf(v, ctx.n) === ctx.self) return;
+      waves.set(key, done + 1);
+      floods++;
+      const requests = fullBatch();
+      const base = ctx.status().stableCheckpoint;
+      for (let i = 0; i < size; i++) {
+        const seq = seqNo(base + 1 + (i % ctx.options.logWindow));
+        const digest = randomDigest(ctx);
+        ctx.send(to, prePrepareBy(ctx.crypto, v, seq, requests, digest));
+        if (i % 4 === 0) {
+          ctx.send(to, prepareBy(ctx.crypto, v, seq, digest));
+          ctx.send(to, commitBy(ctx.crypto, v, seq, digest));
+        }
+      }
+      ctx.action('flood-early');
+    };
+    return {
+      onReceive(from, m) {
+        // Its VIEW-CHANGE (first or resent) says it is changing into that view and awaits its NEW-VIEW.
+        if (m.type === 'view-change' && m.replica === from) flood(from, m.newView);
+      },
+    };
+  },
+};
+
 /** Every replica behaviour; selection honours role, needs and gate. */
 export const REPLICA_BEHAVIOURS: readonly ReplicaBehaviourSpec[] = [
   silent,
@@ -1045,6 +1310,9 @@ export const REPLICA_BEHAVIOURS: readonly ReplicaBehaviourSpec[] = [
   badNewView,
   forwardForged,
   orphanCommits,
+  hookStateTransfer,
+  withholdCheckpoints,
+  floodEarly,
 ];
 
 /** The behaviour named `name` or `name:variant`, and the variant. */
@@ -1066,14 +1334,19 @@ export function selectableBehaviours(
 ): { readonly spec: ReplicaBehaviourSpec; readonly weight: number }[] {
   const rolesChange = PROTOCOL_FEATURES.has('view-change');
   return specs
-    .filter((b) => b.gate && b.biasOnly !== true && b.late !== true && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)))
+    .filter((b) => b.gate && b.biasOnly !== true && b.late === undefined && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)))
     .filter((b) => b.role === 'any' || b.role === role || rolesChange)
     .map((b) => ({ spec: b, weight: b.role === 'any' || b.role === role ? b.weight : b.weight / 2 }));
 }
 
-/** Behaviours drawn late (see {@link ReplicaBehaviourSpec.late}), whatever the role; each with chance weight / 10. */
-export function lateBehaviours(specs: readonly ReplicaBehaviourSpec[]): ReplicaBehaviourSpec[] {
-  return specs.filter((b) => b.gate && b.late === true && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)));
+/**
+ * Behaviours generator `generator` drew late (see {@link ReplicaBehaviourSpec.late}), whatever the role;
+ * each with chance weight / 10.
+ */
+export function lateBehaviours(specs: readonly ReplicaBehaviourSpec[], generator: number): ReplicaBehaviourSpec[] {
+  return specs.filter(
+    (b) => b.gate && b.biasOnly !== true && b.late === generator && b.needs.every((feature) => PROTOCOL_FEATURES.has(feature)),
+  );
 }
 
 // --- Byzantine clients ------------------------------------------------------------
@@ -1083,7 +1356,10 @@ export interface ClientBehaviourSpec {
   readonly description: string;
 }
 
-/** Implemented in client-node.ts (ByzantineClientNode). */
+/**
+ * Implemented in client-node.ts (ByzantineClientNode). Drawn in the main
+ * stream: a new client behaviour goes in {@link LATE_CLIENT_BEHAVIOURS}.
+ */
 export const CLIENT_BEHAVIOURS: readonly ClientBehaviourSpec[] = [
   { name: 'conflicting-requests', description: 'one request number, different operations to different replicas' },
   {
@@ -1094,3 +1370,15 @@ export const CLIENT_BEHAVIOURS: readonly ClientBehaviourSpec[] = [
   { name: 'replay-requests', description: 'resends its old requests' },
 ];
 
+/**
+ * Client behaviours added by later generators, each the only behaviour of a
+ * Byzantine client of its own drawn late (scenario.ts, lateDraws).
+ */
+export const LATE_CLIENT_BEHAVIOURS: readonly ClientBehaviourSpec[] = [
+  {
+    name: 'session-flood',
+    description:
+      'opens new sessions of its key (of the 65,536 a key owns) at a steady rate, one request each, and retransmits ' +
+      'old requests of sessions it opened long enough ago for the client table to have evicted them',
+  },
+];

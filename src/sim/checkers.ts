@@ -15,15 +15,21 @@
  *   same results as the reference replay of G;
  * - validity: every request in G was sent by the client owning its session id
  *   (same id, request number and operation bytes);
- * - exactly-once: per session, the request numbers in G strictly increase, so
- *   no request is executed twice;
+ * - exactly-once: per session of a correct client, the request numbers in G
+ *   strictly increase, so none of its requests is executed twice (a
+ *   Byzantine client's request executed again is only counted: it could
+ *   have sent the same operation under a new number);
  * - linearizability: every result a correct client accepted is the result of
  *   its request in the reference replay of G, and a request invoked after
- *   another one completed is ordered after it in G.
+ *   another one completed is ordered after it in G;
+ * - bounded memory: a correct replica's early-message buffer [V9] never
+ *   holds more operation bytes than {@link earlyMessageBytesBound}.
  */
 import { createHash } from 'node:crypto';
 import { bytesEqual } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
+import type { ProtocolOptions } from '../core/options.js';
+import type { ReplicaStatus } from '../core/replica.js';
 import { ServiceRunner } from '../executor/runner.js';
 import { simService } from './service.js';
 
@@ -34,7 +40,31 @@ export type CheckerName =
   | 'exactly-once'
   | 'linearizability'
   | 'liveness'
-  | 'authentication';
+  | 'authentication'
+  | 'bounded-memory';
+
+/**
+ * Full batches per sequence number of the log window that a correct
+ * replica's early-message buffer [V9] may hold: the bound is
+ * EARLY_BATCHES_PER_SLOT x logWindow x the largest batch,
+ * min(batchBytesMax, batchRequestsMax x requestBytesMax), of operation bytes
+ * (earlyMessageBytesBound). Why one: only the view's primary may send
+ * PRE-PREPAREs, one batch per sequence number, and on replay nothing outside
+ * the window can be accepted; so a buffer that keeps the primary's proposals
+ * for the window (deduplicated) never needs more, and whatever it does not
+ * keep, retransmission (R7) repairs. A buffer bounded by a message count
+ * instead lets any replica park count x batchBytesMax (4,096 x 256 KiB =
+ * 1 GiB with the defaults), and one that keeps repeats grows with every
+ * retransmission. PREPAREs and COMMITs carry no operations;
+ * ReplicaStatus.earlyMessageBytes counts the PRE-PREPAREs' operation bytes.
+ */
+export const EARLY_BATCHES_PER_SLOT = 1;
+
+export function earlyMessageBytesBound(
+  options: Pick<ProtocolOptions, 'logWindow' | 'batchBytesMax' | 'batchRequestsMax' | 'requestBytesMax'>,
+): number {
+  return EARLY_BATCHES_PER_SLOT * options.logWindow * Math.min(options.batchBytesMax, options.batchRequestsMax * options.requestBytesMax);
+}
 
 /** A checker found a violation. */
 export class CheckFailure extends Error {
@@ -67,6 +97,8 @@ export class Checkers {
   private readonly lastExecuted = new Map<string, number>();
   private readonly reference = new ServiceRunner(simService);
   private readonly expected = new Map<string, Expected>();
+  /** The reference replay's results of each batch of G (index seq - 1). */
+  private readonly resultsAt: (readonly Uint8Array[])[] = [];
   /** Per session, the last request number in G. */
   private readonly lastInG = new Map<number, number>();
   private position = 0;
@@ -75,11 +107,29 @@ export class Checkers {
 
   /** The reference service state's digest at each checkpoint of G, to check installed ones against. */
   private readonly checkpointStates = new Map<number, string>();
+  /** Correct clients' requests refused by a full client table: none may ever execute. */
+  private readonly refusedRequests = new Set<string>();
+  /** Requests of Byzantine clients executed again (not a violation: counted). */
+  reexecutedByzantine = 0;
+  /** The most early-message operation bytes any correct replica held. */
+  earlyBytesPeak = 0;
+  private readonly earlyBound: number;
 
   constructor(
     private readonly name: (clientId: number) => string,
-    private readonly checkpoints: { readonly checkpointInterval: number; readonly chunkBytes: number },
-  ) {}
+    private readonly options: {
+      readonly checkpointInterval: number;
+      readonly chunkBytes: number;
+      readonly logWindow: number;
+      readonly batchBytesMax: number;
+      readonly batchRequestsMax: number;
+      readonly requestBytesMax: number;
+    },
+    /** Whether the session belongs to a correct client (exactly-once is theirs). */
+    private readonly correctSession: (clientId: number) => boolean,
+  ) {
+    this.earlyBound = earlyMessageBytesBound(options);
+  }
 
   /** Requests executed in G. */
   get requestsOrdered(): number {
@@ -141,18 +191,28 @@ export class Checkers {
       }
       const last = this.lastInG.get(r.clientId);
       if (last !== undefined && r.requestNo <= last) {
-        throw new CheckFailure(
-          'exactly-once',
-          `r${replica} executes ${this.label(r)} at s${seq} after ${this.name(r.clientId)}#${last} was executed`,
-        );
+        if (this.correctSession(r.clientId)) {
+          throw new CheckFailure(
+            'exactly-once',
+            `r${replica} executes ${this.label(r)} at s${seq} after ${this.name(r.clientId)}#${last} was executed (a correct client's session)`,
+          );
+        }
+        this.reexecutedByzantine++;
       }
-      this.lastInG.set(r.clientId, r.requestNo);
+      this.lastInG.set(r.clientId, Math.max(last ?? 0, r.requestNo));
     }
     const results = this.reference.run(seq, requests.map((r) => r.operation));
+    this.resultsAt.push(results);
     requests.forEach((r, i) => {
-      this.expected.set(requestKey(r), { result: results[i] as Uint8Array, position: this.position++ });
+      // A Byzantine client's request executed again keeps its first place (what its client could see).
+      const key = requestKey(r);
+      if (this.refusedRequests.has(key)) {
+        throw new CheckFailure('validity', `${this.label(r)} is executed at s${seq}, but the cluster refused it to its client`);
+      }
+      if (!this.expected.has(key)) this.expected.set(key, { result: results[i] as Uint8Array, position: this.position });
+      this.position++;
     });
-    if (seq % this.checkpoints.checkpointInterval === 0) this.checkpointStates.set(seq, stateKey(this.reference.snapshot(this.checkpoints.chunkBytes).state));
+    if (seq % this.options.checkpointInterval === 0) this.checkpointStates.set(seq, stateKey(this.reference.snapshot(this.options.chunkBytes).state));
   }
 
   /**
@@ -175,19 +235,44 @@ export class Checkers {
     this.lastExecuted.set(who, seq);
   }
 
-  /** Correct replica `replica`'s service returned `results` for batch `seq`. */
+  /** Correct replica `replica`'s service returned `results` for batch `seq` (G[seq]: `execute` checked it). */
   executed(replica: number, seq: number, requests: readonly Request[], results: readonly Uint8Array[]): void {
+    const reference = this.resultsAt[seq - 1];
     requests.forEach((r, i) => {
-      const expected = this.expected.get(requestKey(r));
-      if (expected === undefined || !bytesEqual(expected.result, results[i] as Uint8Array)) {
+      const expected = reference?.[i];
+      if (expected === undefined || !bytesEqual(expected, results[i] as Uint8Array)) {
         throw new CheckFailure('agreement', `r${replica}'s result for ${this.label(r)} at s${seq} differs from the agreed history's`);
       }
     });
   }
 
+  /** Correct replica `replica`'s status after a step: its early-message buffer must stay within the bound. */
+  earlyMessages(replica: number, status: Pick<ReplicaStatus, 'view' | 'earlyMessages' | 'earlyMessageBytes'>): void {
+    const bytes = status.earlyMessageBytes;
+    if (bytes > this.earlyBytesPeak) this.earlyBytesPeak = bytes;
+    if (bytes > this.earlyBound) {
+      throw new CheckFailure(
+        'bounded-memory',
+        `r${replica} holds ${bytes} operation bytes in ${status.earlyMessages} early messages for view ${status.view}, ` +
+          `more than ${EARLY_BATCHES_PER_SLOT} full batch per slot of the log window = ${this.earlyBound}`,
+      );
+    }
+  }
+
   /** A correct client invokes an operation; the snapshot is checked when it completes. */
   invoked(): number {
     return this.completedPosition;
+  }
+
+  /**
+   * A correct client took f + 1 refusals of `request` (a full client table):
+   * it must not be in the agreed history, now or later — a refusal is an
+   * answer, and the request must then never run.
+   */
+  refused(request: Request): void {
+    const key = requestKey(request);
+    if (this.expected.has(key)) throw new CheckFailure('validity', `${this.label(request)} was refused to its client, but it is executed in the agreed history`);
+    this.refusedRequests.add(key);
   }
 
   /** A correct client accepted `result` for `request`, invoked when `snapshot` was taken. */

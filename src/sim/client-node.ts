@@ -154,6 +154,18 @@ export class ClientNode {
         else host.progress();
         break;
       }
+      case 'refused': {
+        // A full client table refused the session (or every session of this client is retired): an
+        // answer, not a hang. The checkers hold the cluster to it: the request never executes.
+        const inv = this.invocations[effect.token];
+        if (inv === undefined) throw new Error(`refusal of unknown token ${effect.token}`);
+        inv.resolvedAt = host.now();
+        if (inv.request !== undefined && effect.replicas > 0) host.checkers.refused(inv.request);
+        if (host.trace.verbose) host.trace.line(host.now(), `${host.clientName(this.spec.base)} refused (token ${effect.token}, ${effect.replicas} replicas)`);
+        if (++this.resolvedCount === this.operations) host.clientDone();
+        else host.progress();
+        break;
+      }
       case 'overloaded':
         throw new CheckFailure('liveness', `client queue overloaded (token ${effect.token})`);
       case 'rejected':
@@ -172,6 +184,9 @@ export class ByzantineClientNode {
   private readonly sessions: ClientId[];
   private readonly nextNo: number[];
   private readonly old: Uint8Array[] = [];
+  /** `session-flood`: sessions opened so far, and a sample of their requests (encoded) to retransmit late. */
+  private opened = 0;
+  private readonly floodSample: { readonly session: number; readonly bytes: Uint8Array }[] = [];
 
   constructor(
     private readonly host: Host,
@@ -258,9 +273,43 @@ export class ByzantineClientNode {
         for (const to of r.sample(replicas, r.int(1, n))) this.host.send(this.endpoint, to, bytes);
         break;
       }
+      case 'session-flood':
+        if (!this.flood(replicas, validOp)) return;
+        break;
       default:
         throw new Error(`unknown client behaviour ${behaviour}`);
     }
     this.host.byzantineAction(behaviour, this.endpoint);
+  }
+
+  /**
+   * One action of `session-flood`: opens the next `burst` sessions of its key
+   * (after the two the other behaviours use), one request each to every
+   * replica; or, now and then and once it has opened every session, sends a
+   * request of a session opened at least `lateAfter` sessions ago again, to
+   * every replica: a late retransmission, after the client table (that
+   * large) has evicted its session.
+   */
+  private flood(replicas: readonly number[], validOp: () => Uint8Array): boolean {
+    const spec = this.spec.flood;
+    if (spec === undefined) return false;
+    const r = this.rng;
+    const evicted = this.floodSample.filter((x) => this.opened - x.session >= spec.lateAfter);
+    if (evicted.length > 0 && (this.opened >= spec.sessions || r.chance(0.3))) {
+      const late = r.pick(evicted);
+      for (const to of replicas) this.host.send(this.endpoint, to, late.bytes);
+      return true;
+    }
+    if (this.opened >= spec.sessions) return false;
+    for (let i = 0; i < spec.burst && this.opened < spec.sessions; i++) {
+      const session = this.opened++;
+      const request: Request = { clientId: clientId(this.spec.base + 2 + session), requestNo: requestNo(r.int(1, 1_000_000)), operation: validOp() };
+      this.host.checkers.registerSent(request);
+      const bytes = encodeMessage({ type: 'request', request });
+      for (const to of replicas) this.host.send(this.endpoint, to, bytes);
+      if (this.floodSample.length < 64) this.floodSample.push({ session, bytes });
+      else if (r.chance(0.25)) this.floodSample[r.int(0, 63)] = { session, bytes };
+    }
+    return true;
   }
 }

@@ -72,6 +72,20 @@ export const LIVENESS_NEEDS_NO_LAGGING_REPLICA = false;
 export const LIVENESS_NEEDS_PENDING_ROOM = false;
 
 /**
+ * Lifted (a core fix of finding 9). A client table smaller than the sessions
+ * clients use (a session flood's included) must either forget a session —
+ * and a late retransmission of its last request then executes again — or
+ * refuse one that may be a correct client's. The core refuses, visibly: f +
+ * 1 replicas answer "refused" and the client's invocation ends. So liveness
+ * is checked there too, as "every correct invocation completes or is
+ * refused", and the checkers hold a refusal to its word (a refused request
+ * never executes). What no design gives there is availability to the
+ * refused client: admission control and per-key quotas are for the
+ * security work (`--lift-gate` has nothing to lift).
+ */
+export const LIVENESS_NEEDS_ROOM_FOR_SESSIONS = false;
+
+/**
  * Until per-request client authentication: a Byzantine primary can put a
  * request no client sent into a batch and correct replicas will execute it
  * (docs/DESIGN.md, "Full requests in the PRE-PREPARE"). The behaviour that
@@ -93,6 +107,7 @@ export interface LivenessGates {
   readonly LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE: boolean;
   readonly LIVENESS_NEEDS_NO_LAGGING_REPLICA: boolean;
   readonly LIVENESS_NEEDS_PENDING_ROOM: boolean;
+  readonly LIVENESS_NEEDS_ROOM_FOR_SESSIONS: boolean;
 }
 
 export const LIVENESS_GATES: LivenessGates = {
@@ -101,4 +116,5 @@ export const LIVENESS_GATES: LivenessGates = {
   LIVENESS_NEEDS_NO_LOST_VIEW_CHANGE,
   LIVENESS_NEEDS_NO_LAGGING_REPLICA,
   LIVENESS_NEEDS_PENDING_ROOM,
+  LIVENESS_NEEDS_ROOM_FOR_SESSIONS,
 };

@@ -16,6 +16,7 @@ import type { MessageLog } from '../core/message-log.js';
 import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
 import { next, type SeqNo, type View } from '../core/ordering.js';
 import type { VoteOutcome, VoteSet } from '../core/quorum.js';
+import type { Rejection } from '../core/rejection.js';
 import { ReplicaCore } from '../core/replica.js';
 import type { NewViewDecision, ViewChangeRules } from '../core/view-change.js';
 import type { CoreFactory } from './replica-node.js';
@@ -97,6 +98,34 @@ class UnprovenCheckpoint extends DecisionPoints {
   }
 }
 
+/**
+ * Lets one replica start and steer a state transfer, as the core did before
+ * [S5, S7]: takes summaries nobody asked for, and targets a genuine
+ * checkpoint one replica names, with that replica as its only source.
+ */
+class LoneSummaryTarget extends DecisionPoints {
+  override takesUnsolicitedSummaries(): boolean {
+    return true;
+  }
+  override targetSupport(): number {
+    return 1;
+  }
+}
+
+/** T2 never grows: every view gets viewChangeTimeoutTicks, however slow the network [T2]. */
+class FixedRequestTimer extends DecisionPoints {
+  override requestTimeoutDoublingsMax(): number {
+    return 0;
+  }
+}
+
+/** Holds any agreement message for the view being installed, unchecked, as the core did before [V9]. */
+class UncheckedEarlyMessages extends DecisionPoints {
+  override earlyMessageProblem(): Rejection | undefined {
+    return undefined;
+  }
+}
+
 /** Installs fetched chunks without checking them against the manifest [S10]. */
 class UncheckedChunks extends DecisionPoints {
   override chunkMatches(_bytes: Uint8Array, _expected: Digest): boolean {
@@ -138,6 +167,18 @@ class DoubleCountVotes extends DecisionPoints {
     if (outcome !== 'duplicate') return outcome;
     votes.add(replicaId(this.ghost++), digest);
     return 'new';
+  }
+}
+
+/**
+ * Forgets the least recently used client session when a new one arrives at
+ * a full client table, as the core did before finding 4 [E2-E3]: a late
+ * retransmission of the forgotten session's last request is new again and
+ * runs a second time, at every correct replica alike.
+ */
+class EvictSessions extends DecisionPoints {
+  override sessionsFull(): 'refuse' | 'evict-least-recent' {
+    return 'evict-least-recent';
   }
 }
 
@@ -204,6 +245,30 @@ export const MUTANTS: readonly Mutant[] = [
       primary: ['duplicate-votes', 'lie-view-change:hide', 'withhold:intermittent'],
       network: { duplicateP: 0.3, dropP: 0.3, lossScope: 'all' },
     },
+  },
+  {
+    name: 'evict-sessions',
+    description: 'forget the least recently used client session when the client table is full, instead of refusing the new one',
+    make: mutated(EvictSessions),
+    bias: { sessionFlood: true, options: { clientSessionsMax: 3 } },
+  },
+  {
+    name: 'lone-summary-target',
+    description: "start and steer a state transfer on one replica's summary (unsolicited ones taken, a target one replica names)",
+    make: mutated(LoneSummaryTarget),
+    bias: { backup: ['hook-state-transfer:starve'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8, chunkBytes: 16 } },
+  },
+  {
+    name: 'fixed-request-timer',
+    description: 'T2 never backs off after views that brought no progress',
+    make: mutated(FixedRequestTimer),
+    bias: { slowNetwork: 0.7 },
+  },
+  {
+    name: 'unchecked-early-messages',
+    description: 'hold any agreement message for the view being installed, unchecked and unbounded per sender',
+    make: mutated(UncheckedEarlyMessages),
+    bias: { backup: ['flood-early'] },
   },
 ];
 

@@ -72,6 +72,9 @@ export class Network {
   };
   /** Network faults (drops, duplicates, reordering, spikes) apply only while this is true. */
   faulty = true;
+  /** Per-frame latency range (µs); the liveness phase of a slow-network seed replaces it. */
+  private latencyMin: Micros;
+  private latencyMax: Micros;
   private readonly endpoints: number;
   private readonly linkSeq: Int32Array;
   /** Highest linkSeq delivered on each link (for counting reordering). */
@@ -92,6 +95,8 @@ export class Network {
     faultyReplicas: ReadonlySet<number>,
   ) {
     this.endpoints = endpoints;
+    this.latencyMin = params.latencyMin;
+    this.latencyMax = params.latencyMax;
     const links = endpoints * endpoints;
     this.linkSeq = new Int32Array(links);
     this.linkDelivered = new Int32Array(links).fill(-1);
@@ -198,8 +203,14 @@ export class Network {
     return this.n;
   }
 
+  /** From now on every frame takes [min, max] µs (a slow but steady network; one draw per frame, as before). */
+  setLatency(min: Micros, max: Micros): void {
+    this.latencyMin = min;
+    this.latencyMax = max;
+  }
+
   private latency(): Micros {
-    return this.rng.int(this.params.latencyMin, this.params.latencyMax);
+    return this.rng.int(this.latencyMin, this.latencyMax);
   }
 }
 

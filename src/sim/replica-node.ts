@@ -14,7 +14,7 @@ import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
-import type { ReplicaMessage, ReplyMessage, Request } from '../core/messages.js';
+import type { CheckpointManifest, ReplicaMessage, ReplyMessage, Request } from '../core/messages.js';
 import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { ReplicaCore, type ReplicaCoreInit, type ReplicaStatus } from '../core/replica.js';
@@ -168,6 +168,7 @@ export class ReplicaNode {
 
   private step(event: ReplicaEvent): void {
     this.apply(this.core.step(event));
+    if (this.checked) this.host.checkers.earlyMessages(this.id, this.core.status());
   }
 
   private apply(effects: readonly ReplicaEffect[]): void {
@@ -254,6 +255,11 @@ export class ReplicaNode {
   /** Chunk `index` of the kept image of checkpoint `seq`, if any (what `send-chunk` serves). */
   imageChunk(seq: SeqNo, index: number): Uint8Array | undefined {
     return this.images.get(seq)?.chunk(index);
+  }
+
+  /** The manifest of the kept image of checkpoint `seq`, if any. */
+  imageManifest(seq: SeqNo): CheckpointManifest | undefined {
+    return this.images.get(seq)?.manifest;
   }
 
   /** Replaces the service state with the fetched image's (every handed-over batch is executed) [S12]. */
@@ -394,6 +400,10 @@ export class ByzantineController implements ByzContext {
 
   imageChunk(seq: SeqNo, index: number): Uint8Array | undefined {
     return this.node.imageChunk(seq, index);
+  }
+
+  imageManifest(seq: SeqNo): CheckpointManifest | undefined {
+    return this.node.imageManifest(seq);
   }
 
   forgeRequest(): Request {

@@ -47,6 +47,13 @@ export interface Summary {
   highestView: number;
   /** Checkpoints fetched and installed by state transfer, over all seeds and replicas. */
   checkpointsInstalled: number;
+  /** Seeds whose liveness phase ran on a slow network, and seeds with a session flood (generator 4). */
+  slowNetworkSeeds: number;
+  sessionFloodSeeds: number;
+  /** Byzantine clients' requests executed again (not a violation), over all seeds. */
+  reexecutedByzantine: number;
+  /** The most early-message operation bytes any correct replica of any seed held. */
+  earlyBytesPeak: number;
   /** Set when exactly one seed ran. */
   traceDigest?: string;
   faults: Omit<FaultCounts, 'byzantine'> & { byzantine: Record<string, number> };
@@ -74,6 +81,10 @@ export function emptySummary(mutant?: string): Summary {
     viewsInstalled: 0,
     highestView: 0,
     checkpointsInstalled: 0,
+    slowNetworkSeeds: 0,
+    sessionFloodSeeds: 0,
+    reexecutedByzantine: 0,
+    earlyBytesPeak: 0,
     faults: noFaults(),
     liveness: {},
     clusterSizes: {},
@@ -100,6 +111,10 @@ export function accumulate(summary: Summary, r: RunResult): void {
   summary.viewsInstalled += r.views.installed;
   summary.highestView = Math.max(summary.highestView, r.views.highest);
   summary.checkpointsInstalled += r.checkpointsInstalled;
+  if (r.slowNetwork) summary.slowNetworkSeeds++;
+  if (r.sessionFlood) summary.sessionFloodSeeds++;
+  summary.reexecutedByzantine += r.reexecutedByzantine;
+  summary.earlyBytesPeak = Math.max(summary.earlyBytesPeak, r.earlyBytesPeak);
   summary.events += r.events;
   const f = summary.faults as unknown as Record<string, number | Record<string, number>>;
   for (const [key, value] of Object.entries(r.faults)) {

@@ -80,6 +80,32 @@ export interface ByzantineClientSpec {
   readonly behaviours: readonly string[];
   /** Times of its misbehaviours. */
   readonly actions: readonly Micros[];
+  /** `session-flood` (generator 4): how it floods. */
+  readonly flood?: SessionFloodSpec;
+}
+
+/** A `session-flood` client's plan (generator 4). */
+export interface SessionFloodSpec {
+  /** Sessions of its key it opens in all, one request each. */
+  readonly sessions: number;
+  /** New sessions per action. */
+  readonly burst: number;
+  /**
+   * A session opened at least this many sessions ago has been evicted from a
+   * client table this large (its retransmission is late): the honest
+   * sessions plus the slack, which is clientSessionsMax unless the table has
+   * room for the flood.
+   */
+  readonly lateAfter: number;
+}
+
+/** The liveness phase's network when it is slow but steady (generator 4). */
+export interface SlowNetwork {
+  /** Per-hop latency of every frame of the liveness phase, uniform in [latencyMin, latencyMax] µs. */
+  readonly latencyMin: Micros;
+  readonly latencyMax: Micros;
+  /** latencyMin as a fraction of viewChangeTimeoutTicks (in ticks of an exact clock). */
+  readonly factor: number;
 }
 
 export interface Scenario {
@@ -106,6 +132,8 @@ export interface Scenario {
   readonly retransmitTicksMax: number;
   /** Service time of one batch, uniform in [0, executeDelayMax]. */
   readonly executeDelayMax: Micros;
+  /** Generator 4: the liveness phase's latency, near the view-change timers, if the network is slow then. */
+  readonly slowNetwork: SlowNetwork | undefined;
 }
 
 /** Steers generation toward what makes a planted bug observable (mutant runs). */
@@ -118,6 +146,17 @@ export interface ScenarioBias {
   readonly network?: Partial<NetworkParams>;
   readonly options?: Partial<ProtocolOptions>;
   readonly noCrashes?: boolean;
+  /**
+   * Generator 4: the liveness phase's network is slow but steady, every hop
+   * taking this fraction of viewChangeTimeoutTicks (e.g. 0.7).
+   */
+  readonly slowNetwork?: number;
+  /**
+   * Generator 4: a Byzantine client floods sessions (`session-flood`); the
+   * client table then holds the honest sessions plus a few, unless
+   * `options.clientSessionsMax` says otherwise.
+   */
+  readonly sessionFlood?: boolean;
 }
 
 /**
@@ -125,7 +164,7 @@ export interface ScenarioBias {
  * reproducible within one version; regression seeds are re-found after a bump,
  * see test/sim/regressions.test.ts).
  */
-export const GENERATOR_VERSION = 3;
+export const GENERATOR_VERSION = 4;
 
 export const TICK_PERIOD: Micros = 10 * MS;
 
@@ -364,7 +403,7 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
   const retransmitTicks = r.pick([5, 10, 20]);
 
   const late = lateDraws(seed, options, byzantine, bias);
-  return {
+  const scenario: Scenario = {
     seed,
     n,
     f,
@@ -383,7 +422,9 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     retransmitTicks,
     retransmitTicksMax: retransmitTicks * r.pick([2, 4, 8]),
     executeDelayMax: r.pick([0, 200, 2000, 20_000]),
+    slowNetwork: undefined,
   };
+  return lateDraws4(scenario, usedBases, bias);
 }
 
 /**
@@ -409,7 +450,7 @@ function lateDraws(
     logEntriesMax: r.pick([1, 4, 16]),
     ...bias?.options,
   };
-  const extra = lateBehaviours(REPLICA_BEHAVIOURS);
+  const extra = lateBehaviours(REPLICA_BEHAVIOURS, 3);
   const biased = bias?.primary !== undefined || bias?.backup !== undefined;
   return {
     options: late,
@@ -420,9 +461,153 @@ function lateDraws(
   };
 }
 
-/** Client sessions that may hold pending requests: correct clients' and Byzantine clients' (two each). */
-export function sessionCount(s: Scenario): number {
-  return s.clients.reduce((sum, c) => sum + c.sessions, 0) + 2 * s.byzantineClients.length;
+/** Seeds whose liveness phase runs on a slow but steady network (generator 4). */
+export const SLOW_NETWORK_P = 0.1;
+/** The slow network's per-hop delay, as a fraction of viewChangeTimeoutTicks, is uniform between these. */
+export const SLOW_NETWORK_FACTOR_MIN = 0.3;
+export const SLOW_NETWORK_FACTOR_MAX = 0.9;
+/** Seeds with a session-flooding Byzantine client (generator 4); most have a small client table. */
+export const SESSION_FLOOD_P = 0.1;
+/**
+ * Session-flood seeds whose client table has room for the flood too (no
+ * eviction: exactly-once is kept trivially, and liveness is checked).
+ */
+export const FLOOD_ROOMY_P = 0.25;
+/**
+ * The most sessions a flooder opens in a run: a key owns 65,536, but a few
+ * hundred past the client table already evict every honest session.
+ */
+export const FLOOD_SESSIONS_MAX = 2048;
+
+/**
+ * A slow network's share of the liveness bound: the hops of a few rounds of
+ * requests and view changes at the slow delay (SLOW_BOUND_HOPS), and the
+ * timer terms again SLOW_BOUND_TIMER_GROWTH times over: a core whose
+ * timers back off may need a few failed views, each longer than the last,
+ * before its timeouts outlast the round trips (docs/SIMULATOR.md,
+ * "Checkers", liveness).
+ */
+export const SLOW_BOUND_HOPS = 60;
+export const SLOW_BOUND_TIMER_GROWTH = 4;
+
+export function slowLivenessBound(options: ProtocolOptions, f: number, clockRateMax: number, tickPeriod: Micros, hopMax: Micros): Micros {
+  const base = livenessBoundFor(options, f, clockRateMax, tickPeriod);
+  return base + (SLOW_BOUND_TIMER_GROWTH - 1) * (base - 3000 * MS) + SLOW_BOUND_HOPS * hopMax;
+}
+
+/**
+ * What ordering a session flood's requests may add to a correct request's
+ * wait: the correct request may queue behind all of them (admission is in
+ * arrival order), and the cluster orders at worst batchRequestsMax requests
+ * per batch and pipelineMax batches per round of four hops (request,
+ * PRE-PREPARE, PREPARE, COMMIT), plus the service time.
+ */
+export function floodLoadBound(options: ProtocolOptions, requests: number, hopMax: Micros, executeDelayMax: Micros): Micros {
+  const rounds = Math.ceil(requests / options.batchRequestsMax / options.pipelineMax);
+  return rounds * (4 * hopMax + executeDelayMax);
+}
+
+/**
+ * Generator 4's stream. Its suffix is the first, counting from 0, whose draws
+ * add nothing to the seeds of test/sim/regressions.test.ts, so they kept
+ * their scenarios (and trace digests) from generator 3; the rates below are
+ * the same for any suffix.
+ */
+const LATE_4_STREAM = 'scenario-late-4/365';
+
+/**
+ * What generator 4 added, drawn from a stream of its own after everything
+ * else (generator 3's late draws included), so every earlier draw is as in
+ * generator 3. Always drawn in full and in this order, then overridden by a
+ * bias (a mutant's bias gets none of the random additions, only what it asks
+ * for), so the stream stays aligned whatever the bias:
+ *
+ * 1. a slow but steady network for the whole liveness phase (SLOW_NETWORK_P):
+ *    a per-hop delay of 0.3-0.9 x viewChangeTimeoutTicks, constant or
+ *    jittered by 2% or 10%; the liveness bound grows with it;
+ * 2. a session-flooding Byzantine client (SESSION_FLOOD_P), a client of its
+ *    own after the others, with the client table (`clientSessionsMax`) only a
+ *    few entries larger than the honest sessions, or in FLOOD_ROOMY_P of
+ *    them with room for the flood as well; the liveness bound grows by what
+ *    ordering the flood's requests takes (floodLoadBound);
+ * 3. the behaviours rows marked `late: 4` (hook-state-transfer,
+ *    withhold-checkpoints, flood-early), each added to a Byzantine replica
+ *    with chance weight / 10.
+ */
+function lateDraws4(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, LATE_4_STREAM);
+  const biased = bias !== undefined;
+  const o = s.options;
+
+  // 1. slow but steady liveness phase
+  const slowDrawn = r.chance(SLOW_NETWORK_P);
+  const drawnFactor = SLOW_NETWORK_FACTOR_MIN + (SLOW_NETWORK_FACTOR_MAX - SLOW_NETWORK_FACTOR_MIN) * r.float();
+  const jitter = r.pick([0, 0, 0.02, 0.1]);
+  const factor = bias?.slowNetwork ?? (slowDrawn && !biased ? drawnFactor : undefined);
+  let slowNetwork: SlowNetwork | undefined;
+  let livenessBound = s.livenessBound;
+  if (factor !== undefined) {
+    const latencyMin = Math.max(1, Math.round(factor * o.viewChangeTimeoutTicks * s.tickPeriod));
+    const latencyMax = latencyMin + Math.round(jitter * latencyMin);
+    slowNetwork = { latencyMin, latencyMax, factor };
+    livenessBound = slowLivenessBound(o, s.f, Math.max(...s.clockRate.slice(0, s.n)), s.tickPeriod, latencyMax);
+  }
+
+  // 2. a session flood, and a client table a few entries larger than the honest sessions
+  const floodDrawn = r.chance(SESSION_FLOOD_P);
+  const tableSlack = r.pick([0, 1, 4, 16]);
+  const floodExtra = r.pick([16, 64, 256]);
+  const burst = r.pick([1, 4, 16]);
+  let base = 0;
+  do base = (Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY;
+  while (usedBases.has(base));
+  const flooding = bias?.sessionFlood ?? (floodDrawn && !biased);
+  let options = o;
+  const byzantineClients = [...s.byzantineClients];
+  const clockRate = [...s.clockRate];
+  if (flooding) {
+    // A table a few entries above the honest sessions (the flood overflows it), or, in some seeds, room for the flood too.
+    const small = sessionCount(s) + tableSlack;
+    const sessions = Math.min(CLIENT_SESSIONS_PER_KEY - 2, FLOOD_SESSIONS_MAX, small + floodExtra);
+    const roomy = r.chance(FLOOD_ROOMY_P);
+    const clientSessionsMax = bias?.options?.clientSessionsMax ?? (roomy ? small + sessions : small);
+    options = { ...o, clientSessionsMax };
+    const count = Math.ceil((1.5 * sessions) / burst) + 10;
+    const end = s.workloadEnd + 500 * MS;
+    const actions = Array.from({ length: count }, () => r.int(0, end));
+    actions.sort((x, y) => x - y);
+    const hopMax = Math.max(s.network.latencyMax, slowNetwork?.latencyMax ?? 0);
+    livenessBound += floodLoadBound(o, sessions + count, hopMax, s.executeDelayMax);
+    byzantineClients.push({
+      endpoint: s.n + s.clients.length + s.byzantineClients.length,
+      base,
+      behaviours: ['session-flood'],
+      actions,
+      flood: { sessions, burst, lateAfter: small },
+    });
+    clockRate.push(1);
+  }
+
+  // 3. behaviours added by generator 4
+  const extra = lateBehaviours(REPLICA_BEHAVIOURS, 4);
+  const byzantine = s.byzantine.map((b) => {
+    const added = extra.filter((spec) => r.chance(spec.weight / 10)).map((spec) => spec.name);
+    return added.length === 0 || biased ? b : { ...b, behaviours: [...b.behaviours, ...added] };
+  });
+  return { ...s, options, livenessBound, slowNetwork, byzantine, byzantineClients, clockRate };
+}
+
+/**
+ * Client sessions that may hold pending requests: correct clients' and
+ * Byzantine clients' (two each; a session flooder's are not counted).
+ */
+export function sessionCount(s: Pick<Scenario, 'clients' | 'byzantineClients'>): number {
+  return s.clients.reduce((sum, c) => sum + c.sessions, 0) + 2 * s.byzantineClients.filter((c) => c.flood === undefined).length;
+}
+
+/** Sessions clients use: the honest ones (sessionCount) and a session flooder's. */
+export function sessionsInUse(s: Pick<Scenario, 'clients' | 'byzantineClients'>): number {
+  return sessionCount(s) + s.byzantineClients.reduce((sum, c) => sum + (c.flood?.sessions ?? 0), 0);
 }
 
 /** Replicas that are Byzantine or crash at some point. */
@@ -447,7 +632,17 @@ export function describeScenario(s: Scenario): string[] {
     ...s.crashes.map((c) => `crash r${c.replica} at ${ms(c.at)}${c.restartAt !== undefined ? `, restart at ${ms(c.restartAt)}` : ', no restart'}`),
     ...s.byzantine.map((b) => `Byzantine r${b.replica}: ${b.behaviours.join(', ')}`),
     ...s.clients.map((c) => `client c${c.endpoint - s.n}: ${c.sessions} session(s), ${c.operations.length} operations`),
-    ...s.byzantineClients.map((c) => `Byzantine client c${c.endpoint - s.n}: ${c.behaviours.join(', ')} (${c.actions.length} actions)`),
+    ...s.byzantineClients.map(
+      (c) =>
+        `Byzantine client c${c.endpoint - s.n}: ${c.behaviours.join(', ')} (${c.actions.length} actions)` +
+        (c.flood !== undefined ? `: ${c.flood.sessions} sessions, ${c.flood.burst} per action; client table ${o.clientSessionsMax}` : ''),
+    ),
+    ...(s.slowNetwork !== undefined
+      ? [
+          `liveness phase on a slow network: ${s.slowNetwork.latencyMin}-${s.slowNetwork.latencyMax}us per hop ` +
+            `(${s.slowNetwork.factor.toFixed(2)} x viewChangeTimeoutTicks ${o.viewChangeTimeoutTicks})`,
+        ]
+      : []),
     `clock rates: ${s.clockRate.map((r) => r.toFixed(3)).join(' ')}`,
   ];
   return lines;

@@ -6,6 +6,7 @@
 import { InvariantViolation } from '../core/assert.js';
 import { clientId, type ReplicaId } from '../core/ids.js';
 import { quorumSizes } from '../core/quorum.js';
+import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
 import type { Request } from '../core/messages.js';
 import type { Rejection } from '../core/rejection.js';
 import type { WireLimits } from '../wire/codec.js';
@@ -20,7 +21,7 @@ import type { Host } from './host.js';
 import { Network, type Frame, type LossReason } from './network.js';
 import { plainCore, ReplicaNode, type CoreFactory } from './replica-node.js';
 import { Rng } from './rng.js';
-import { describeScenario, faultyReplicas, sessionCount, type Scenario } from './scenario.js';
+import { describeScenario, faultyReplicas, sessionCount, sessionsInUse, type Scenario } from './scenario.js';
 import { checksum, Rec, Trace } from './trace.js';
 
 const DELIVER = 0;
@@ -105,6 +106,7 @@ export type LivenessVerdict =
   | 'lost-view-change'
   | 'lagging-replicas'
   | 'admission-pressure'
+  | 'client-table-full'
   | 'not-reached';
 
 export interface RunResult {
@@ -121,6 +123,13 @@ export interface RunResult {
   readonly views: { readonly started: number; readonly installed: number; readonly highest: number };
   /** Checkpoints fetched and installed by state transfer (over all replicas). */
   readonly checkpointsInstalled: number;
+  /** Generator 4: the liveness phase ran on a slow network; a client flooded sessions. */
+  readonly slowNetwork: boolean;
+  readonly sessionFlood: boolean;
+  /** Requests of Byzantine clients executed again (allowed; see the exactly-once checker). */
+  readonly reexecutedByzantine: number;
+  /** The most early-message operation bytes a correct replica held. */
+  readonly earlyBytesPeak: number;
   readonly faults: FaultCounts;
   readonly events: number;
   readonly simTime: Micros;
@@ -178,7 +187,12 @@ export class Simulation implements Host {
     this.gates = gates as unknown as LivenessGates;
     this.limits = wireLimits(s.options, s.n);
     this.trace = new Trace(options.sink);
-    this.checkers = new Checkers((id) => this.clientName(id), scenario.options);
+    const correctBases = new Set(s.clients.map((c) => c.base));
+    this.checkers = new Checkers(
+      (id) => this.clientName(id),
+      scenario.options,
+      (id) => correctBases.has(id - (id % CLIENT_SESSIONS_PER_KEY)),
+    );
     const faulty = faultyReplicas(s);
     this.correct = Array.from({ length: s.n }, (_, r) => !faulty.has(r));
     for (const c of s.clients) {
@@ -376,6 +390,10 @@ export class Simulation implements Host {
       liveness,
       views: { ...this.views },
       checkpointsInstalled: this.checkpointsInstalled,
+      slowNetwork: s.slowNetwork !== undefined,
+      sessionFlood: s.byzantineClients.some((c) => c.flood !== undefined),
+      reexecutedByzantine: this.checkers.reexecutedByzantine,
+      earlyBytesPeak: this.checkers.earlyBytesPeak,
       faults: this.faults,
       events: this.events,
       simTime: this.now(),
@@ -432,8 +450,13 @@ export class Simulation implements Host {
       fn: () => {
         this.faultPhase = false;
         this.network.faulty = false;
+        const slow = s.slowNetwork;
+        if (slow !== undefined) this.network.setLatency(slow.latencyMin, slow.latencyMax);
         this.trace.rec(Rec.Phase, this.now(), 1);
-        if (this.trace.verbose) this.trace.line(this.now(), '--- faults stop: liveness phase ---');
+        if (this.trace.verbose) {
+          this.trace.line(this.now(), '--- faults stop: liveness phase ---');
+          if (slow !== undefined) this.trace.line(this.now(), `--- the network is slow from now on: ${slow.latencyMin}-${slow.latencyMax}us per hop ---`);
+        }
         this.maybeDrain();
         this.cutIfUnchecked();
       },
@@ -575,6 +598,7 @@ export class Simulation implements Host {
       if (executing < quorumSizes(s.n, s.f).quorum) return 'lagging-replicas';
     }
     if (g.LIVENESS_NEEDS_PENDING_ROOM && s.options.pendingRequestsMax < 2 * sessionCount(s)) return 'admission-pressure';
+    if (g.LIVENESS_NEEDS_ROOM_FOR_SESSIONS && s.options.clientSessionsMax < sessionsInUse(s)) return 'client-table-full';
     return 'checked';
   }
 

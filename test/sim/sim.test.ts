@@ -33,7 +33,7 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
     });
   }
 
-  it('exercised every fault kind, both cluster sizes, view changes and the liveness phase', () => {
+  it('exercised every fault kind, both cluster sizes, view changes, slow networks, floods and the liveness phase', () => {
     assert.equal(summary.seeds, SEEDS);
     const f = summary.faults;
     for (const kind of ['dropped', 'duplicated', 'reordered', 'delayed', 'partitions', 'crashes', 'restarts', 'byzantineActions', 'authRejected', 'malformed'] as const) {
@@ -56,6 +56,10 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
       'lie-checkpoint',
       'lie-view-change',
       'bad-new-view',
+      'hook-state-transfer',
+      'withhold-checkpoints',
+      'flood-early',
+      'session-flood',
       'conflicting-requests',
       'malformed-requests',
       'foreign-client-id',
@@ -67,6 +71,8 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
     assert.ok((summary.liveness['checked'] ?? 0) >= SEEDS / 4, `liveness checked on only ${summary.liveness['checked']} seeds`);
     assert.ok(summary.requestsCompleted > 0);
     assert.ok(summary.viewsInstalled > 0, 'no view change in any seed');
+    assert.ok(summary.slowNetworkSeeds > 0, 'no seed with a slow liveness phase');
+    assert.ok(summary.sessionFloodSeeds > 0, 'no seed with a session flood');
   });
 });
 

@@ -37,8 +37,26 @@ describe('ChunkFetch', () => {
     assert.deepEqual(fetch.due(0), [{ to: 0, index: 0 }]);
     assert.deepEqual(fetch.due(9), []);
     assert.deepEqual(fetch.due(10), [{ to: 1, index: 0 }]);
-    assert.ok(!fetch.expects(r(0), 0), 'a late answer from the first source is not expected any more');
+    assert.ok(fetch.expects(r(0), 0), 'a late answer from the first source is still taken (a slow network is not a lie)');
     assert.ok(fetch.expects(r(1), 0));
+    assert.ok(!fetch.expects(r(2), 0), 'nobody else was asked');
+    fetch.markStored(0, r(0));
+    assert.ok(!fetch.expects(r(1), 0), 'a stored chunk is expected from nobody');
+  });
+
+  it('each timeout doubles the request timeout, up to 16 times the base', () => {
+    const fetch = new ChunkFetch(1, 1, 10);
+    fetch.addSource(r(0));
+    let now = 0;
+    assert.equal(fetch.due(now).length, 1);
+    const waits: number[] = [];
+    for (let round = 0; round < 6; round++) {
+      const sentAt = now;
+      do now++;
+      while (fetch.due(now).length === 0);
+      waits.push(now - sentAt);
+    }
+    assert.deepEqual(waits, [10, 20, 40, 80, 160, 160]);
   });
 
   it('a source that let a request time out is skipped while others serve, and used again once it serves', () => {
@@ -52,12 +70,13 @@ describe('ChunkFetch', () => {
     assert.deepEqual(fetch.due(11), [{ to: 1, index: 1 }]);
     fetch.markStored(1, r(1));
     assert.deepEqual(fetch.due(12), [{ to: 1, index: 2 }]);
-    // r1 stalls too: with no serving source left, the stalled ones are asked rather than nobody.
-    const fallback = fetch.due(22);
+    // r1 stalls too (the timeout is 20 ticks now): with no serving source left, the stalled ones are asked rather than nobody.
+    assert.deepEqual(fetch.due(31), []);
+    const fallback = fetch.due(32);
     assert.equal(fallback.length, 1);
     const served = fallback[0]!.to;
     fetch.markStored(2, served);
-    assert.deepEqual(fetch.due(23), [{ to: served, index: 3 }], 'the source that served is used again; the other stays skipped');
+    assert.deepEqual(fetch.due(33), [{ to: served, index: 3 }], 'the source that served is used again; the other stays skipped');
   });
 
   it('a dropped source loses its chunks in flight to the others and is never added again', () => {
