@@ -195,13 +195,13 @@ export class StateTransfer {
     const { checkpoint, manifest } = m;
     // [S7] Only answers to this replica's own queries: one replica must not start a transfer.
     if (!this.asked.has(from) && !this.host.decide.takesUnsolicitedSummaries()) return ignore('unsolicited');
+    this.asked.delete(from); // one answer per query, valid or not: invalid ones cannot be sent for free
     if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
     if (checkpoint.seq > 0) {
       const problem = manifestProblem(manifest, this.options.chunkBytes, this.options.checkpointBytesMax);
       if (problem !== undefined) return rejectPeer(problem);
       if (!bytesEqual(this.host.rules.crypto.manifestDigest(manifest), checkpoint.stateDigest)) return rejectPeer('manifest-digest-mismatch');
     }
-    this.asked.delete(from);
     this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered, checkpoint, manifest });
     const lastDelivered = this.host.lastDelivered();
     // A replica that caught up from the log missed the CHECKPOINTs sent while they were above its
@@ -216,6 +216,7 @@ export class StateTransfer {
     if (this.behind && this.levelWith.size >= this.host.rules.sizes.weak) {
       this.behind = false;
       this.aboveWindow.clear();
+      this.asked.clear(); // caught up: answers still on their way are not wanted any more
     }
     if (checkpoint.seq > lastDelivered) this.chooseTarget();
     else if (m.lastDelivered > lastDelivered) this.requestLog();

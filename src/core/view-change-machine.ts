@@ -15,6 +15,8 @@ import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Timeout } from './timeout.js';
 import { checkViewChange, chooseViewChanges, type NewViewDecision } from './view-change.js';
 
+/** T2 shrinks a step after this many of its current lengths with deliveries in them. */
+const RELAX_PERIODS = 4;
 /** A request older than this many view-change timeouts suspects the primary even while others progress. */
 const STARVATION_FACTOR = 4;
 /** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
@@ -35,6 +37,8 @@ export class ViewChangeMachine {
   private readonly early = new EarlyMessages();
   /** Batches delivered since T2 last grew or shrank [T2]. */
   private deliveredAtThisLength = 0;
+  /** Tick at which T2 last grew or shrank [T2]. */
+  private lengthSetAt = 0;
   private readonly requestTimer: Timeout; // [T2]
   private readonly starvationTimer: Timeout; // [T2]
   private readonly resendTimer: Timeout; // [T3]
@@ -66,16 +70,22 @@ export class ViewChangeMachine {
 
   /**
    * A batch was delivered: the view works [T2], and failed views no longer
-   * count [T4]. T2 shrinks one step per checkpointInterval deliveries, not
-   * at once: on a network slower than the base timeout one delivery does not
-   * show the base is enough, and falling back to it would abandon the next
-   * view before its first batch commits, again and again.
+   * count [T4]. T2 shrinks one step per checkpointInterval deliveries, or per
+   * RELAX_PERIODS of its current length with deliveries in them, whichever
+   * comes first — not at once: on a network slower than the base timeout one
+   * delivery does not show the base is enough, and falling back to it would
+   * abandon the next view before its first batch commits, again and again.
+   * The time rule bounds how long a primary that delivers just often enough
+   * keeps the longer timeout it enjoys (the delivery count is its to set).
    */
   progressed(): void {
-    this.lastProgress = this.parts.ctx.now;
+    const { now, options } = this.parts.ctx;
+    this.lastProgress = now;
     this.newViewTimer.resetBackoff();
-    if (++this.deliveredAtThisLength >= this.parts.ctx.options.checkpointInterval) {
+    const served = ++this.deliveredAtThisLength >= options.checkpointInterval;
+    if (served || now - this.lengthSetAt >= RELAX_PERIODS * this.requestTimer.ticks) {
       this.deliveredAtThisLength = 0;
+      this.lengthSetAt = now;
       this.requestTimer.relax();
       this.starvationTimer.relax();
     }
@@ -128,6 +138,7 @@ export class ViewChangeMachine {
     this.requestTimer.backoff();
     this.starvationTimer.backoff();
     this.deliveredAtThisLength = 0;
+    this.lengthSetAt = ctx.now;
     ctx.viewActive = false;
     this.newViewTimer.stop();
     this.newViewSent = undefined;

@@ -59,7 +59,7 @@ describe('ChunkFetch', () => {
     assert.deepEqual(waits, [10, 20, 40, 80, 160, 160]);
   });
 
-  it('a source that let a request time out is skipped while others serve, and used again once it serves', () => {
+  it('a source that let a request time out is skipped while others serve, and used again once it answers in time', () => {
     const fetch = new ChunkFetch(4, 1, 10);
     fetch.addSource(r(0));
     fetch.addSource(r(1));
@@ -70,13 +70,45 @@ describe('ChunkFetch', () => {
     assert.deepEqual(fetch.due(11), [{ to: 1, index: 1 }]);
     fetch.markStored(1, r(1));
     assert.deepEqual(fetch.due(12), [{ to: 1, index: 2 }]);
-    // r1 stalls too (the timeout is 20 ticks now): with no serving source left, the stalled ones are asked rather than nobody.
-    assert.deepEqual(fetch.due(31), []);
-    const fallback = fetch.due(32);
+    // r1 stalls too (its own timeout is still 10): with no serving source left, the stalled ones are asked.
+    assert.deepEqual(fetch.due(21), []);
+    const fallback = fetch.due(22);
     assert.equal(fallback.length, 1);
     const served = fallback[0]!.to;
-    fetch.markStored(2, served);
-    assert.deepEqual(fetch.due(33), [{ to: served, index: 3 }], 'the source that served is used again; the other stays skipped');
+    fetch.markStored(2, served); // in time: that source serves again
+    assert.deepEqual(fetch.due(23), [{ to: served, index: 3 }], 'the source that answered in time is used again; the other stays skipped');
+  });
+
+  it('a late answer is taken but does not lift the stall mark (no timing out on purpose and coming back)', () => {
+    const fetch = new ChunkFetch(3, 2, 10);
+    fetch.addSource(r(0));
+    fetch.addSource(r(1));
+    assert.deepEqual(fetch.due(0), [
+      { to: 0, index: 0 },
+      { to: 1, index: 1 },
+    ]);
+    fetch.markStored(1, r(1));
+    assert.deepEqual(fetch.due(1), [{ to: 1, index: 2 }]);
+    assert.deepEqual(fetch.due(10), [{ to: 1, index: 0 }], 'chunk 0 timed out at r0: asked of r1');
+    assert.ok(fetch.expects(r(0), 0));
+    fetch.markStored(0, r(0)); // r0's late answer: taken
+    fetch.markStored(2, r(1));
+    assert.ok(fetch.done);
+  });
+
+  it('each source holds at most its share of the requests in flight, so slow answers cannot gather every slot', () => {
+    const fetch = new ChunkFetch(40, 4, 100);
+    fetch.addSource(r(0)); // answers at once
+    fetch.addSource(r(1)); // slow: never within these ticks
+    const asked: Record<number, number> = { 0: 0, 1: 0 };
+    for (let now = 0; now < 50; now++) {
+      for (const q of fetch.due(now)) {
+        asked[q.to]!++;
+        if (q.to === 0) fetch.markStored(q.index, r(0));
+      }
+    }
+    assert.equal(asked[1], 2, 'r1 holds its share (2 of 4) and no more');
+    assert.equal(asked[0], 38, 'r0 carries everything else');
   });
 
   it('a dropped source loses its chunks in flight to the others and is never added again', () => {
