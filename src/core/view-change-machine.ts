@@ -15,8 +15,12 @@ import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { Timeout } from './timeout.js';
 import { checkViewChange, chooseViewChanges, type NewViewDecision } from './view-change.js';
 
-/** T2 shrinks a step after this many of its current lengths with deliveries in them. */
-const RELAX_PERIODS = 4;
+/**
+ * Batches delivered without a view change after which T2 shrinks a step: a
+ * constant, not checkpointInterval, so small checkpoint intervals do not
+ * make "sustained progress" a handful of batches.
+ */
+const RELAX_AFTER_DELIVERIES = 64;
 /** A request older than this many view-change timeouts suspects the primary even while others progress. */
 const STARVATION_FACTOR = 4;
 /** Consecutive failed views after which the NEW-VIEW timeout stops doubling. */
@@ -37,8 +41,6 @@ export class ViewChangeMachine {
   private readonly early = new EarlyMessages();
   /** Batches delivered since T2 last grew or shrank [T2]. */
   private deliveredAtThisLength = 0;
-  /** Tick at which T2 last grew or shrank [T2]. */
-  private lengthSetAt = 0;
   private readonly requestTimer: Timeout; // [T2]
   private readonly starvationTimer: Timeout; // [T2]
   private readonly resendTimer: Timeout; // [T3]
@@ -70,22 +72,16 @@ export class ViewChangeMachine {
 
   /**
    * A batch was delivered: the view works [T2], and failed views no longer
-   * count [T4]. T2 shrinks one step per checkpointInterval deliveries, or per
-   * RELAX_PERIODS of its current length with deliveries in them, whichever
-   * comes first — not at once: on a network slower than the base timeout one
-   * delivery does not show the base is enough, and falling back to it would
-   * abandon the next view before its first batch commits, again and again.
-   * The time rule bounds how long a primary that delivers just often enough
-   * keeps the longer timeout it enjoys (the delivery count is its to set).
+   * count [T4]. T2 shrinks one step per RELAX_AFTER_DELIVERIES deliveries, not
+   * at once: on a network slower than the base timeout one delivery does not
+   * show the base is enough, and falling back to it would abandon the next
+   * view before its first batch commits, again and again.
    */
   progressed(): void {
-    const { now, options } = this.parts.ctx;
-    this.lastProgress = now;
+    this.lastProgress = this.parts.ctx.now;
     this.newViewTimer.resetBackoff();
-    const served = ++this.deliveredAtThisLength >= options.checkpointInterval;
-    if (served || now - this.lengthSetAt >= RELAX_PERIODS * this.requestTimer.ticks) {
+    if (++this.deliveredAtThisLength >= RELAX_AFTER_DELIVERIES) {
       this.deliveredAtThisLength = 0;
-      this.lengthSetAt = now;
       this.requestTimer.relax();
       this.starvationTimer.relax();
     }
@@ -138,7 +134,6 @@ export class ViewChangeMachine {
     this.requestTimer.backoff();
     this.starvationTimer.backoff();
     this.deliveredAtThisLength = 0;
-    this.lengthSetAt = ctx.now;
     ctx.viewActive = false;
     this.newViewTimer.stop();
     this.newViewSent = undefined;
