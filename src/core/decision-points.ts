@@ -15,8 +15,8 @@ import type { VoteOutcome, VoteSet } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import { checkpointCertificateValid, decideNewView, primaryOf, type NewViewDecision, type ViewChangeRules } from './view-change.js';
 
-/** T2 grows to at most 2^6 = 64 times viewChangeTimeoutTicks (64 s with the defaults and 10 ms ticks). */
-const REQUEST_TIMEOUT_DOUBLINGS_MAX = 6;
+/** T2 grows to at most 2^3 = 8 times viewChangeTimeoutTicks (8 s with the defaults and 10 ms ticks). */
+const REQUEST_TIMEOUT_DOUBLINGS_MAX = 3;
 
 export class DecisionPoints {
   constructor(protected readonly rules: ViewChangeRules) {}
