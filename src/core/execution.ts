@@ -28,17 +28,20 @@ export class Execution {
       const decided = slot?.committed === true && pp !== undefined ? pp : slot?.proven;
       assert(decided !== undefined, `slot ${s} delivered neither committed nor proven`);
       const fresh: Request[] = [];
+      /** Arrival of the oldest of these requests that waited here: how long ordering took [T2]. */
+      let oldest: number | undefined;
       for (const r of decided.requests) {
         const admission = clients.admit(r, ctx.decide); // [E2]
         if (admission === 'new') fresh.push(r);
         // Not executed, now or later: the session stays unknown to a full table [E3].
         else if (admission === 'refused') ctx.emit({ type: 'reply', clientId: r.clientId, message: refusedReply(r, ctx.view) });
-        pending.ordered(r); // [E3]
+        const arrived = pending.ordered(r); // [E3]
+        if (arrived !== undefined && (oldest === undefined || arrived < oldest)) oldest = arrived;
       }
       log.delivered(s, decided, fresh);
       ctx.emit({ type: 'execute', seq: s, requests: fresh }); // [E4]
       ctx.emit({ type: 'delivered', seq: s, requests: fresh.length });
-      viewChange.progressed();
+      viewChange.progressed(oldest === undefined ? undefined : ctx.now - oldest);
     }
   }
 

@@ -118,15 +118,18 @@ export class PendingRequests {
     }
   }
 
-  /** Drops the request of this session once a request numbered >= it is ordered. */
-  ordered(request: Request): void {
+  /** Drops the request of this session once a request numbered >= it is ordered; returns when the dropped one arrived, if any. */
+  ordered(request: Request): number | undefined {
+    let arrived: number | undefined;
     for (const map of [this.unproposed, this.proposed]) {
       const known = map.get(request.clientId);
       if (known !== undefined && known.request.requestNo <= request.requestNo) {
         map.delete(request.clientId);
         this.bytes_ -= known.request.operation.length;
+        arrived = arrived === undefined ? known.arrived : Math.min(arrived, known.arrived);
       }
     }
+    return arrived;
   }
 
   /** Arrival tick of the oldest request waiting here, if any. */

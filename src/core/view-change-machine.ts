@@ -72,15 +72,19 @@ export class ViewChangeMachine {
 
   /**
    * A batch was delivered: the view works [T2], and failed views no longer
-   * count [T4]. T2 shrinks one step per RELAX_AFTER_DELIVERIES deliveries, not
-   * at once: on a network slower than the base timeout one delivery does not
-   * show the base is enough, and falling back to it would abandon the next
-   * view before its first batch commits, again and again.
+   * count [T4]. `waited`: ticks its oldest request waited here, if any.
+   * T2 shrinks a step when a request was ordered within a quarter of T2
+   * (the network is that fast now: a silent primary later must not get the
+   * long timeout), or after RELAX_AFTER_DELIVERIES deliveries; not at once
+   * on any delivery: on a network slower than the base timeout one delivery
+   * does not show the base is enough, and falling back to it would abandon
+   * the next view before its first batch commits, again and again.
    */
-  progressed(): void {
+  progressed(waited: number | undefined): void {
     this.lastProgress = this.parts.ctx.now;
     this.newViewTimer.resetBackoff();
-    if (++this.deliveredAtThisLength >= RELAX_AFTER_DELIVERIES) {
+    const quick = waited !== undefined && 4 * waited < this.requestTimer.ticks;
+    if (quick || ++this.deliveredAtThisLength >= RELAX_AFTER_DELIVERIES) {
       this.deliveredAtThisLength = 0;
       this.requestTimer.relax();
       this.starvationTimer.relax();
