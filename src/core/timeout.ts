@@ -43,10 +43,6 @@ export class Timeout {
     return this.baseTicks * 2 ** this.doublings;
   }
 
-  get running(): boolean {
-    return this.startedAt !== undefined;
-  }
-
   /** Starts the timeout at `now` unless it is already running. */
   start(now: number): void {
     this.startedAt ??= now;

@@ -63,11 +63,6 @@ export class ViewChangeMachine {
     return { count: this.early.count, bytes: this.early.bytes };
   }
 
-  /** Current length of T2, in ticks. */
-  get requestTimeoutTicks(): number {
-    return this.requestTimer.ticks;
-  }
-
   // --- timers [T2-T4] ---------------------------------------------------------
 
   /**
