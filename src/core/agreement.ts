@@ -216,9 +216,11 @@ export class Agreement {
 
   /**
    * This replica's PRE-PREPARE / PREPARE / COMMIT for undelivered slots, so
-   * lost messages cannot stall the log while the network works [R7].
+   * lost messages cannot stall the log while the network works [R7]. Says
+   * how the round found the log: 'stalled' (slots wait and nothing was
+   * delivered since the last round), 'progressing' or 'idle'.
    */
-  resendVotes(): void {
+  resendVotes(): 'stalled' | 'progressing' | 'idle' {
     const { ctx, log, pending, transfer } = this.parts;
     // Everything waiting if nothing was delivered since the last round; otherwise only the slots
     // that were already waiting then (younger ones may simply be in flight).
@@ -238,6 +240,8 @@ export class Agreement {
       if (s <= end) this.sendOwnVotes(slot, 'others');
     }
     this.waitingAtLastResend = highest;
+    if (!stalled) return 'progressing';
+    return highest > log.lastDelivered ? 'stalled' : 'idle';
   }
 
   /** This replica's part of `slot` in the current view: the PRE-PREPARE if primary, else its PREPARE; its COMMIT if sent. */

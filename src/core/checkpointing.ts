@@ -1,5 +1,5 @@
 /**
- * Checkpoints (docs/VIEW-CHANGE.md C1-C5, docs/STATE-TRANSFER.md S1-S3,
+ * Checkpoints (docs/VIEW-CHANGE.md C1-C6, docs/STATE-TRANSFER.md S1-S3,
  * S12): this replica's own CHECKPOINTs, the votes of others, the stable
  * checkpoint that moves the log's low watermark, the images this replica can
  * serve, and installing an image fetched by state transfer. Pure, like the
@@ -47,7 +47,10 @@ export class Checkpointing {
   onCheckpoint(from: ReplicaId, m: CheckpointMessage): Rejection | undefined {
     const { ctx, log, transfer } = this.parts;
     if (m.seq % ctx.options.checkpointInterval !== 0 || m.seq === 0) return rejectPeer('checkpoint-off-interval'); // [C3]
-    if (m.seq <= log.stable.seq) return ignore('below-window');
+    if (m.seq <= log.stable.seq) {
+      transfer.onStaleCheckpoint(from, m.seq); // [C6]
+      return ignore('below-window');
+    }
     if (m.seq > log.high) {
       transfer.sawAboveWindow(from, m.seq); // [S4 b]
       return ignore('above-window');

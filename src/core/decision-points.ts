@@ -17,6 +17,8 @@ import { checkpointCertificateValid, decideNewView, primaryOf, type NewViewDecis
 
 /** T2 grows to at most 2^3 = 8 times viewChangeTimeoutTicks (8 s with the defaults and 10 ms ticks). */
 const REQUEST_TIMEOUT_DOUBLINGS_MAX = 3;
+/** R7's period grows at most 2^3 = 8 times while resend rounds find nothing delivered. */
+const VOTE_RESEND_DOUBLINGS_MAX = 3;
 
 export class DecisionPoints {
   constructor(protected readonly rules: ViewChangeRules) {}
@@ -71,6 +73,15 @@ export class DecisionPoints {
     return false;
   }
 
+  /**
+   * Whether a replica that resends a CHECKPOINT at or below this replica's
+   * stable one is sent the certificate [C6]: yes. Nobody resends a stable
+   * CHECKPOINT, so a replica that missed the quorum would never learn it.
+   */
+  answersStaleCheckpoints(): boolean {
+    return true;
+  }
+
   /** Whether a fetched chunk has the digest its manifest names [S10]. */
   chunkMatches(bytes: Uint8Array, expected: Digest): boolean {
     return bytesEqual(this.rules.crypto.chunkDigest(bytes), expected);
@@ -94,6 +105,11 @@ export class DecisionPoints {
   /** Most doublings of T2 after view changes that brought no progress (T4 has its own) [T2]. */
   requestTimeoutDoublingsMax(): number {
     return REQUEST_TIMEOUT_DOUBLINGS_MAX;
+  }
+
+  /** Most doublings of the resend period (R7, C5) while rounds find nothing delivered [R7]. */
+  voteResendDoublingsMax(): number {
+    return VOTE_RESEND_DOUBLINGS_MAX;
   }
 
   /** The sequence number to deliver next, if it is decided: strictly the next one [E1]. */

@@ -102,7 +102,7 @@ export class ReplicaCore {
     parts.viewChange = new ViewChangeMachine(parts);
     parts.transfer = new StateTransfer(stateTransferHost(parts), init.recovering === true);
     this.parts = parts;
-    this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks);
+    this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks, parts.ctx.decide.voteResendDoublingsMax());
     this.resendTimer.start(0);
   }
 
@@ -234,7 +234,12 @@ export class ReplicaCore {
     if (this.resendTimer.fired(ctx.now)) {
       this.resendTimer.restart(ctx.now);
       checkpoints.resend(); // [C5]
-      agreement.resendVotes(); // [R7]
+      // [R7] A round that finds the log stalled doubles the period, one that finds it moving halves it:
+      // on a network slower than the period, resends would otherwise overtake their own first copies.
+      const round = agreement.resendVotes();
+      if (round === 'stalled') this.resendTimer.backoff();
+      else if (round === 'progressing') this.resendTimer.relax();
+      else this.resendTimer.resetBackoff();
     }
     const oldest = pending.oldestArrival();
     if (oldest === undefined || transfer.catchingUp) return;

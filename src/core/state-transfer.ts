@@ -89,6 +89,9 @@ export class StateTransfer {
   private readonly answeredQuery = new Map<ReplicaId, number>();
   private readonly answeredLog = new Map<ReplicaId, number>();
   private readonly chunksServed = new Map<ReplicaId, { tick: number; count: number }>();
+  /** Per replica: the stale CHECKPOINT it sent last (C6), and the tick its last unsolicited summary was weighed (S7). */
+  private readonly staleCheckpoint = new Map<ReplicaId, SeqNo>();
+  private readonly weighedUnsolicited = new Map<ReplicaId, number>();
   private readonly logVotes: LogVotes;
 
   /** `recovering`: the replica (re)starts next to running ones and asks where they are at once [S4 c]. */
@@ -155,6 +158,10 @@ export class StateTransfer {
   // --- serving [S6, S14] ------------------------------------------------------
 
   onStateQuery(from: ReplicaId): Rejection | undefined {
+    return this.answerQuery(from);
+  }
+
+  private answerQuery(from: ReplicaId): Rejection | undefined {
     if (!this.firstThisRound(this.answeredQuery, from, this.options.viewChangeResendTicks)) return ignore('rate-limited');
     const servable = this.host.servable();
     if (servable === undefined) return ignore('no-image');
@@ -168,6 +175,18 @@ export class StateTransfer {
       lastDelivered: this.host.lastDelivered(),
     }); // [S6]
     return undefined;
+  }
+
+  /**
+   * [C6] `from` sent a CHECKPOINT at or below this replica's stable one. Said
+   * once, it is only late; said again, it is C5 resending: `from` never saw
+   * the quorum that made it stable, and nobody resends a stable CHECKPOINT.
+   * Send it the certificate (a STATE-SUMMARY; S7 lets it adopt the proof).
+   */
+  onStaleCheckpoint(from: ReplicaId, seq: SeqNo): void {
+    const repeated = this.staleCheckpoint.get(from) === seq;
+    this.staleCheckpoint.set(from, seq);
+    if (repeated && this.host.decide.answersStaleCheckpoints()) this.answerQuery(from);
   }
 
   onChunkRequest(from: ReplicaId, seq: SeqNo, index: number): Rejection | undefined {
@@ -194,7 +213,7 @@ export class StateTransfer {
   onStateSummary(from: ReplicaId, m: StateSummaryMessage): Rejection | undefined {
     const { checkpoint, manifest } = m;
     // [S7] Only answers to this replica's own queries: one replica must not start a transfer.
-    if (!this.asked.has(from) && !this.host.decide.takesUnsolicitedSummaries()) return ignore('unsolicited');
+    if (!this.asked.has(from) && !this.host.decide.takesUnsolicitedSummaries()) return this.weighUnsolicited(from, checkpoint);
     this.asked.delete(from); // one answer per query, valid or not: invalid ones cannot be sent for free
     if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
     if (checkpoint.seq > 0) {
@@ -273,6 +292,22 @@ export class StateTransfer {
   }
 
   // --- helpers ----------------------------------------------------------------
+
+  /**
+   * [S7] An unsolicited summary (C6 sends them) can only prove a checkpoint
+   * stable: adopted if this replica delivered up to it, else evidence that it
+   * is behind (S4 a), which its own queries then resolve. It never chooses a
+   * target or a source. At most one is weighed per sender per round, and only
+   * when it names a checkpoint above the stable one, before any signature.
+   */
+  private weighUnsolicited(from: ReplicaId, checkpoint: CheckpointCertificate): Rejection | undefined {
+    if (checkpoint.seq <= this.host.stableSeq()) return ignore('unsolicited');
+    if (!this.firstThisRound(this.weighedUnsolicited, from, this.options.viewChangeResendTicks)) return ignore('rate-limited');
+    if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate');
+    if (checkpoint.seq <= this.host.lastDelivered()) this.host.adoptStable(checkpoint);
+    else this.raise();
+    return undefined;
+  }
 
   /**
    * [S7, S11] The target is the highest checkpoint above what this replica

@@ -41,7 +41,8 @@ export type CheckerName =
   | 'linearizability'
   | 'liveness'
   | 'authentication'
-  | 'bounded-memory';
+  | 'bounded-memory'
+  | 'bounded-work';
 
 /**
  * Full batches per sequence number of the log window that a correct

@@ -27,6 +27,12 @@ export interface Mutant {
   readonly description: string;
   readonly make: CoreFactory;
   readonly bias: ScenarioBias;
+  /**
+   * For a mutant whose bias rarely makes its bug observable: a seed of the
+   * ordinary generator (no bias) that catches it, the seed at which the
+   * simulator found the bug in the first place.
+   */
+  readonly caughtAt?: number;
 }
 
 /** Commits (and prepares) with f + 1 votes instead of a quorum of 2f + 1. */
@@ -109,6 +115,20 @@ class LoneSummaryTarget extends DecisionPoints {
   }
   override targetSupport(): number {
     return 1;
+  }
+}
+
+/** R7's period never grows: on a network slower than it, resends overtake their first copies [R7]. */
+class FixedVoteResend extends DecisionPoints {
+  override voteResendDoublingsMax(): number {
+    return 0;
+  }
+}
+
+/** Nobody tells a replica that resends a stable CHECKPOINT that it is stable [C6]. */
+class SilentStableCheckpoint extends DecisionPoints {
+  override answersStaleCheckpoints(): boolean {
+    return false;
   }
 }
 
@@ -269,6 +289,20 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'hold any agreement message for the view being installed, unchecked and unbounded per sender',
     make: mutated(UncheckedEarlyMessages),
     bias: { backup: ['flood-early'] },
+  },
+  {
+    name: 'silent-stable-checkpoint',
+    description: 'never send the certificate to a replica that resends a CHECKPOINT already stable',
+    make: mutated(SilentStableCheckpoint),
+    bias: { sizes: [4], isolateThenCrash: true, options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8 } },
+    caughtAt: 636,
+  },
+  {
+    name: 'fixed-vote-resend',
+    description: 'R7 resends at a fixed period however slow the network (no backoff)',
+    make: mutated(FixedVoteResend),
+    bias: { sizes: [10], slowNetwork: 0.8, options: { viewChangeResendTicks: 3, viewChangeTimeoutTicks: 50, pipelineMax: 4 } },
+    caughtAt: 5926,
   },
 ];
 

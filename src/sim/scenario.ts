@@ -134,6 +134,8 @@ export interface Scenario {
   readonly executeDelayMax: Micros;
   /** Generator 4: the liveness phase's latency, near the view-change timers, if the network is slow then. */
   readonly slowNetwork: SlowNetwork | undefined;
+  /** Generator 5: which replicas lag, miss quorums and crash, if the seed draws that (lateDraws5). */
+  readonly isolation: { readonly lagging: number; readonly isolated: number; readonly crashed: number | undefined } | undefined;
 }
 
 /** Steers generation toward what makes a planted bug observable (mutant runs). */
@@ -157,6 +159,8 @@ export interface ScenarioBias {
    * `options.clientSessionsMax` says otherwise.
    */
   readonly sessionFlood?: boolean;
+  /** Generator 5: one correct replica hears nothing for a while and another crashes meanwhile (`isolateThenCrash`). */
+  readonly isolateThenCrash?: boolean;
 }
 
 /**
@@ -164,7 +168,7 @@ export interface ScenarioBias {
  * reproducible within one version; regression seeds are re-found after a bump,
  * see test/sim/regressions.test.ts).
  */
-export const GENERATOR_VERSION = 4;
+export const GENERATOR_VERSION = 5;
 
 export const TICK_PERIOD: Micros = 10 * MS;
 
@@ -423,8 +427,9 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     retransmitTicksMax: retransmitTicks * r.pick([2, 4, 8]),
     executeDelayMax: r.pick([0, 200, 2000, 20_000]),
     slowNetwork: undefined,
+    isolation: undefined,
   };
-  return lateDraws4(scenario, usedBases, bias);
+  return lateDraws5(lateDraws4(scenario, usedBases, bias), bias);
 }
 
 /**
@@ -643,7 +648,62 @@ export function describeScenario(s: Scenario): string[] {
             `(${s.slowNetwork.factor.toFixed(2)} x viewChangeTimeoutTicks ${o.viewChangeTimeoutTicks})`,
         ]
       : []),
+    ...(s.isolation !== undefined
+      ? [
+          `generator 5: r${s.isolation.lagging} lags, r${s.isolation.isolated} misses quorums` +
+            (s.isolation.crashed !== undefined ? `, r${s.isolation.crashed} crashes` : ' (no room to crash a third)'),
+        ]
+      : []),
     `clock rates: ${s.clockRate.map((r) => r.toFixed(3)).join(' ')}`,
   ];
   return lines;
+}
+
+/** Seeds in which correct replicas miss quorums while another crashes (generator 5). */
+export const ISOLATE_THEN_CRASH_P = 0.05;
+
+/** Generator 5's stream: its suffix is the first, from 0, whose draws add nothing to the regression seeds (8221 included). */
+const LATE_5_STREAM = 'scenario-late-5/1';
+
+/**
+ * What generator 5 added, from a stream of its own after everything else, so
+ * every earlier draw is as in generator 4. With ISOLATE_THEN_CRASH_P (or a
+ * bias), among the correct replicas other than the first primary: one lags
+ * (every other endpoint's frames to it are lost for 100-1000 ms of the fault
+ * phase), a second hears nothing for a shorter while inside that, and, if
+ * the fault budget leaves room once the Byzantine replicas are counted, a
+ * third crashes meanwhile, restarted later or not (replacing the seed's
+ * crashes). The second misses the quorums the others form (a checkpoint it
+ * took becomes stable without it knowing), the crash takes away a replica
+ * that had them, and the laggard needs what is left (docs/SIMULATOR.md
+ * finding 12).
+ */
+function lateDraws5(s: Scenario, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, LATE_5_STREAM);
+  const drawn = r.chance(ISOLATE_THEN_CRASH_P);
+  const lagStart = r.int(0, Math.max(0, s.faultEnd - 100 * MS));
+  const lagEnd = Math.min(s.faultEnd, lagStart + r.int(100, 1000) * MS);
+  const start = r.int(lagStart, lagEnd);
+  const end = Math.min(lagEnd, start + r.int(20, 300) * MS);
+  const crashAt = r.int(start, lagEnd);
+  const restartAt = r.chance(0.7) ? Math.min(s.faultEnd - MS, crashAt + r.int(1, 500) * MS) : undefined;
+  const byzantine = new Set(s.byzantine.map((b) => b.replica));
+  const roles = r.shuffled(Array.from({ length: s.n - 1 }, (_, i) => i + 1).filter((i) => !byzantine.has(i)));
+  if (!(bias?.isolateThenCrash ?? (drawn && bias === undefined))) return s;
+  const [lagging, isolated, crashed] = roles as [number, number, number | undefined];
+  const endpoints = s.n + s.clients.length + s.byzantineClients.length;
+  const into = (replica: number, from: Micros, to: Micros): PartitionSpec => ({
+    start: from,
+    end: to,
+    kind: 'one-way',
+    a: Array.from({ length: endpoints }, (_, i) => i).filter((i) => i !== replica),
+    b: [replica],
+  });
+  // (n >= 4 and at most f Byzantine replicas leave at least two correct backups.)
+  const partitions = [...s.partitions, into(lagging, lagStart, lagEnd), into(isolated, start, end)];
+  const room = crashed !== undefined && s.f - byzantine.size > 0;
+  const crashes: CrashSpec[] = room
+    ? [{ replica: crashed, at: crashAt, restartAt: restartAt !== undefined && restartAt > crashAt ? restartAt : undefined }]
+    : [...s.crashes];
+  return { ...s, partitions, crashes, isolation: { lagging, isolated, crashed: room ? crashed : undefined } };
 }

@@ -55,6 +55,12 @@ const HARD_STOP_EXTRA: Micros = 30_000 * MS;
 /** Byzantine replicas act every BYZ_TICK_PERIOD (times their clock rate). */
 const BYZ_TICK_PERIOD: Micros = 5 * MS;
 /** A run that processes this many events is stuck in a loop: fail it. */
+/**
+ * The most events a run may take (bounded-work checker): far above what a
+ * correct run needs (seed 5926, a 10-replica run on a slow network, takes
+ * 1.6 million), and what a run whose messages multiply without end (a
+ * retransmission storm, Byzantine behaviours answering each other) reaches.
+ */
 const EVENTS_MAX = 5_000_000;
 
 export type FailureKind = CheckerName | 'invariant' | 'error';
@@ -360,7 +366,7 @@ export class Simulation implements Host {
         if (t === undefined || t > this.stopAt) break;
         const event = this.queue.pop() as SimEvent;
         this.dispatch(event);
-        if (++this.events > EVENTS_MAX) throw new Error(`more than ${EVENTS_MAX} events`);
+        if (++this.events > EVENTS_MAX) throw new CheckFailure('bounded-work', `more than ${EVENTS_MAX} events: messages multiply faster than the run progresses`);
       }
       this.queue.now = Math.max(this.queue.now, this.stopAt);
       liveness = this.livenessVerdict();

@@ -19,8 +19,12 @@ import { describe, it } from 'node:test';
 import { assertSameHistories, Cluster, fastTimers, req, runSteps, where, type Envelope } from './harness.js';
 
 const options = { ...fastTimers, checkpointInterval: 4, logWindow: 8, batchRequestsMax: 1 };
+/** CHECKPOINTs to `to` (of `seq`), and the certificates C6 would send it instead (STATE-SUMMARYs). */
 const checkpointTo = (to: number, seq?: number) => (e: Envelope): boolean =>
-  e.kind === 'message' && e.message.type === 'checkpoint' && e.to === to && (seq === undefined || e.message.seq === seq);
+  e.kind === 'message' &&
+  e.to === to &&
+  ((e.message.type === 'checkpoint' && (seq === undefined || e.message.seq === seq)) ||
+    (e.message.type === 'state-summary' && (seq === undefined || e.message.checkpoint.seq === seq)));
 
 describe('view change across checkpoints', () => {
   it('the NEW-VIEW starts from the highest checkpoint; a backup that missed it adopts it', () => {
@@ -113,13 +117,14 @@ describe('view change across checkpoints', () => {
 
   it('a replica stable above the NEW-VIEW checkpoint keeps no slot below its window', () => {
     // n = 7: s1..s8 execute; the CHECKPOINTs of s8 reach only r6 (stable 8; the others stay at 4,
-    // their C5 retransmissions lost as well). r0 crashes; r1's NEW-VIEW uses r1..r5 (checkpoint
+    // their C5 retransmissions lost as well, and r6's C6 answers with the certificate). r0 crashes; r1's NEW-VIEW uses r1..r5 (checkpoint
     // s4) and re-proposes s5..s8. Slots live in (stable, stable + logWindow]: r6 skips the
     // NEW-VIEW's entries at or below its own stable checkpoint s8. (Fixed in f931220: installView
     // created slots s5..s8 at r6.)
     const c = new Cluster({ n: 7, options });
     const checkpoint8 = (e: Envelope): boolean => e.kind === 'message' && e.message.type === 'checkpoint' && e.message.seq === 8;
-    c.blockWhere((e) => checkpoint8(e) && e.to !== 6);
+    const certificateFrom6 = (e: Envelope): boolean => e.kind === 'message' && e.message.type === 'state-summary' && e.from === 6;
+    c.blockWhere((e) => (checkpoint8(e) && e.to !== 6) || certificateFrom6(e));
     for (let client = 1; client <= 8; client++) c.submit(req(client, 1));
     c.deliverAll();
     assert.deepEqual(c.replicas.map((r) => c.status(r).stableCheckpoint), [4, 4, 4, 4, 4, 4, 8]);

@@ -23,6 +23,9 @@ import {
   SLOW_NETWORK_FACTOR_MAX,
   SLOW_NETWORK_FACTOR_MIN,
   SLOW_NETWORK_P,
+  ISOLATE_THEN_CRASH_P,
+  faultyReplicas,
+  type PartitionSpec,
   TICK_PERIOD,
   type Scenario,
 } from '../../src/sim/scenario.js';
@@ -33,8 +36,8 @@ const flooder = (s: Scenario) => s.byzantineClients.find((c) => c.flood !== unde
 const late4Behaviours = (s: Scenario): string[] => s.byzantine.flatMap((b) => b.behaviours.filter((x) => LATE_4.includes(x)));
 
 describe(`scenario generator ${GENERATOR_VERSION}`, () => {
-  it('is generator 4, with three late replica behaviours', () => {
-    assert.equal(GENERATOR_VERSION, 4);
+  it('is generator 5, with three late replica behaviours', () => {
+    assert.equal(GENERATOR_VERSION, 5);
     assert.deepEqual(LATE_4.sort(), ['flood-early', 'hook-state-transfer', 'withhold-checkpoints']);
   });
 
@@ -87,6 +90,29 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
     assert.ok(near(flood, SESSION_FLOOD_P), `session flood in ${flood} of ${seeds} seeds`);
     assert.ok(Math.abs(small / flood - (1 - FLOOD_ROOMY_P)) < 0.15, `a small client table in ${small} of ${flood} session-flood seeds`);
     for (const b of LATE_4) assert.ok((behaviours.get(b) ?? 0) >= seeds / 20, `${b} drawn for ${behaviours.get(b) ?? 0} replicas`);
+  });
+
+  it('makes one correct replica lag, another miss quorums and a third crash in about ISOLATE_THEN_CRASH_P of the seeds, none of them a regression seed', () => {
+    for (const seed of [20, 641, 726, 72, 87, 265, 451, 2115, 29, 4747, 13, 85, 31, 61, 341, 8221]) {
+      assert.equal(generateScenario(seed).isolation, undefined, `seed ${seed}: generator-5 isolation`);
+    }
+    const seeds = 2000;
+    let drawn = 0;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const s = generateScenario(seed);
+      if (s.isolation === undefined) continue;
+      drawn++;
+      const { lagging, isolated, crashed } = s.isolation;
+      const [lag, iso] = s.partitions.slice(-2) as [PartitionSpec, PartitionSpec];
+      assert.deepEqual([lag.kind, lag.b, iso.kind, iso.b], ['one-way', [lagging], 'one-way', [isolated]]);
+      assert.ok(iso.start >= lag.start && iso.end <= lag.end, 'the second isolation is inside the lag');
+      assert.ok(![lagging, isolated, crashed].includes(0), 'never the first primary');
+      assert.ok(faultyReplicas(s).size <= s.f, 'within the fault budget');
+      if (crashed !== undefined) assert.deepEqual(s.crashes.map((c) => c.replica), [crashed]);
+    }
+    assert.ok(Math.abs(drawn / seeds - ISOLATE_THEN_CRASH_P) < 0.02, `isolate-then-crash in ${drawn} of ${seeds} seeds`);
+    assert.ok(generateScenario(3, { sizes: [4], isolateThenCrash: true }).isolation !== undefined);
+    assert.equal(generateScenario(3, { sizes: [4] }).isolation, undefined);
   });
 
   it('gives a bias exactly what it asks for, and none of the random additions', () => {

@@ -212,6 +212,23 @@ const CORE_FAULTS: readonly Case[] = [
     conditions: 'a slow liveness phase',
     holds: (s) => s.slowNetwork !== undefined,
   },
+  {
+    seed: 5926,
+    what:
+      'a retransmission storm (finding 11): ten replicas, a liveness phase whose hops take 408 ms against a 30 ms resend ' +
+      'period; R7 resent every vote before its first copy arrived and R8 answered each (5,000,000 events, 210 of 308 requests)',
+    conditions: 'n = 10 and a slow liveness phase',
+    holds: (s) => s.n === 10 && s.slowNetwork !== undefined,
+  },
+  {
+    seed: 8221,
+    what:
+      'the latest stable checkpoint named by one replica only (finding 12): r2 missed the quorum of checkpoint 20 behind a ' +
+      'one-way partition, r1 crashed and restarted, r3 lagged; nobody resent a stable CHECKPOINT, so r1 and r3 could fetch ' +
+      'neither the image (one namer) nor the log (liveness: 20 of 147 requests)',
+    conditions: 'n = 4, a one-way partition and a crash with restart',
+    holds: (s) => s.n === 4 && s.partitions.some((p) => p.kind === 'one-way') && s.crashes.some((c) => c.restartAt !== undefined),
+  },
 ];
 
 describe(`core faults generator ${GENERATOR_VERSION} found`, () => {
