@@ -59,3 +59,58 @@ export class SessionsFullError extends BafometError {
     return 'SessionsFullError';
   }
 }
+
+/**
+ * `Client.invoke` gave up at its deadline (`timeoutMs`) without f + 1
+ * matching replies. The message says how far it got (answers seen,
+ * replicas not connected). THE REQUEST MAY STILL EXECUTE: it may have
+ * reached the replicas. The session it used serves later requests, and
+ * exactly-once still holds.
+ */
+export class TimeoutError extends BafometError {
+  constructor(message: string) {
+    super('ERR_BAFOMET_TIMEOUT', message);
+  }
+  override get name(): string {
+    return 'TimeoutError';
+  }
+}
+
+/**
+ * `Client.invoke`'s `signal` was aborted before f + 1 matching replies. As
+ * with {@link TimeoutError}, the request may still execute if it was sent.
+ */
+export class AbortError extends BafometError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_BAFOMET_ABORTED', message, options);
+  }
+  override get name(): string {
+    return 'AbortError';
+  }
+}
+
+/** The encoded request is larger than `requestBytesMax`: refused before anything was sent. */
+export class RequestTooLargeError extends BafometError {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super('ERR_BAFOMET_REQUEST_TOO_LARGE', `the encoded request has ${bytes} bytes, over requestBytesMax (${limit}); nothing was sent`);
+  }
+  override get name(): string {
+    return 'RequestTooLargeError';
+  }
+}
+
+/**
+ * f + 1 replicas rejected the request without ordering it: it breaks a limit
+ * they all apply (`reason` names it). It was not executed and never will be.
+ */
+export class RequestRejectedError extends BafometError {
+  constructor(readonly reason: string) {
+    super('ERR_BAFOMET_REQUEST_REJECTED', `the replicas rejected the request without executing it: ${reason}`);
+  }
+  override get name(): string {
+    return 'RequestRejectedError';
+  }
+}

@@ -10,8 +10,9 @@
 export { type Codec, type Service, type StateStream, type StateOf, type RequestOf, type ReplyOf, defineService } from './service.js';
 export { jsonCodec, bytesCodec, utf8Codec } from './codecs.js';
 export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadClusterConfig } from './config.js';
-export { Replica, type ReplicaOptions, type ReplicaCounters } from './runtime/replica.js';
-export { Client, type ClientOptions, type ClientCodecs } from './runtime/client.js';
+export { Replica, type ReplicaOptions, type ReplicaCounters, type ReplicaStop } from './runtime/replica.js';
+export { ClusterFilesExistError } from './cluster/init.js';
+export { Client, type ClientOptions, type ClientCodecs, type InvokeOptions } from './runtime/client.js';
 export type { ReplicaStatus } from './core/replica.js';
 export type { ReplicaId, ClientId } from './core/ids.js';
 export type { SeqNo, View, RequestNo } from './core/ordering.js';
@@ -19,7 +20,17 @@ export { type ProtocolOptions, defaultProtocolOptions } from './core/options.js'
 export { generateIdentity, loadIdentity, savePrivateKey, publicKeyBase64, type NodeIdentity } from './net/identity.js';
 export { initCluster, replicaKeyFile, type InitOptions } from './cluster/init.js';
 export { createLogger, type Logger, type LogLevel, type LogFields } from './log.js';
-export { BafometError, ConfigError, ClosedError, OverloadedError, SessionsFullError } from './errors.js';
+export {
+  AbortError,
+  BafometError,
+  ClosedError,
+  ConfigError,
+  OverloadedError,
+  RequestRejectedError,
+  RequestTooLargeError,
+  SessionsFullError,
+  TimeoutError,
+} from './errors.js';
 export { ServiceError, ServiceLoadError } from './executor/errors.js';
 export { kvService, type KvRequest, type KvReply, type KvState } from './services/kv.js';
 export { counterService, type CounterRequest, type CounterReply, type CounterState } from './services/counter.js';

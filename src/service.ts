@@ -63,12 +63,13 @@ export interface Service<State, Req, Rep> {
   readonly name: string;
   /**
    * Codec for client requests. `decode` runs on untrusted client bytes: if it
-   * throws, the executor answers that request with an empty reply (zero
-   * bytes), leaves the state untouched and carries on. A decoded value can
-   * still have any shape the codec lets through; `update` must check it.
+   * throws, that request fails ("request does not decode: ..."; the client's
+   * `invoke` rejects with `ServiceError`), the state is untouched and the
+   * replica carries on. A decoded value can still have any shape the codec
+   * lets through; `update` must check it.
    */
   readonly request: Codec<Req>;
-  /** Codec for replies; encoding a reply `update` returned must not throw. */
+  /** Codec for replies. If encoding a reply `update` returned throws, that request fails and is rolled back, as if `update` threw. */
   readonly reply: Codec<Rep>;
   /**
    * Codec for checkpoints and state transfer: `encode(state)` is chunked and
@@ -93,13 +94,22 @@ export interface Service<State, Req, Rep> {
    * same bytes.
    */
   readonly stateStream?: StateStream<State>;
-  /** The state before the first request. Called once per executor. */
+  /**
+   * The state before the first request. MAY BE CALLED AGAIN (to roll back a
+   * failed request before the first checkpoint) and must return a fresh
+   * object equal to the first each time.
+   */
   initialState(): State;
   /**
-   * Applies `request` to `state` and returns the reply. Deterministic; may
-   * mutate state. Must not throw for any request a client can send: return
-   * errors as reply values. A throw is treated as a bug in the service and
-   * stops the replica (fail-stop), since the state may be half-updated.
+   * Applies `request` to `state` and returns the reply. MUST BE
+   * DETERMINISTIC; may mutate state. If it throws, only that request fails:
+   * its changes to the state are rolled back exactly (the executor rebuilds
+   * the state from the last checkpoint and replays the requests since, about
+   * one state decode plus that replay, so throws must stay exceptional), the
+   * client's `invoke` rejects with `ServiceError` carrying "Name: message",
+   * and every replica carries on. The message must be deterministic too:
+   * f + 1 replicas must send the same bytes. Prefer returning errors as reply
+   * values.
    */
   update(state: State, request: Req): Rep;
 }

@@ -5,9 +5,9 @@ import { addChaosCommand } from '../chaos/command.js';
 import { addSoakCommand } from '../chaos/soak-command.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { initCluster } from '../cluster/init.js';
-import { BafometError } from '../errors.js';
 import type { LogLevel } from '../log.js';
 import { printSummary, runDemo } from './demo.js';
+import { EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
 import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -22,7 +22,13 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-const program = new Command('bafomet').description('Byzantine-fault-tolerant state machine replication');
+installCrashHandlers();
+
+const program = new Command('bafomet')
+  .description('Byzantine-fault-tolerant state machine replication')
+  .addHelpText('after', EXIT_CODES_HELP)
+  // Commander has printed its one line (unknown command or option, bad value) or the help; subcommands inherit this.
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));
 
 program
   .command('init')
@@ -31,7 +37,8 @@ program
   .option('--f <f>', 'faults tolerated (default: the most n allows)', integer(0))
   .option('--host <host>', 'host every replica listens on', '127.0.0.1')
   .option('--base-port <port>', 'replica i listens on base-port + i', integer(1, 65535), 10000)
-  .requiredOption('--out <dir>', 'folder for cluster.json and the key files')
+  .requiredOption('--out <dir>', 'folder for cluster.json and the key files; init never overwrites them')
+  .addHelpText('after', EXIT_CODES_HELP)
   .action(async (o: { replicas: number; f?: number; host: string; basePort: number; out: string }) => {
     const { configPath } = await initCluster({
       replicas: o.replicas,
@@ -53,6 +60,7 @@ program
   .option('--protocol <json>', 'protocol options over the defaults, e.g. \'{"checkpointInterval":1024,"logWindow":2048}\'; the same on every replica', parseProtocolOption)
   .option('--control', 'answer status/digest commands on stdin (for local tooling); exit when stdin closes', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
+  .addHelpText('after', EXIT_CODES_HELP)
   .action(
     async (o: { config: string; id: number; key?: string; service: string; protocol?: Partial<ProtocolOptions>; control: boolean; logLevel?: LogLevel }) => {
       await runReplicaCommand(o);
@@ -75,8 +83,4 @@ program
 addChaosCommand(program);
 addSoakCommand(program);
 
-program.parseAsync().catch((error: unknown) => {
-  const message = error instanceof BafometError ? `${error.code}: ${error.message}` : String(error instanceof Error ? error.stack : error);
-  process.stderr.write(`bafomet: ${message}\n`);
-  process.exit(1);
-});
+program.parseAsync().catch(exitWith);

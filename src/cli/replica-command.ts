@@ -1,7 +1,9 @@
 /** `bafomet replica`: runs one replica of a cluster in this process. */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { dirname } from 'node:path';
-import { loadClusterConfig } from '../config.js';
+import { loadClusterConfig, type ClusterConfig } from '../config.js';
 import { replicaKeyFile } from '../cluster/init.js';
 import type { ControlAnswer, ControlCommand, ReadyLine } from '../cluster/control.js';
 import { resolveServiceModule } from '../cluster/service-module.js';
@@ -9,6 +11,7 @@ import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js
 import { ConfigError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
 import { Replica } from '../runtime/replica.js';
+import { CliError, EXIT, exitWith, explainStop, inReplicaContext, report, setCrashLogger, unreadableFile, type StopReason } from './fatal.js';
 
 export interface ReplicaCommandOptions {
   readonly config: string;
@@ -41,27 +44,94 @@ export function parseProtocolOption(text: string): Partial<ProtocolOptions> {
   return parsed as Partial<ProtocolOptions>;
 }
 
+/** How long a replica that stopped by itself may take to finish closing before the process exits anyway. */
+const FATAL_CLOSE_MS = 5000;
+
+/**
+ * Runs one replica until a signal (SIGINT, SIGTERM; with `control`, stdin
+ * closing) closes it and the process exits 0, or until it stops by itself
+ * (a fatal error: the service failed, a checkpoint could not be installed,
+ * an internal error): then the process exits non-zero with one line on
+ * stderr and in the log (src/cli/fatal.ts has the codes). Errors before the
+ * replica runs are thrown, explained for the operator where they can be.
+ */
 export async function runReplicaCommand(options: ReplicaCommandOptions): Promise<void> {
-  const config = await loadClusterConfig(options.config);
+  // A signal while starting: close as soon as there is something to close.
+  let signalled = false;
+  let onSignal = (): void => void (signalled = true);
+  process.once('SIGTERM', () => onSignal());
+  process.once('SIGINT', () => onSignal());
+
+  const configPath = options.config;
+  await readable(configPath, 'cluster config', 'pass the cluster.json that `bafomet init` wrote with --config');
+  const config = await loadConfig(configPath);
   const address = config.replicas[options.id];
-  if (address === undefined) throw new ConfigError('--id', `no replica ${options.id} in ${options.config}`);
+  if (address === undefined) {
+    throw new ConfigError('--id', `no replica ${options.id} in ${configPath}: its replicas are 0..${config.replicas.length - 1}`);
+  }
+  const keyPath = options.key ?? replicaKeyFile(dirname(configPath), options.id);
+  await readable(keyPath, `private key of replica ${options.id}`, options.key === undefined ? 'pass it with --key <file> (`bafomet init` writes replica-<id>.key.pem beside cluster.json)' : 'check --key');
+
   const logger = createLogger(options.logLevel === undefined ? {} : { level: options.logLevel });
-  const replica = await Replica.start({
-    config,
-    id: options.id,
-    identity: options.key ?? replicaKeyFile(dirname(options.config), options.id),
-    service: resolveServiceModule(options.service),
-    logger,
-    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
-  });
+  setCrashLogger(logger);
+  let replica: Replica;
+  try {
+    replica = await Replica.start({
+      config,
+      id: options.id,
+      identity: keyPath,
+      service: resolveServiceModule(options.service),
+      logger,
+      ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+    });
+  } catch (error) {
+    throw inReplicaContext(error, { id: options.id, host: address.host, port: address.port, configPath, keyPath });
+  }
+
+  let ending = false;
   const stop = (): void => {
-    void replica.close().then(() => process.exit(0));
+    if (ending) return;
+    ending = true;
+    replica.close().then(() => process.exit(EXIT.ok), exitWith);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const fatal = (reason: StopReason): void => {
+    if (ending) return;
+    ending = true;
+    const explained = explainStop(options.id, reason);
+    logger.error('replica exits', { exitCode: explained.exitCode, reason: explained.message });
+    report(explained, reason.error);
+    process.exitCode = explained.exitCode;
+    // Settled by `stopped`, after the runtime released everything; a replica that failed
+    // while starting to close is bounded anyway.
+    const bound = new Promise<void>((resolve) => setTimeout(resolve, FATAL_CLOSE_MS).unref());
+    void Promise.race([replica.stopped, bound]).then(() => process.exit(explained.exitCode));
+  };
+  void replica.stopped.then((stopped) => stopped !== undefined && fatal(stopped));
+  // Nothing left to run but no signal came: the replica stopped without saying why.
+  process.on('beforeExit', () => fatal({ reason: 'it stopped without reporting why (see the log above)' }));
+  onSignal = stop;
+  if (signalled) return stop();
+
   const ready: ReadyLine = { event: 'ready', replica: options.id, port: address.port, pid: process.pid };
   process.stdout.write(JSON.stringify(ready) + '\n');
   if (options.control) serveControl(replica, stop);
+}
+
+async function readable(path: string, what: string, fix: string): Promise<void> {
+  try {
+    await access(path, constants.R_OK);
+  } catch (error) {
+    throw unreadableFile(error, path, what, fix);
+  }
+}
+
+/** The cluster config, its errors naming the file. */
+async function loadConfig(path: string): Promise<ClusterConfig> {
+  try {
+    return await loadClusterConfig(path);
+  } catch (error) {
+    throw error instanceof ConfigError && error.field !== path ? new CliError(`${path}: ${error.message}`, EXIT.usage, { cause: error }) : error;
+  }
 }
 
 function serveControl(replica: Replica, stop: () => void): void {

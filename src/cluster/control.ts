@@ -35,6 +35,8 @@ export interface StatusAnswer {
     readonly viewChanges: number;
     /** Checkpoints it fetched from others and installed (state transfer). */
     readonly checkpointsInstalled: number;
+    /** Times it found its state differing from the certified one and repaired it. */
+    readonly divergences: number;
   };
 }
 

@@ -1,12 +1,14 @@
 /**
  * `bafomet init`: writes a cluster config and one private key file per
  * replica, each from its own fresh Ed25519 key (ancestor defect 11: every
- * node once used the same all-zero seed).
+ * node once used the same all-zero seed). It never overwrites a cluster's
+ * files: a key lost by accident is a replica that cannot rejoin.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseClusterConfig, type ClusterConfig } from '../config.js';
 import { maxFaults } from '../core/quorum.js';
+import { BafometError } from '../errors.js';
 import { generateIdentity, publicKeyBase64, savePrivateKey } from '../net/identity.js';
 
 export interface InitOptions {
@@ -22,21 +24,68 @@ export interface InitOptions {
 
 export const CONFIG_FILE = 'cluster.json';
 
+/** {@link initCluster} found files it would write already in its folder; `paths` lists them. Nothing was written. */
+export class ClusterFilesExistError extends BafometError {
+  constructor(readonly paths: readonly string[]) {
+    const more = paths.length > 1 ? ` (and ${paths.length - 1} more)` : '';
+    super('ERR_BAFOMET_EXISTS', `${paths[0] ?? 'a cluster file'} already exists${more}; initCluster never overwrites a cluster's files`);
+  }
+  override get name(): string {
+    return 'ClusterFilesExistError';
+  }
+}
+
 /** The key file of replica `id` inside a cluster folder made by {@link initCluster}. */
 export function replicaKeyFile(dir: string, id: number): string {
   return join(dir, `replica-${id}.key.pem`);
 }
 
-export async function initCluster(options: InitOptions): Promise<{ config: ClusterConfig; configPath: string }> {
-  await mkdir(options.out, { recursive: true });
-  const replicas = [];
-  for (let id = 0; id < options.replicas; id++) {
-    const identity = generateIdentity();
-    await savePrivateKey(replicaKeyFile(options.out, id), identity);
-    replicas.push({ id, host: options.host, port: options.ports?.[id] ?? options.basePort + id, publicKey: publicKeyBase64(identity) });
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw error;
   }
+}
+
+/**
+ * Writes `cluster.json` and `replica-<id>.key.pem` for every replica into
+ * `out` (created if missing). Validates the config before writing anything.
+ *
+ * @throws ClusterFilesExistError if any of those files exists (none is written then);
+ * ConfigError if the options make an invalid config.
+ */
+export async function initCluster(options: InitOptions): Promise<{ config: ClusterConfig; configPath: string }> {
+  const identities = Array.from({ length: options.replicas }, () => generateIdentity());
+  const replicas = identities.map((identity, id) => ({
+    id,
+    host: options.host,
+    port: options.ports?.[id] ?? options.basePort + id,
+    publicKey: publicKeyBase64(identity),
+  }));
   const config = parseClusterConfig({ f: options.f ?? maxFaults(options.replicas), replicas });
+  await mkdir(options.out, { recursive: true });
   const configPath = join(options.out, CONFIG_FILE);
-  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n');
+  const keyPaths = identities.map((_, id) => replicaKeyFile(options.out, id));
+  const present = [];
+  for (const path of [configPath, ...keyPaths]) if (await exists(path)) present.push(path);
+  if (present.length > 0) throw new ClusterFilesExistError(present);
+  // Exclusive creates: a file that appeared since the check is refused too, and what this call wrote is removed.
+  const written: string[] = [];
+  try {
+    for (const [id, identity] of identities.entries()) {
+      const path = keyPaths[id]!;
+      await savePrivateKey(path, identity);
+      written.push(path);
+    }
+    await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { flag: 'wx' });
+  } catch (error) {
+    await Promise.all(written.map((path) => rm(path, { force: true })));
+    const { code, path } = error as NodeJS.ErrnoException;
+    if (code === 'EEXIST') throw new ClusterFilesExistError([path ?? options.out]);
+    throw error;
+  }
   return { config, configPath };
 }

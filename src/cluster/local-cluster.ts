@@ -29,6 +29,8 @@ export interface LocalClusterOptions {
   readonly logLevel?: LogLevel;
   /** Bound on each replica's start-up. */
   readonly startTimeoutMs?: number;
+  /** Extra environment variables of some replicas' processes, by id (e.g. to make one replica's test service misbehave). */
+  readonly env?: Readonly<Record<number, Readonly<Record<string, string>>>>;
 }
 
 /** How one replica start differs from the cluster's: a log level of its own, its log lines handed over. */
@@ -128,7 +130,8 @@ export class LocalCluster {
     const logLevel = start.logLevel ?? this.options.logLevel;
     if (logLevel !== undefined) args.push('--log-level', logLevel);
     const { onLogLine } = start;
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', onLogLine === undefined ? 'inherit' : 'pipe'] });
+    const env = { ...process.env, ...this.options.env?.[id] };
+    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', onLogLine === undefined ? 'inherit' : 'pipe'] });
     if (onLogLine !== undefined) this.tapLog(child, onLogLine);
     const replica = new ReplicaProcess(child);
     this.processes[id] = replica;

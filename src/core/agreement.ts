@@ -216,11 +216,13 @@ export class Agreement {
 
   /**
    * This replica's PRE-PREPARE / PREPARE / COMMIT for undelivered slots, so
-   * lost messages cannot stall the log while the network works [R7]. Says
-   * how the round found the log: 'stalled' (slots wait and nothing was
-   * delivered since the last round), 'progressing' or 'idle'.
+   * lost messages cannot stall the log while the network works [R7]. A
+   * slot already resent waits base x 2^resends before the next (at most
+   * voteResendDoublingsMax doublings): on a network slower than the period,
+   * resends would otherwise overtake their own first copies, and each is
+   * answered (R8).
    */
-  resendVotes(): 'stalled' | 'progressing' | 'idle' {
+  resendVotes(): void {
     const { ctx, log, pending, transfer } = this.parts;
     // Everything waiting if nothing was delivered since the last round; otherwise only the slots
     // that were already waiting then (younger ones may simply be in flight).
@@ -237,11 +239,13 @@ export class Agreement {
       const slot = log.get(s);
       if (slot?.prePrepare === undefined) break;
       highest = s;
-      if (s <= end) this.sendOwnVotes(slot, 'others');
+      if (s <= end && ctx.now >= slot.nextResendAt) {
+        this.sendOwnVotes(slot, 'others');
+        slot.resends++;
+        slot.nextResendAt = ctx.now + ctx.options.viewChangeResendTicks * 2 ** Math.min(slot.resends, ctx.decide.voteResendDoublingsMax());
+      }
     }
     this.waitingAtLastResend = highest;
-    if (!stalled) return 'progressing';
-    return highest > log.lastDelivered ? 'stalled' : 'idle';
   }
 
   /** This replica's part of `slot` in the current view: the PRE-PREPARE if primary, else its PREPARE; its COMMIT if sent. */

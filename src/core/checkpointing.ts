@@ -33,7 +33,10 @@ export class Checkpointing {
   onTaken(s: SeqNo, manifest: CheckpointManifest): void {
     const { ctx, log } = this.parts;
     const stateDigest = ctx.crypto.manifestDigest(manifest); // [S2]
-    if (s === log.stable.seq && bytesEqual(stateDigest, log.stable.stateDigest)) this.stableManifest = manifest;
+    if (s === log.stable.seq) {
+      if (bytesEqual(stateDigest, log.stable.stateDigest)) this.stableManifest = manifest;
+      else this.diverged(s, stateDigest, log.stable.stateDigest);
+    }
     if (s <= log.stable.seq) return; // already stable from others' votes
     this.ownManifests.set(s, manifest);
     const signature = ctx.crypto.sign({ kind: 'checkpoint', seq: s, stateDigest });
@@ -82,13 +85,30 @@ export class Checkpointing {
     const { ctx, log, agreement, transfer } = this.parts;
     if (!log.advanceStable(cert)) return;
     const own = this.ownManifests.get(cert.seq);
-    this.stableManifest = own !== undefined && bytesEqual(ctx.crypto.manifestDigest(own), cert.stateDigest) ? own : undefined;
+    const ownDigest = own === undefined ? undefined : ctx.crypto.manifestDigest(own);
+    this.stableManifest = ownDigest !== undefined && bytesEqual(ownDigest, cert.stateDigest) ? own : undefined;
     for (const s of this.ownManifests.keys()) if (s <= cert.seq) this.ownManifests.delete(s);
     this.votes.dropUpTo(cert.seq);
     agreement.windowMovedTo(cert.seq);
     for (const s of this.own.keys()) if (s <= cert.seq) this.own.delete(s);
     ctx.emit({ type: 'stable-checkpoint', seq: cert.seq });
     if (cert.seq > log.lastDelivered) transfer.fellBehind(); // [S4 a]
+    if (ownDigest !== undefined && this.stableManifest === undefined) this.diverged(cert.seq, ownDigest, cert.stateDigest);
+  }
+
+  /**
+   * [S16] This replica's state after `s` is not the one a quorum certified:
+   * say so (once per repair), forget the CHECKPOINTs it signed from that
+   * state, and fetch the certified image; its log after `s` then runs again
+   * on it.
+   */
+  private diverged(s: SeqNo, ownDigest: Digest, certifiedDigest: Digest): void {
+    const { ctx, transfer } = this.parts;
+    for (const seq of this.own.keys()) if (seq > s) this.own.delete(seq);
+    for (const seq of this.ownManifests.keys()) if (seq > s) this.ownManifests.delete(seq);
+    this.votes.dropVotesAbove(s, ctx.id);
+    // Once per repair: later checkpoints certified meanwhile find the same divergence.
+    if (transfer.repair(s)) ctx.emit({ type: 'diverged', seq: s, ownDigest, certifiedDigest });
   }
 
   /** The stable checkpoint with its manifest, if this replica can serve its image; the genesis one has an empty image [S6]. */

@@ -39,6 +39,15 @@ export class CheckpointVotes {
     return { seq, stateDigest: digest, signatures };
   }
 
+  /** Forgets `voter`'s votes above `seq` (its own, cast from a state it found diverged). */
+  dropVotesAbove(seq: SeqNo, voter: ReplicaId): void {
+    for (const [s, votes] of this.bySeq) {
+      if (s <= seq) continue;
+      votes.digests.remove(voter);
+      votes.signatures.delete(voter);
+    }
+  }
+
   /** Forgets every sequence number at or below `seq`. */
   dropUpTo(seq: SeqNo): void {
     for (const s of this.bySeq.keys()) if (s <= seq) this.bySeq.delete(s);

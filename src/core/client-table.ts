@@ -39,6 +39,22 @@ export function refusedReply(request: Request, view: View): ReplyMessage {
   return { type: 'reply', view, clientId: request.clientId, requestNo: request.requestNo, status: 'refused', result: NO_RESULT };
 }
 
+/**
+ * The reply every correct replica sends, on its own, for a request it never
+ * orders because it breaks a limit they all apply alike [R4]: `reason` must
+ * be the same bytes at each (it names the limit and the figures).
+ */
+export function rejectedReply(clientId: ClientId, requestNo: RequestNo, view: View, reason: string): ReplyMessage {
+  return { type: 'reply', view, clientId, requestNo, status: 'rejected', result: UTF8.encode(reason) };
+}
+
+/** Why a request of `bytes` operation bytes is rejected [R4]. */
+export function requestTooLarge(bytes: number, requestBytesMax: number): string {
+  return `request-too-large: the operation has ${bytes} bytes, over requestBytesMax (${requestBytesMax})`;
+}
+
+const UTF8 = new TextEncoder();
+
 export class ClientTable {
   /**
    * Last request number ordered per session: every session the table knows,
@@ -84,7 +100,7 @@ export class ClientTable {
   }
 
   /** Records the result of an executed request (called in execution order), dropping old bodies past the byte bound [E6]. */
-  executed(clientId: ClientId, requestNo: RequestNo, result: Uint8Array): void {
+  executed(clientId: ClientId, requestNo: RequestNo, result: Uint8Array, failed: boolean): void {
     const previous = this.executed_.get(clientId);
     if (previous !== undefined) {
       this.forget(previous);
@@ -95,7 +111,7 @@ export class ClientTable {
       // delivery order, so a checkpoint image stays within the bound.
       this.forget(this.executed_.values().next().value as ClientTableEntry);
     }
-    const entry: ClientTableEntry = { clientId, requestNo, result };
+    const entry: ClientTableEntry = failed ? { clientId, requestNo, result, failed: true } : { clientId, requestNo, result };
     this.executed_.set(clientId, entry);
     this.bodies.set(clientId, entry);
     this.bodyBytes += result.length;
@@ -104,7 +120,8 @@ export class ClientTable {
       this.bodies.delete(kept.clientId);
       this.bodyBytes -= kept.result.length;
       // Map.set on a present key keeps its place: the entry stays where its execution put it.
-      this.executed_.set(kept.clientId, { clientId: kept.clientId, requestNo: kept.requestNo, result: NO_RESULT, replyDropped: true });
+      const dropped: ClientTableEntry = { clientId: kept.clientId, requestNo: kept.requestNo, result: NO_RESULT, replyDropped: true };
+      this.executed_.set(kept.clientId, kept.failed === true ? { ...dropped, failed: true } : dropped);
     }
   }
 
@@ -119,7 +136,8 @@ export class ClientTable {
   cachedReply(clientId: ClientId, requestNo: RequestNo, view: View): ReplyMessage | undefined {
     const entry = this.bodies.get(clientId);
     if (entry === undefined || entry.requestNo !== requestNo) return undefined;
-    return { type: 'reply', view, clientId, requestNo, result: entry.result };
+    const reply: ReplyMessage = { type: 'reply', view, clientId, requestNo, result: entry.result };
+    return entry.failed === true ? { ...reply, status: 'failed' } : reply;
   }
 
   /** The executed part, least recently executed first: what a checkpoint keeps [S1]. */

@@ -14,7 +14,17 @@
  * request at delivery: its session is unknown to a client table that is full,
  * and since sessions are never evicted it stays so. The invocation fails
  * (`refused`) and the session is retired; invocations go on over the
- * others, and fail at once when every session is retired.
+ * others, and fail at once when every session is retired. f + 1 matching
+ * `failed` replies (the service threw on the request, which executed) or
+ * `rejected` ones (no replica will order it) end the invocation with that
+ * answer; the session goes on.
+ *
+ * A `cancel` (the caller's deadline or abort signal) ends an invocation
+ * without an answer: a queued one never goes out, a sent one may still
+ * execute. Its session is free again at once: the next request on it has a
+ * higher number, so the replicas execute at most one of the two in number
+ * order and exactly-once holds; a late reply to the cancelled one is not
+ * outstanding any more and is ignored.
  */
 import { assert, assertNever } from './assert.js';
 import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
@@ -43,6 +53,8 @@ export interface ClientCoreInit {
 
 export type ClientEvent =
   | { readonly type: 'invoke'; readonly token: number; readonly operation: Uint8Array }
+  /** Give up on invocation `token` (deadline or abort); answered by `cancelled` if it was still open. */
+  | { readonly type: 'cancel'; readonly token: number }
   | { readonly type: 'reply'; readonly from: ReplicaId; readonly message: ReplyMessage }
   | { readonly type: 'tick' };
 
@@ -67,16 +79,34 @@ export type ClientEffect =
    * 0 when no session was left to try).
    */
   | { readonly type: 'refused'; readonly token: number; readonly replicas: number }
+  /** f + 1 replicas said the service's `update` threw on the request (it executed; the state is as before it). */
+  | { readonly type: 'failed'; readonly token: number; readonly message: Uint8Array }
+  /** f + 1 replicas rejected the request without ordering it: it breaks a limit they all apply. */
+  | { readonly type: 'invalid'; readonly token: number; readonly reason: Uint8Array }
+  /** Invocation `token` was cancelled before an answer; what had been seen of it. */
+  | { readonly type: 'cancelled'; readonly token: number; readonly seen: Progress }
   /** A reply was ignored; for logs and metrics. */
   | { readonly type: 'rejected'; readonly from: ReplicaId; readonly reason: string };
 
-/** What a replica answered: its reply's result, or that it refused the request. */
+/** How far an invocation got: for the errors of a deadline or an abort. */
+export interface Progress {
+  /** It was still waiting for a free session: nothing was sent. */
+  readonly queued: boolean;
+  /** Replicas that answered the current request, in id order. */
+  readonly answered: readonly ReplicaId[];
+  /** The most of those answers that agree. */
+  readonly matching: number;
+  /** Matching answers an invocation needs: f + 1. */
+  readonly needed: number;
+}
+
+/** What a replica answered: its reply's status (undefined: executed) and result. */
 interface Answer {
-  readonly refused: boolean;
+  readonly status: ReplyMessage['status'];
   readonly result: Uint8Array;
 }
 
-const sameAnswer = (a: Answer, b: Answer): boolean => a.refused === b.refused && bytesEqual(a.result, b.result);
+const sameAnswer = (a: Answer, b: Answer): boolean => a.status === b.status && bytesEqual(a.result, b.result);
 
 interface Outstanding {
   readonly token: number;
@@ -121,6 +151,9 @@ export class ClientCore {
         break;
       case 'reply':
         this.onReply(event.from, event.message);
+        break;
+      case 'cancel':
+        this.onCancel(event.token);
         break;
       case 'tick':
         this.onTick();
@@ -176,22 +209,55 @@ export class ClientCore {
     if (session === undefined || outstanding === undefined || reply.requestNo !== session.lastRequestNo) {
       return this.reject(from, 'not-outstanding'); // late duplicate or never ours
     }
-    const answer: Answer = { refused: reply.status === 'refused', result: reply.result };
+    const answer: Answer = { status: reply.status, result: reply.result };
     const vote = outstanding.replies.add(from, answer);
     if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
     if (vote === 'duplicate') return;
     const matching = outstanding.replies.count(answer);
     if (matching < this.weak) return;
     session.outstanding = undefined;
-    if (answer.refused) {
-      this.effects.push({ type: 'refused', token: outstanding.token, replicas: matching });
-      this.retire();
-      return;
+    const { token } = outstanding;
+    switch (answer.status) {
+      case 'refused':
+        this.effects.push({ type: 'refused', token, replicas: matching });
+        this.retire();
+        return;
+      case 'failed':
+        this.effects.push({ type: 'failed', token, message: reply.result });
+        break;
+      case 'rejected':
+        this.effects.push({ type: 'invalid', token, reason: reply.result });
+        break;
+      case undefined:
+        this.effects.push({ type: 'resolve', token, result: reply.result, replicas: matching, view: reply.view });
+        break;
+      default:
+        assertNever(answer.status, 'reply status');
     }
-    this.effects.push({ type: 'resolve', token: outstanding.token, result: reply.result, replicas: matching, view: reply.view });
+    this.release(session);
+  }
+
+  /** `session` has nothing outstanding: it takes the next queued invocation, or waits. */
+  private release(session: Session): void {
     const waiting = this.queue.shift();
     if (waiting !== undefined) this.send(session, waiting.token, waiting.operation);
     else this.idle.push(session);
+  }
+
+  private onCancel(token: number): void {
+    const queued = this.queue.findIndex((w) => w.token === token);
+    if (queued >= 0) {
+      this.queue.splice(queued, 1);
+      this.effects.push({ type: 'cancelled', token, seen: { queued: true, answered: [], matching: 0, needed: this.weak } });
+      return;
+    }
+    const session = this.sessions.find((s) => s.outstanding?.token === token);
+    const outstanding = session?.outstanding;
+    if (session === undefined || outstanding === undefined) return; // already answered
+    session.outstanding = undefined;
+    const answered = outstanding.replies.allVoters().sort((a, b) => a - b);
+    this.effects.push({ type: 'cancelled', token, seen: { queued: false, answered, matching: outstanding.replies.mostVotes(), needed: this.weak } });
+    this.release(session);
   }
 
   /** A session was refused; once none is left, nothing queued can ever be sent. */

@@ -17,7 +17,7 @@ import { checkpointCertificateValid, decideNewView, primaryOf, type NewViewDecis
 
 /** T2 grows to at most 2^3 = 8 times viewChangeTimeoutTicks (8 s with the defaults and 10 ms ticks). */
 const REQUEST_TIMEOUT_DOUBLINGS_MAX = 3;
-/** R7's period grows at most 2^3 = 8 times while resend rounds find nothing delivered. */
+/** R7 waits at most 2^3 = 8 periods between resends of one slot. */
 const VOTE_RESEND_DOUBLINGS_MAX = 3;
 
 export class DecisionPoints {
@@ -107,7 +107,7 @@ export class DecisionPoints {
     return REQUEST_TIMEOUT_DOUBLINGS_MAX;
   }
 
-  /** Most doublings of the resend period (R7, C5) while rounds find nothing delivered [R7]. */
+  /** Most doublings of the wait between resends of one slot's votes [R7]. */
   voteResendDoublingsMax(): number {
     return VOTE_RESEND_DOUBLINGS_MAX;
   }

@@ -8,7 +8,7 @@
  * a `persist` effect MUST be on stable storage BEFORE any later `send` of the
  * same step is put on the wire.)
  */
-import type { ClientId, ReplicaId } from './ids.js';
+import type { ClientId, Digest, ReplicaId } from './ids.js';
 import type { CheckpointManifest, ReplicaMessage, ReplyMessage, Request } from './messages.js';
 import type { RequestNo, SeqNo, View } from './ordering.js';
 import type { Rejection } from './rejection.js';
@@ -51,6 +51,8 @@ export interface ClientTableEntry {
    * checkpoint image, so replicas agree on it.
    */
   readonly replyDropped?: true;
+  /** The service's `update` threw on the request: `result` is the failure's description (a `failed` reply). */
+  readonly failed?: true;
 }
 
 /**
@@ -105,6 +107,19 @@ export interface StableCheckpointEffect {
   readonly seq: SeqNo;
 }
 
+/**
+ * This replica's own state after batch `seq` differs from the one a quorum
+ * certified (a non-deterministic service, a bit flip, a bug) [S16]: it
+ * repairs itself by fetching the certified image and executing its log
+ * after it again. Log it loudly and count it.
+ */
+export interface DivergedEffect {
+  readonly type: 'diverged';
+  readonly seq: SeqNo;
+  readonly ownDigest: Digest;
+  readonly certifiedDigest: Digest;
+}
+
 /** This replica left its view and voted for `view`; for logs and metrics. */
 export interface ViewChangeStartedEffect {
   readonly type: 'view-change-started';
@@ -142,6 +157,7 @@ export type ReplicaEffect =
   | StoreChunkEffect
   | InstallCheckpointEffect
   | StableCheckpointEffect
+  | DivergedEffect
   | ViewChangeStartedEffect
   | ViewInstalledEffect
   | RejectedEffect

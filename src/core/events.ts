@@ -20,11 +20,16 @@ export interface RequestEvent {
   readonly request: Request;
 }
 
-/** The service executed batch `seq`; `results[i]` answers its i-th request. */
+/**
+ * The service executed batch `seq`; `results[i]` answers its i-th request.
+ * `failed` lists (ascending) the requests whose `update` threw: their state
+ * changes were rolled back and `results[i]` describes the failure.
+ */
 export interface ExecutedEvent {
   readonly type: 'executed';
   readonly seq: SeqNo;
   readonly results: readonly Uint8Array[];
+  readonly failed?: readonly number[];
 }
 
 /** One unit of the replica's logical clock (the runtime's tick period, e.g. 10 ms). */

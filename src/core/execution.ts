@@ -8,7 +8,7 @@
 import { assert } from './assert.js';
 import { refusedReply } from './client-table.js';
 import type { CoreParts } from './core-parts.js';
-import type { Request } from './messages.js';
+import type { ReplyMessage, Request } from './messages.js';
 import type { SeqNo } from './ordering.js';
 
 export class Execution {
@@ -57,14 +57,17 @@ export class Execution {
   }
 
   /** The executor ran batch `s`: record results, reply, checkpoint on the interval [E5-E7, C1]. */
-  onExecuted(s: SeqNo, results: readonly Uint8Array[]): void {
+  onExecuted(s: SeqNo, results: readonly Uint8Array[], failed: readonly number[]): void {
     const { ctx, log, clients, checkpoints, agreement } = this.parts;
     const requests = log.executed(s, results.length); // [E5]
+    const failures = new Set(failed);
+    assert(failed.every((i) => Number.isInteger(i) && i >= 0 && i < results.length), `batch ${s}: failed requests out of range`);
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i] as Request;
       const result = results[i] as Uint8Array;
-      clients.executed(r.clientId, r.requestNo, result); // [E6]
-      ctx.emit({ type: 'reply', clientId: r.clientId, message: { type: 'reply', view: ctx.view, clientId: r.clientId, requestNo: r.requestNo, result } });
+      clients.executed(r.clientId, r.requestNo, result, failures.has(i)); // [E6]
+      const reply: ReplyMessage = { type: 'reply', view: ctx.view, clientId: r.clientId, requestNo: r.requestNo, result };
+      ctx.emit({ type: 'reply', clientId: r.clientId, message: failures.has(i) ? { ...reply, status: 'failed' } : reply });
     }
     if (s % ctx.options.checkpointInterval === 0) ctx.emit({ type: 'checkpoint', seq: s, clientTable: clients.entries() }); // [C1, S1]
     checkpoints.tryInstall();

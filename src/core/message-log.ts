@@ -150,6 +150,15 @@ export class MessageLog {
     assert(this.executing.size === 0, `checkpoint ${s} installed with batches executing`);
     this.lastDelivered_ = s;
     this.lastExecuted_ = s;
-    for (const seq of this.slots.keys()) if (seq <= s) this.slots.delete(seq);
+    for (const [seq, slot] of this.slots) {
+      if (seq <= s) {
+        this.slots.delete(seq);
+      } else if (slot.delivered) {
+        // A repair [S16]: this replica delivered past s from a diverged state; the log's order was
+        // agreed, so its batches run again on the certified image, in order.
+        slot.delivered = false;
+        slot.proven ??= slot.deliveredBatch;
+      }
+    }
   }
 }

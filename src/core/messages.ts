@@ -24,11 +24,23 @@ export interface RequestMessage {
 }
 
 /**
+ * What a reply says besides "executed, here is the result" (docs/WIRE.md):
+ * - `refused`: not executed and never will be: its session is new and the
+ *   client table already holds clientSessionsMax sessions (decided at
+ *   delivery, the same way at every correct replica; docs/DESIGN.md,
+ *   "Exactly-once"); the result is empty;
+ * - `failed`: executed, and the service's `update` threw (or the request did
+ *   not decode): the state is as before it, and the result is the failure's
+ *   one-line description, UTF-8 (deterministic, so correct replicas agree);
+ * - `rejected`: never ordered, because the request breaks a limit every
+ *   replica applies alike (e.g. requestBytesMax); the result says which,
+ *   UTF-8. Sent by each replica on its own, not through agreement.
+ */
+export type ReplyStatus = 'refused' | 'failed' | 'rejected';
+
+/**
  * Replica -> client: the result of executing (clientId, requestNo), or, with
- * `status` 'refused', word that it was not executed and never will be: its
- * session is new and the client table already holds clientSessionsMax
- * sessions (decided at delivery, the same way at every correct replica;
- * docs/DESIGN.md, "Exactly-once"). A refused reply's result is empty.
+ * a `status`, why there is none ({@link ReplyStatus}).
  */
 export interface ReplyMessage {
   readonly type: 'reply';
@@ -36,7 +48,7 @@ export interface ReplyMessage {
   readonly clientId: ClientId;
   readonly requestNo: RequestNo;
   /** Absent: the request was executed and `result` is its reply. */
-  readonly status?: 'refused';
+  readonly status?: ReplyStatus;
   /** The service's reply, encoded with its reply codec. */
   readonly result: Uint8Array;
 }

@@ -68,6 +68,18 @@ export class VoteSet<V> {
     return total;
   }
 
+  /** Every replica that voted, whatever for, in the order they voted. */
+  allVoters(): ReplicaId[] {
+    return [...this.votes.keys()];
+  }
+
+  /** The most votes any one value has (0 with none). */
+  mostVotes(): number {
+    let most = 0;
+    for (const v of this.votes.values()) most = Math.max(most, this.count(v));
+    return most;
+  }
+
   has(voter: ReplicaId): boolean {
     return this.votes.has(voter);
   }

@@ -12,7 +12,7 @@
 import { Agreement } from './agreement.js';
 import { assert, assertNever } from './assert.js';
 import { Checkpointing } from './checkpointing.js';
-import { ClientTable } from './client-table.js';
+import { ClientTable, rejectedReply, requestTooLarge } from './client-table.js';
 import { CoreContext } from './core-context.js';
 import type { CoreParts } from './core-parts.js';
 import type { CoreCrypto } from './crypto.js';
@@ -102,7 +102,7 @@ export class ReplicaCore {
     parts.viewChange = new ViewChangeMachine(parts);
     parts.transfer = new StateTransfer(stateTransferHost(parts), init.recovering === true);
     this.parts = parts;
-    this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks, parts.ctx.decide.voteResendDoublingsMax());
+    this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks);
     this.resendTimer.start(0);
   }
 
@@ -117,7 +117,7 @@ export class ReplicaCore {
         this.onRequest(event.request);
         break;
       case 'executed':
-        execution.onExecuted(event.seq, event.results);
+        execution.onExecuted(event.seq, event.results, event.failed ?? []);
         break;
       case 'tick':
         this.onTick();
@@ -159,6 +159,8 @@ export class ReplicaCore {
     const { ctx, clients, pending, agreement } = this.parts;
     if (request.operation.length > ctx.options.requestBytesMax) {
       ctx.reject({ client: request.clientId }, 'request', rejectPeer('request-too-large')); // [R4]
+      const reason = requestTooLarge(request.operation.length, ctx.options.requestBytesMax);
+      ctx.emit({ type: 'reply', clientId: request.clientId, message: rejectedReply(request.clientId, request.requestNo, ctx.view, reason) });
       return;
     }
     if (!clients.isNew(request)) {
@@ -234,12 +236,7 @@ export class ReplicaCore {
     if (this.resendTimer.fired(ctx.now)) {
       this.resendTimer.restart(ctx.now);
       checkpoints.resend(); // [C5]
-      // [R7] A round that finds the log stalled doubles the period, one that finds it moving halves it:
-      // on a network slower than the period, resends would otherwise overtake their own first copies.
-      const round = agreement.resendVotes();
-      if (round === 'stalled') this.resendTimer.backoff();
-      else if (round === 'progressing') this.resendTimer.relax();
-      else this.resendTimer.resetBackoff();
+      agreement.resendVotes(); // [R7]
     }
     const oldest = pending.oldestArrival();
     if (oldest === undefined || transfer.catchingUp) return;

@@ -28,6 +28,15 @@ export class Slot {
   proven: { readonly digest: Digest; readonly requests: readonly Request[] } | undefined;
   /** Tick at which this replica last answered each peer's retransmission for this slot [R8]. */
   helpedAt = new Map<ReplicaId, number>();
+  /**
+   * R7 rounds in this view that resent this replica's part of the slot, and
+   * the first tick the next may: each resend doubles the wait (up to
+   * voteResendDoublingsMax), so a slot stuck on a slow network is not
+   * resent faster than its copies travel, while a fresh loss elsewhere is
+   * still repaired at the base period.
+   */
+  resends = 0;
+  nextResendAt = 0;
   /** Prepared certificate of the highest view this replica prepared the slot in. */
   certificate: PreparedCertificate | undefined;
 
@@ -65,5 +74,7 @@ export class Slot {
     this.commits = new VoteSet<Digest>(bytesEqual);
     this.commitSent = false;
     this.committed = false;
+    this.resends = 0;
+    this.nextResendAt = 0;
   }
 }

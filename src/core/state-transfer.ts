@@ -69,6 +69,14 @@ interface PeerSummary {
   readonly manifest: CheckpointManifest;
 }
 
+/**
+ * Stale CHECKPOINT sequence numbers remembered per peer [C6]: more than a
+ * correct peer resends at once (its window holds logWindow /
+ * checkpointInterval checkpoints; 2 with the defaults); a Byzantine one
+ * cycling through more only clears its own set.
+ */
+const STALE_CHECKPOINTS_PER_PEER = 16;
+
 export class StateTransfer {
   /** Evidence that this replica is behind was seen and not yet resolved [S4]. */
   private behind: boolean;
@@ -77,6 +85,8 @@ export class StateTransfer {
   private target: Target | undefined;
   /** Waiting for the replica to install a fetched image. */
   private installing = false;
+  /** This replica's state diverged at this checkpoint: a target at or above it is wanted, delivered or not [S16]. */
+  private repairFrom: SeqNo | undefined;
   /** Replicas whose summary showed this replica level with them since it fell behind: f + 1 clear it. */
   private readonly levelWith = new Set<ReplicaId>();
   /** Highest sequence number each replica sent something above our window for [S4 b]. */
@@ -89,8 +99,8 @@ export class StateTransfer {
   private readonly answeredQuery = new Map<ReplicaId, number>();
   private readonly answeredLog = new Map<ReplicaId, number>();
   private readonly chunksServed = new Map<ReplicaId, { tick: number; count: number }>();
-  /** Per replica: the stale CHECKPOINT it sent last (C6), and the tick its last unsolicited summary was weighed (S7). */
-  private readonly staleCheckpoint = new Map<ReplicaId, SeqNo>();
+  /** Per replica: the stale CHECKPOINTs it sent (C6, a few), and the tick its last unsolicited summary was weighed (S7). */
+  private readonly staleCheckpoints = new Map<ReplicaId, Set<SeqNo>>();
   private readonly weighedUnsolicited = new Map<ReplicaId, number>();
   private readonly logVotes: LogVotes;
 
@@ -126,6 +136,23 @@ export class StateTransfer {
   /** The replica adopted a stable checkpoint above what it delivered [S4 a]. */
   fellBehind(): void {
     this.raise();
+  }
+
+  /**
+   * This replica's state after `seq` differs from the certified one: fetch a
+   * certified image at or above it [S16]. False if a repair was already under way.
+   */
+  repair(seq: SeqNo): boolean {
+    const started = this.repairFrom === undefined;
+    if (started || seq < (this.repairFrom as SeqNo)) this.repairFrom = seq;
+    this.raise();
+    return started;
+  }
+
+  /** Checkpoints above this are worth fetching: what was delivered, or below a diverged state [S16]. */
+  private floor(): SeqNo {
+    const lastDelivered = this.host.lastDelivered();
+    return this.repairFrom !== undefined && this.repairFrom <= lastDelivered ? ((this.repairFrom - 1) as SeqNo) : lastDelivered;
   }
 
   /** `from` sent an agreement message or CHECKPOINT for `seq`, above this replica's window [S4 b]. */
@@ -182,10 +209,15 @@ export class StateTransfer {
    * once, it is only late; said again, it is C5 resending: `from` never saw
    * the quorum that made it stable, and nobody resends a stable CHECKPOINT.
    * Send it the certificate (a STATE-SUMMARY; S7 lets it adopt the proof).
+   * C5 resends every unstable CHECKPOINT in turn (4, 8, 4, ...), so each
+   * sequence number is remembered per sender, a few of them.
    */
   onStaleCheckpoint(from: ReplicaId, seq: SeqNo): void {
-    const repeated = this.staleCheckpoint.get(from) === seq;
-    this.staleCheckpoint.set(from, seq);
+    let seen = this.staleCheckpoints.get(from);
+    if (seen === undefined) this.staleCheckpoints.set(from, (seen = new Set()));
+    const repeated = seen.has(seq);
+    if (seen.size >= STALE_CHECKPOINTS_PER_PEER) seen.clear();
+    seen.add(seq);
     if (repeated && this.host.decide.answersStaleCheckpoints()) this.answerQuery(from);
   }
 
@@ -230,14 +262,14 @@ export class StateTransfer {
     // cannot stop the asking): what is in flight completes through agreement, and a replica busy
     // catching up for good would never time the primary (T2). New evidence raises it again.
     // (Never while this replica's own stable checkpoint is above what it delivered: that takes a transfer.)
-    const level = this.target === undefined && this.host.stableSeq() <= lastDelivered && checkpoint.seq <= lastDelivered;
+    const level = this.target === undefined && this.repairFrom === undefined && this.host.stableSeq() <= lastDelivered && checkpoint.seq <= lastDelivered;
     if (level && m.lastDelivered <= lastDelivered + this.options.pipelineMax) this.levelWith.add(from);
     if (this.behind && this.levelWith.size >= this.host.rules.sizes.weak) {
       this.behind = false;
       this.aboveWindow.clear();
       this.asked.clear(); // caught up: answers still on their way are not wanted any more
     }
-    if (checkpoint.seq > lastDelivered) this.chooseTarget();
+    if (checkpoint.seq > this.floor()) this.chooseTarget();
     else if (m.lastDelivered > lastDelivered) this.requestLog();
     this.followView();
     return undefined;
@@ -265,6 +297,7 @@ export class StateTransfer {
   installed(): void {
     this.target = undefined;
     this.installing = false;
+    this.repairFrom = undefined;
     this.logVotes.dropUpTo(this.host.lastDelivered());
     this.requestLog();
   }
@@ -318,11 +351,11 @@ export class StateTransfer {
    * supported checkpoint abandons it.
    */
   private chooseTarget(): void {
-    const lastDelivered = this.host.lastDelivered();
+    const floor = this.floor();
     let best: { checkpoint: CheckpointCertificate; manifest: CheckpointManifest; sources: ReplicaId[] } | undefined;
     for (const candidate of this.summaries.values()) {
       const { checkpoint } = candidate;
-      if (checkpoint.seq <= lastDelivered || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
+      if (checkpoint.seq <= floor || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
       const sources = this.namers(checkpoint);
       if (sources.length >= this.host.decide.targetSupport()) best = { checkpoint, manifest: candidate.manifest, sources };
     }
@@ -344,7 +377,7 @@ export class StateTransfer {
 
   /** The log overtook the target while its chunks were fetched: nothing left to install, drop it [S11]. */
   private dropIfOvertaken(): boolean {
-    if (this.target === undefined || this.installing || this.target.checkpoint.seq > this.host.lastDelivered()) return false;
+    if (this.target === undefined || this.installing || this.target.checkpoint.seq > this.floor()) return false;
     this.target = undefined;
     return true;
   }

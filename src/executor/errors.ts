@@ -2,8 +2,10 @@
 import { BafometError } from '../errors.js';
 
 /**
- * The service failed while running (its `update` threw, a codec failed on its
- * own output, the worker died). Its state can no longer be trusted.
+ * The executor cannot go on: the state codec failed on the service's own
+ * state (a snapshot, a restore, a rollback's rebuild), a replayed request
+ * behaved differently the second time, or the worker died. Its state can no
+ * longer be trusted. A throwing `update` is not one: that request fails alone.
  */
 export class ServiceError extends BafometError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -37,10 +39,18 @@ export class CheckpointFileError extends BafometError {
   }
 }
 
-/** A one-line description of anything thrown; never throws itself. */
+/** Line breaks, with the blanks around them, that {@link describeError} folds into one space. */
+const LINE_BREAKS = /\s*[\n\r\u2028\u2029]+\s*/g;
+
+/**
+ * A one-line description of anything thrown: an Error's name and message
+ * (never its stack), anything else as `String` makes it, line breaks folded
+ * into spaces. Deterministic for a deterministic error; never throws itself.
+ */
 export function describeError(error: unknown): string {
   try {
-    return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return text.replace(LINE_BREAKS, ' ');
   } catch {
     return 'a value that cannot be converted to a string';
   }

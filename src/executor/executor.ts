@@ -29,6 +29,11 @@ export interface Executor {
    * `operations` are encoded requests; they are copied before this returns,
    * so the caller may reuse their buffers. A no-op after `close()` or a fatal
    * error.
+   *
+   * The executor keeps the requests of the batches since its latest
+   * snapshot or restore, to roll back a failed request (see
+   * {@link ExecutorCallbacks.onExecuted}): snapshot regularly, as a replica
+   * does every `checkpointInterval` batches, to bound that memory.
    */
   execute(seq: number, operations: readonly Uint8Array[]): void;
   /**
@@ -43,7 +48,10 @@ export interface Executor {
    * `path` (absolute; it must not exist) as it is produced, chunk by chunk,
    * and never held whole beyond what `service.state.encode` returns (nothing
    * with `service.stateStream`). A write failure rejects with
-   * `CheckpointFileError`, deletes the file and is not fatal.
+   * `CheckpointFileError`, deletes the file and is not fatal. The executor
+   * keeps the file open as its rollback base until its next snapshot or
+   * restore: the caller may delete the file whenever it likes, but never
+   * write to it.
    */
   snapshotToFile(chunkBytes: number, path: string): Promise<StateDigests>;
   /** Like {@link snapshot}, keeping nothing but the digests. */
@@ -53,7 +61,7 @@ export interface Executor {
    * batch queued so far and before any later one. `state` is copied before
    * this returns. Resolves once replaced; rejects after `close()` or a fatal
    * error. The caller has verified `state` (a checkpoint's), so a decode
-   * failure is a bug and fatal, reported to `onFatal` like a service failure.
+   * failure is a bug and fatal, reported to `onFatal`.
    */
   restore(state: Uint8Array): Promise<void>;
   /**
@@ -61,6 +69,8 @@ export interface Executor {
    * unchanged until this settles: read in pieces of `pieceBytes` into
    * `service.stateStream.decode` as it asks for them, or whole into
    * `service.state.decode` without the hook. A read failure is fatal too.
+   * The executor then holds the file open as its rollback base: once this
+   * settles the caller may delete it, but never write to it.
    */
   restoreFromFile(path: string, pieceBytes: number): Promise<void>;
   /**
@@ -77,11 +87,23 @@ export interface ExecutorCallbacks {
    * Called once per execute(), in the same order; results[i] is the encoded
    * reply to operations[i]. Each result owns its own buffer, so keeping one
    * (e.g. in a reply cache) does not pin the rest of the batch.
+   *
+   * `failed` lists, ascending, the requests that failed: the request did not
+   * decode, `update` threw or returned a promise, or the reply codec could
+   * not encode the reply. The state is exactly as if such a request had
+   * never run (the executor rolls back), and results[i] is a deterministic
+   * one-line description of the failure in UTF-8, at most 1024 bytes (the
+   * error's name and message, never its stack). Every correct replica fails
+   * the same requests with the same results.
    */
-  onExecuted(seq: number, results: Uint8Array[]): void;
+  onExecuted(seq: number, results: Uint8Array[], failed: readonly number[]): void;
   /**
-   * The service threw or the worker died: the replica must stop (fail-stop,
-   * loudly). Called at most once; nothing executes afterwards.
+   * The executor cannot go on: the state codec failed on the service's own
+   * state (snapshot, restore, or rebuilding it for a rollback), a request
+   * replayed for a rollback threw where it had not (a nondeterministic
+   * service), or the worker died. The replica must stop (fail-stop,
+   * loudly). Called at most once; nothing executes afterwards. A request
+   * whose `update` throws is not fatal: it is reported in `failed`.
    */
   onFatal(error: Error): void;
 }

@@ -4,14 +4,15 @@ import { ClosedError } from '../errors.js';
 import type { AnyService } from '../service.js';
 import type { Executor, ExecutorCallbacks, ExecutorSnapshot, StateDigests } from './executor.js';
 import { CheckpointFileError } from './errors.js';
-import { ServiceRunner } from './runner.js';
+import { pack, unpack } from './protocol.js';
+import { ServiceRunner, type ServiceRunnerOptions } from './runner.js';
 
 const assertChunkBytes = (chunkBytes: number): void =>
   assert(Number.isSafeInteger(chunkBytes) && chunkBytes > 0, `chunk size ${chunkBytes} is not a positive integer`);
 
 /**
- * An {@link Executor} that runs `update` synchronously inside `execute()`,
- * then reports through a microtask: never re-entrantly from `execute()`,
+ * An {@link Executor} that runs `update` synchronously inside `execute()`
+ * (a failed request's rollback included), then reports through a microtask: never re-entrantly from `execute()`,
  * but before any timer or I/O callback, in `execute()` order. No threads, no
  * timing: the same calls give the same callbacks every run. A service that
  * blocks blocks the caller, and so do state files.
@@ -24,9 +25,9 @@ export class InlineExecutor implements Executor {
   /** The service failure that stopped this executor, if any. */
   #failure: Error | undefined;
 
-  /** Runs `service.initialState()` now; throws whatever it throws. */
-  constructor(service: AnyService, callbacks: ExecutorCallbacks) {
-    this.#runner = new ServiceRunner(service);
+  /** Runs `service.initialState()` now; throws whatever it throws. `options` are the runner's (tests, benchmarks). */
+  constructor(service: AnyService, callbacks: ExecutorCallbacks, options?: ServiceRunnerOptions) {
+    this.#runner = new ServiceRunner(service, options);
     this.#callbacks = callbacks;
   }
 
@@ -35,14 +36,18 @@ export class InlineExecutor implements Executor {
     this.#lastSeq = seq;
     if (this.#closed || this.#failure !== undefined) return;
     let results: Uint8Array[];
+    let failed: number[];
     try {
+      // The runner keeps the requests until the next snapshot: one copy of the batch, in one buffer.
+      const batch = this.#runner.run(seq, unpack(pack(operations)));
       // Copies, so results never share memory with the service state.
-      results = this.#runner.run(seq, operations).map((result) => result.slice());
+      results = batch.results.map((result) => result.slice());
+      failed = batch.failed;
     } catch (error) {
       this.#fail(error as Error);
       return;
     }
-    this.#report(() => this.#callbacks.onExecuted(seq, results));
+    this.#report(() => this.#callbacks.onExecuted(seq, results, failed));
   }
 
   snapshot(chunkBytes: number): Promise<ExecutorSnapshot> {
@@ -71,7 +76,9 @@ export class InlineExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#runner.close();
   }
 
   /** Runs `task` now unless stopped; a failure is fatal, but for a state file's. */
@@ -86,7 +93,7 @@ export class InlineExecutor implements Executor {
     }
   }
 
-  /** The runner only throws `ServiceError`s, or `CheckpointFileError`s, which are not fatal. */
+  /** The runner only throws `ServiceError`s (codec, state or replay failures), or `CheckpointFileError`s, which are not fatal. */
   #fail(error: Error): void {
     this.#failure = error;
     this.#report(() => this.#callbacks.onFatal(error));

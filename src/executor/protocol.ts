@@ -48,7 +48,8 @@ export interface SnapshotReply {
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'load-failed'; readonly error: WireError }
-  | { readonly type: 'executed'; readonly seq: number; readonly results: Packed }
+  /** `failed`: the indices (ascending) of the requests that failed; their results are the failures' descriptions. */
+  | { readonly type: 'executed'; readonly seq: number; readonly results: Packed; readonly failed: number[] }
   | SnapshotReply
   | { readonly type: 'snapshot-failed'; readonly error: WireError }
   | { readonly type: 'restored' }

@@ -166,7 +166,11 @@ export class WorkerExecutor implements Executor {
       case 'executed':
         // Copy each result out of the shared batch buffer: a reply cache keeping
         // one must not pin the whole batch.
-        this.#callbacks.onExecuted(message.seq, unpack(message.results).map((view) => view.slice()));
+        this.#callbacks.onExecuted(
+          message.seq,
+          unpack(message.results).map((view) => view.slice()),
+          message.failed,
+        );
         break;
       case 'snapshot':
       case 'snapshot-failed': {

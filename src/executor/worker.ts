@@ -2,8 +2,10 @@
  * Worker thread entry of `WorkerExecutor`: loads the service, then executes
  * batches, takes snapshots and restores states strictly in message order,
  * synchronously: a snapshot ends before the next batch changes the state.
- * After the first failure it reports once and ignores everything else,
- * because the service state may be half-updated.
+ * A request that fails is rolled back by the runner and reported with its
+ * batch. After the first fatal failure (a state codec's, a rollback that
+ * cannot rebuild the state) it reports once and ignores everything else,
+ * because the service state can no longer be trusted.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { assert } from '../core/assert.js';
@@ -40,8 +42,10 @@ async function load({ moduleUrl, exportName }: WorkerInit): Promise<ServiceRunne
 function handle(runner: ServiceRunner, message: ToWorker): void {
   switch (message.type) {
     case 'execute': {
-      const results = pack(runner.run(message.seq, unpack(message.operations)));
-      post({ type: 'executed', seq: message.seq, results }, transferList(results));
+      // The operations' buffer was transferred here: the runner may keep views into it.
+      const { results, failed } = runner.run(message.seq, unpack(message.operations));
+      const packed = pack(results);
+      post({ type: 'executed', seq: message.seq, results: packed, failed }, transferList(packed));
       break;
     }
     case 'snapshot':

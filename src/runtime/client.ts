@@ -4,10 +4,19 @@
  */
 import type { ClusterConfig } from '../config.js';
 import { assertNever } from '../core/assert.js';
-import { ClientCore, type ClientEffect, type ClientEvent } from '../core/client.js';
+import { ClientCore, type ClientEffect, type ClientEvent, type Progress } from '../core/client.js';
 import { clientId, replicaId, type ClientId } from '../core/ids.js';
 import type { ProtocolOptions } from '../core/options.js';
-import { ClosedError, OverloadedError, SessionsFullError } from '../errors.js';
+import {
+  AbortError,
+  ClosedError,
+  OverloadedError,
+  RequestRejectedError,
+  RequestTooLargeError,
+  SessionsFullError,
+  TimeoutError,
+} from '../errors.js';
+import { ServiceError } from '../executor/errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { clientIdBase, generateIdentity, loadIdentity, type NodeIdentity } from '../net/identity.js';
 import { ClientNetwork } from '../net/client-network.js';
@@ -38,7 +47,21 @@ export interface ClientOptions<Req, Rep> {
   readonly retransmitMsMax?: number;
   /** Must match the replicas' limits. */
   readonly protocol?: Partial<ProtocolOptions>;
+  /** Default deadline of an invocation ({@link InvokeOptions.timeoutMs}). Default 30,000 ms. */
+  readonly timeoutMs?: number;
   readonly logger?: Logger;
+}
+
+/** Options of one {@link Client.invoke}. */
+export interface InvokeOptions {
+  /**
+   * Give up after this long without f + 1 matching replies, rejecting with
+   * {@link TimeoutError}. Default: the client's `timeoutMs` (30 s);
+   * `Infinity` waits for ever.
+   */
+  readonly timeoutMs?: number;
+  /** Give up when this signal aborts, rejecting with {@link AbortError}. */
+  readonly signal?: AbortSignal;
 }
 
 /** Clock resolution of the client's retransmission timers. */
@@ -46,10 +69,16 @@ const TICK_MS = 10;
 const SESSIONS_MAX = 65_536;
 /** Request numbers start from the clock so a restarted client with the same key moves forward. */
 const REQUEST_NUMBERS_PER_MS = 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
+const UTF8 = new TextDecoder();
 
 interface Invocation {
   resolve(result: Uint8Array): void;
   reject(error: Error): void;
+  /** Clears the deadline's timer and the abort listener. */
+  settle(): void;
+  /** Why it is being cancelled, until the core answers `cancelled`. */
+  cancelling?: { kind: 'timeout'; afterMs: number } | { kind: 'abort'; reason: unknown };
 }
 
 /** A connection to a replicated service. */
@@ -66,6 +95,8 @@ export class Client<Req, Rep> {
     private readonly codecs: ClientCodecs<Req, Rep>,
     private readonly limits: WireLimits,
     private readonly queueMax: number,
+    private readonly requestBytesMax: number,
+    private readonly timeoutMs: number,
     private readonly log: Logger,
   ) {
     this.timer = setInterval(() => this.step({ type: 'tick' }), TICK_MS);
@@ -99,7 +130,10 @@ export class Client<Req, Rep> {
       queueMax,
     });
     const log = (options.logger ?? createLogger()).child({ client: base });
-    const client = new Client(core, options.service, wireLimitsFrom(protocol, options.config.replicas.length), queueMax, log);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be positive (Infinity: no deadline)');
+    const limits = wireLimitsFrom(protocol, options.config.replicas.length);
+    const client = new Client(core, options.service, limits, queueMax, protocol.requestBytesMax, timeoutMs, log);
     client.network = await ClientNetwork.connect({
       config: options.config,
       identity,
@@ -113,19 +147,49 @@ export class Client<Req, Rep> {
 
   /**
    * Submits `request` for ordered execution and resolves with the reply that
-   * f + 1 replicas agree on. Retransmits until then; rejects only when the
-   * client is closed ({@link ClosedError}), its queue is full
-   * ({@link OverloadedError}), or f + 1 replicas refused the request because
-   * their client table is full and does not know its session
-   * ({@link SessionsFullError}: not executed; that session is not used again,
-   * and once none is left every invocation rejects so).
+   * f + 1 replicas agree on, retransmitting until then. Rejects with:
+   * - {@link RequestTooLargeError} at once, before anything is sent, if the
+   *   encoded request is over `requestBytesMax`;
+   * - {@link TimeoutError} after `timeoutMs` (default 30 s) and
+   *   {@link AbortError} when `signal` aborts: the message says what was
+   *   seen. THE REQUEST MAY STILL EXECUTE (it may have reached the
+   *   replicas); the session it used serves later requests, and
+   *   exactly-once still holds;
+   * - {@link ServiceError} if the service's `update` threw on it: it was
+   *   executed, the service state is as before it, and the message is the
+   *   service's;
+   * - {@link RequestRejectedError} if the replicas rejected it unordered
+   *   (a limit they apply that this client does not know of);
+   * - {@link ClosedError} when the client is closed, {@link OverloadedError}
+   *   when its queue is full, and {@link SessionsFullError} when f + 1
+   *   replicas refused it because their client table is full and does not
+   *   know its session (not executed; that session is not used again, and
+   *   once none is left every invocation rejects so).
    */
-  invoke(request: Req): Promise<Rep> {
+  invoke(request: Req, options: InvokeOptions = {}): Promise<Rep> {
     if (this.closed) return Promise.reject(new ClosedError('client'));
+    const { signal } = options;
+    if (signal?.aborted === true) return Promise.reject(new AbortError('aborted before it was sent', { cause: signal.reason }));
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    if (!(timeoutMs > 0)) return Promise.reject(new RangeError('timeoutMs must be positive (Infinity: no deadline)'));
     const operation = this.codecs.request.encode(request);
+    if (operation.length > this.requestBytesMax) return Promise.reject(new RequestTooLargeError(operation.length, this.requestBytesMax));
     const token = this.nextToken++;
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.invocations.set(token, { resolve, reject });
+      const cancel = (why: NonNullable<Invocation['cancelling']>): void => {
+        const invocation = this.invocations.get(token);
+        if (invocation === undefined || invocation.cancelling !== undefined) return;
+        invocation.cancelling = why;
+        this.step({ type: 'cancel', token });
+      };
+      const timer = Number.isFinite(timeoutMs) ? setTimeout(() => cancel({ kind: 'timeout', afterMs: timeoutMs }), timeoutMs) : undefined;
+      const onAbort = (): void => cancel({ kind: 'abort', reason: signal?.reason });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const settle = (): void => {
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      this.invocations.set(token, { resolve, reject, settle });
       this.step({ type: 'invoke', token, operation });
     }).then((result) => this.codecs.reply.decode(result));
   }
@@ -145,7 +209,10 @@ export class Client<Req, Rep> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
-    for (const invocation of this.invocations.values()) invocation.reject(new ClosedError('client'));
+    for (const invocation of this.invocations.values()) {
+      invocation.settle();
+      invocation.reject(new ClosedError('client'));
+    }
     this.invocations.clear();
     await this.network?.close();
   }
@@ -169,23 +236,29 @@ export class Client<Req, Rep> {
       case 'broadcast':
         this.network?.broadcast(encodeMessage(effect.message));
         break;
-      case 'resolve': {
-        const invocation = this.invocations.get(effect.token);
-        this.invocations.delete(effect.token);
+      case 'resolve':
         this.viewSeen = Math.max(this.viewSeen, effect.view);
-        invocation?.resolve(effect.result);
+        this.take(effect.token)?.resolve(effect.result);
         break;
-      }
-      case 'overloaded': {
-        const invocation = this.invocations.get(effect.token);
-        this.invocations.delete(effect.token);
-        invocation?.reject(new OverloadedError(this.queueMax));
+      case 'overloaded':
+        this.take(effect.token)?.reject(new OverloadedError(this.queueMax));
         break;
-      }
-      case 'refused': {
-        const invocation = this.invocations.get(effect.token);
-        this.invocations.delete(effect.token);
-        invocation?.reject(new SessionsFullError());
+      case 'refused':
+        this.take(effect.token)?.reject(new SessionsFullError());
+        break;
+      case 'failed':
+        this.take(effect.token)?.reject(new ServiceError(`the service failed on the request: ${UTF8.decode(effect.message)}`));
+        break;
+      case 'invalid':
+        this.take(effect.token)?.reject(new RequestRejectedError(UTF8.decode(effect.reason)));
+        break;
+      case 'cancelled': {
+        const invocation = this.take(effect.token);
+        const why = invocation?.cancelling;
+        if (invocation === undefined || why === undefined) break;
+        const seen = this.describe(effect.seen);
+        if (why.kind === 'timeout') invocation.reject(new TimeoutError(`no reply quorum within ${why.afterMs} ms: ${seen}`));
+        else invocation.reject(new AbortError(`aborted: ${seen}`, { cause: why.reason }));
         break;
       }
       case 'rejected':
@@ -194,5 +267,22 @@ export class Client<Req, Rep> {
       default:
         assertNever(effect, 'client effect');
     }
+  }
+
+  /** Removes invocation `token` and clears its timer and listener. */
+  private take(token: number): Invocation | undefined {
+    const invocation = this.invocations.get(token);
+    this.invocations.delete(token);
+    invocation?.settle();
+    return invocation;
+  }
+
+  /** What an invocation that ends without an answer had seen, for its error's message. */
+  private describe(seen: Progress): string {
+    if (seen.queued) return 'it was still queued behind busy sessions, nothing was sent';
+    const down = this.network?.stats().replicas.filter((r) => !r.connected).map((r) => r.id) ?? [];
+    const answered = seen.answered.length === 0 ? 'no replica answered' : `answered by replicas ${seen.answered.join(', ')}`;
+    const unreachable = down.length === 0 ? 'every replica connected' : `replica${down.length > 1 ? 's' : ''} ${down.join(', ')} not connected`;
+    return `${seen.matching} of ${seen.needed} needed matching replies (${answered}); ${unreachable}; the request may still execute`;
   }
 }

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { CheckpointDirectory } from '../checkpoint/directory.js';
 import type { ClusterConfig } from '../config.js';
 import { assertNever } from '../core/assert.js';
+import { rejectedReply, requestTooLarge } from '../core/client-table.js';
 import type { InstallCheckpointEffect, ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
@@ -23,7 +24,7 @@ import { createLogger, type Logger } from '../log.js';
 import { loadIdentity, ownsClientId, type NodeIdentity } from '../net/identity.js';
 import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
-import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { decodeMessage, encodeMessage, oversizedRequest, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 import { Checkpoints } from './checkpoints.js';
 import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
@@ -80,11 +81,28 @@ export interface ReplicaCounters {
   readonly viewChanges: number;
   /** Checkpoints this replica fetched from others and installed (state transfer). */
   readonly checkpointsInstalled: number;
+  /** Times this replica found its state differing from the certified one and repaired it [S16]. */
+  readonly divergences: number;
+}
+
+/** Why a replica stopped by itself (a fatal failure), as {@link Replica.stopped} reports it. */
+export interface ReplicaStop {
+  /** One line: what stopped it. */
+  readonly reason: string;
+  readonly error: Error;
 }
 
 /** A running replica. */
 export class Replica {
   private closed = false;
+  private settleStopped!: (stop: ReplicaStop | undefined) => void;
+  /**
+   * Settles once the replica has stopped and released its resources:
+   * `undefined` after {@link Replica.close}, the reason after a fatal
+   * failure (the service's state or worker failed, not a request's
+   * `update` throwing: that only fails the request). Never rejects.
+   */
+  readonly stopped = new Promise<ReplicaStop | undefined>((resolve) => (this.settleStopped = resolve));
   private readonly counters = {
     batchesDelivered: 0,
     requestsExecuted: 0,
@@ -92,6 +110,7 @@ export class Replica {
     malformedFrames: 0,
     viewChanges: 0,
     checkpointsInstalled: 0,
+    divergences: 0,
   };
   private readonly ticker: NodeJS.Timeout;
   /** Snapshots, the images this replica serves [S3] and the one it fetches [S10]. */
@@ -132,10 +151,10 @@ export class Replica {
     const executor = await WorkerExecutor.start(
       { serviceModule: options.service, exportName: options.serviceExport ?? 'default' },
       {
-        onExecuted: (seq, results) => replica?.step({ type: 'executed', seq: seqNo(seq), results }),
+        onExecuted: (seq, results, failed) => replica?.step({ type: 'executed', seq: seqNo(seq), results, failed }),
         onFatal: (error) => {
           log.error('service failed; replica stops', { error: error.message });
-          void replica?.close();
+          void replica?.shutdown({ reason: `the service failed: ${error.message}`, error });
         },
       },
     );
@@ -154,6 +173,9 @@ export class Replica {
       onClientFrame: (connection, payload) => replica?.onClientFrame(connection, payload),
       onClientClosed: (connection) => clients.forget(connection),
       log: (level, message, fields) => log[level](message, fields),
+    }).catch(async (error: unknown) => {
+      await executor.close(); // its worker thread would keep the process alive
+      throw error;
     });
     replica = new Replica(core, network, executor, clients, protocol, limits, log, directory);
     log.info('replica started', { n: config.replicas.length, f: config.f });
@@ -185,12 +207,20 @@ export class Replica {
 
   /** Stops networking and the executor, and deletes the checkpoint image files. Idempotent. */
   async close(): Promise<void> {
+    await this.shutdown(undefined);
+  }
+
+  private async shutdown(stop: ReplicaStop | undefined): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
-    await Promise.all([this.network.close(), this.executor.close()]);
-    await this.checkpoints.close();
-    this.log.info('replica closed');
+    try {
+      await Promise.all([this.network.close(), this.executor.close()]);
+      await this.checkpoints.close();
+      this.log.info('replica closed');
+    } finally {
+      this.settleStopped(stop);
+    }
   }
 
   private onReplicaFrame(from: ReplicaId, payload: Uint8Array): void {
@@ -207,6 +237,7 @@ export class Replica {
 
   private onClientFrame(connection: ClientConnection, payload: Uint8Array): void {
     const decoded = decodeMessage(payload, this.limits);
+    if (!decoded.ok && decoded.reason === 'request-too-large') return this.rejectOversized(connection, payload);
     if (!decoded.ok) return this.malformed({ clientBase: connection.clientIdBase }, decoded.reason);
     const { message } = decoded;
     if (message.type !== 'request') return this.malformed({ clientBase: connection.clientIdBase }, 'unexpected-type');
@@ -215,6 +246,22 @@ export class Replica {
     }
     this.clients.bind(message.request.clientId, connection);
     this.step({ type: 'request', request: message.request });
+  }
+
+  /**
+   * A request over requestBytesMax is never ordered; its client hears why
+   * (R4), from every correct replica alike, instead of silence while its
+   * session waits.
+   */
+  private rejectOversized(connection: ClientConnection, payload: Uint8Array): void {
+    const oversized = oversizedRequest(payload, this.limits);
+    if (oversized === undefined || !ownsClientId(connection.clientIdBase, oversized.clientId)) {
+      return this.malformed({ clientBase: connection.clientIdBase }, 'request-too-large');
+    }
+    this.counters.malformedFrames++;
+    const reason = requestTooLarge(oversized.operationBytes, this.limits.requestBytesMax);
+    const view = this.core.status().view;
+    connection.send(encodeMessage(rejectedReply(oversized.clientId, oversized.requestNo, view, reason)));
   }
 
   private malformed(from: Record<string, number>, reason: string): void {
@@ -273,6 +320,14 @@ export class Replica {
         this.checkpoints.stableAt(effect.seq);
         this.log.debug('stable checkpoint', { seq: effect.seq });
         break;
+      case 'diverged':
+        this.counters.divergences++;
+        this.log.error('state diverged from the checkpoint a quorum certified; repairing by state transfer', {
+          seq: effect.seq,
+          ownDigest: hex(effect.ownDigest),
+          certifiedDigest: hex(effect.certifiedDigest),
+        });
+        break;
       case 'view-change-started':
         this.log.info('view change started', { view: effect.view });
         break;
@@ -311,3 +366,5 @@ export class Replica {
     );
   }
 }
+
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

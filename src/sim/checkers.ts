@@ -202,7 +202,7 @@ export class Checkers {
       }
       this.lastInG.set(r.clientId, Math.max(last ?? 0, r.requestNo));
     }
-    const results = this.reference.run(seq, requests.map((r) => r.operation));
+    const { results } = this.reference.run(seq, requests.map((r) => r.operation));
     this.resultsAt.push(results);
     requests.forEach((r, i) => {
       // A Byzantine client's request executed again keeps its first place (what its client could see).

@@ -22,6 +22,7 @@ import { CheckpointAssembly } from '../checkpoint/assembly.js';
 import { CheckpointImage } from '../checkpoint/image.js';
 import { CheckpointImages } from '../checkpoint/images.js';
 import { ServiceRunner } from '../executor/runner.js';
+import { CheckFailure } from './checkers.js';
 import { CLIENT_SESSIONS_PER_KEY, ownsClientId } from '../net/identity.js';
 import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
@@ -159,11 +160,11 @@ export class ReplicaNode {
   /** The service finished batch `seq` of incarnation `incarnation`. */
   onExecuted(incarnation: number, seq: number, requests: readonly Request[]): void {
     if (this.down || incarnation !== this.incarnation) return;
-    const results = this.runner.run(seq, requests.map((r) => r.operation));
+    const { results, failed } = this.runner.run(seq, requests.map((r) => r.operation));
     const host = this.host;
     host.trace.rec(Rec.Executed, host.now(), this.id, seq, requests.length, results.length > 0 ? checksum(results[0] as Uint8Array) : 0);
     if (this.checked) host.checkers.executed(this.id, seq, requests, results);
-    this.step({ type: 'executed', seq: seqNo(seq), results });
+    this.step({ type: 'executed', seq: seqNo(seq), results, failed });
   }
 
   private step(event: ReplicaEvent): void {
@@ -230,6 +231,9 @@ export class ReplicaNode {
           if (effect.seq > delivered) host.lagging(this.id, delivered, effect.seq);
           break;
         }
+        case 'diverged':
+          // The simulated service is deterministic and no fault corrupts a state: a correct replica never diverges.
+          throw new CheckFailure('agreement', `r${this.id}'s state after s${effect.seq} differs from the one a quorum certified`);
         case 'view-change-started':
           this.viewChangesStarted++;
           host.viewEvent(this.id, 'started', effect.view);

@@ -8,11 +8,13 @@
  * | field   | type                                                      |
  * |---------|-----------------------------------------------------------|
  * | version | u8, 1                                                     |
- * | entries | list<clientId u64, requestNo u64, dropped u8, result>     |
+ * | entries | list<clientId u64, requestNo u64, flags u8, result>       |
  *
- * `dropped` is a flag: 0, and the result follows as bytes; 1, the reply's
- * body was dropped and nothing follows. Client ids are distinct, so the
- * encoding of a table is canonical.
+ * `flags`: bit 0 (dropped) clear, and the result follows as bytes; set, the
+ * reply's body was dropped and nothing follows. Bit 1 (failed): the service
+ * threw on the request and the result is the failure's description. Other
+ * bits are zero. Client ids are distinct, so the encoding of a table is
+ * canonical.
  */
 import { assert } from '../core/assert.js';
 import type { ClientTableEntry } from '../core/effects.js';
@@ -24,6 +26,9 @@ import { LENGTH_BYTES, U64_BYTES, U8_BYTES, Writer } from './writer.js';
 
 /** Version byte of the client-table image, first in its encoding. */
 export const CLIENT_TABLE_VERSION = 1;
+
+const DROPPED = 1;
+const FAILED = 2;
 
 /** The least an entry takes: one whose reply body was dropped. */
 const ENTRY_FIXED_BYTES = 2 * U64_BYTES + U8_BYTES;
@@ -41,11 +46,12 @@ export function encodeClientTable(entries: readonly ClientTableEntry[]): Uint8Ar
   w.list(entries, (writer, entry) => {
     writer.u64(entry.clientId, 'client id out of range');
     writer.u64(entry.requestNo, 'request number out of range');
+    const failed = entry.failed === true ? FAILED : 0;
     if (entry.replyDropped === true) {
       assert(entry.result.length === 0, 'a dropped reply keeps a result');
-      writer.u8(1);
+      writer.u8(DROPPED | failed);
     } else {
-      writer.u8(0);
+      writer.u8(failed);
       writer.field(entry.result);
     }
   });
@@ -56,7 +62,7 @@ export function encodeClientTable(entries: readonly ClientTableEntry[]): Uint8Ar
  * Decodes a client-table image, or undefined if `bytes` is not exactly one
  * canonical encoding within `limits` (at most `clientSessionsMax` entries,
  * each result at most `replyBytesMax` bytes and all of them at most
- * `clientReplyCacheBytesMax`, distinct client ids, flags 0 or 1). Never
+ * `clientReplyCacheBytesMax`, distinct client ids, no unknown flag). Never
  * throws; counts and lengths are checked before anything is allocated.
  * Results are copied out of `bytes`: the core keeps them as cached replies
  * long after the image is dropped.
@@ -75,11 +81,12 @@ export function decodeClientTable(
   for (let i = 0; i < count; i++) {
     const clientId = r.u53('client-id-out-of-range') as ClientId;
     const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
-    const dropped = r.u8();
-    if (r.reason !== undefined || dropped > 1 || seen.has(clientId)) return undefined;
+    const flags = r.u8();
+    if (r.reason !== undefined || flags > (DROPPED | FAILED) || seen.has(clientId)) return undefined;
     seen.add(clientId);
-    if (dropped === 1) {
-      entries.push({ clientId, requestNo, result: new Uint8Array(0), replyDropped: true });
+    const failed = (flags & FAILED) !== 0 ? ({ failed: true } as const) : {};
+    if ((flags & DROPPED) !== 0) {
+      entries.push({ clientId, requestNo, result: new Uint8Array(0), replyDropped: true, ...failed });
       continue;
     }
     const length = r.u32();
@@ -87,7 +94,7 @@ export function decodeClientTable(
     if (length > limits.replyBytesMax || resultBytes > limits.clientReplyCacheBytesMax) return undefined;
     const result = r.view8(length);
     if (r.reason !== undefined) return undefined;
-    entries.push({ clientId, requestNo, result: result.slice() });
+    entries.push({ clientId, requestNo, result: result.slice(), ...failed });
   }
   return r.reason === undefined && r.remaining === 0 ? entries : undefined;
 }

@@ -22,7 +22,7 @@
  * |-----|---------------|-----------------------------------------------------------|
  * | 1   | request       | Request                                                   |
  * | 2   | reply         | view u64, clientId u64, requestNo u64, status u8 (0 ok,   |
- * |     |               | 1 refused), result bytes                                  |
+ * |     |               | 1 refused, 2 failed, 3 rejected), result bytes            |
  * | 3   | pre-prepare   | PrePrepare                                                |
  * | 4   | prepare       | view u64, seq u64, Digest, Signature                      |
  * | 5   | commit        | view u64, seq u64, Digest                                 |
@@ -72,6 +72,7 @@ import {
   type PrePrepareMessage,
   type PreparedCertificate,
   type ReplyMessage,
+  type ReplyStatus,
   type Request,
   type Signature,
   type SignedBy,
@@ -106,8 +107,9 @@ const TAG = {
   'log-entries': 15,
 } as const satisfies Record<MessageType, number>;
 
-/** A reply's status byte: executed, or refused at delivery (docs/WIRE.md); any other value is refused. */
-const REPLY_STATUS = { ok: 0, refused: 1 } as const;
+/** A reply's status byte (docs/WIRE.md); any other value is refused. */
+const REPLY_STATUS = { ok: 0, refused: 1, failed: 2, rejected: 3 } as const;
+const STATUS_OF_BYTE: readonly (ReplyStatus | undefined)[] = [undefined, 'refused', 'failed', 'rejected'];
 
 const HEADER_BYTES = 2;
 const DIGEST_FIELD_BYTES = LENGTH_BYTES + DIGEST_BYTES;
@@ -427,6 +429,29 @@ export function decodeMessage(bytes: Uint8Array, limits: WireLimits): DecodeResu
   return { ok: true, message };
 }
 
+/** Who sent an oversized request, and how large its operation is: enough to answer it (`rejected`). */
+export interface OversizedRequest {
+  readonly clientId: ClientId;
+  readonly requestNo: RequestNo;
+  readonly operationBytes: number;
+}
+
+/**
+ * The header of a REQUEST frame whose operation is over `requestBytesMax`
+ * (what decodeMessage refuses as `request-too-large`), or undefined if
+ * `bytes` is anything else. The operation's length must be one the frame
+ * holds, so the figure is the client's own. Never throws.
+ */
+export function oversizedRequest(bytes: Uint8Array, limits: Pick<WireLimits, 'requestBytesMax'>): OversizedRequest | undefined {
+  const r = new Reader(bytes);
+  if (r.u8() !== WIRE_VERSION || r.u8() !== TAG.request) return undefined;
+  const clientId = r.u53('client-id-out-of-range') as ClientId;
+  const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
+  const operationBytes = r.u32();
+  if (r.reason !== undefined || operationBytes <= limits.requestBytesMax || operationBytes !== r.remaining) return undefined;
+  return { clientId, requestNo, operationBytes };
+}
+
 // Fields are read in object-literal property order, which is wire order. The
 // brand casts are sound: u53 only yields integers in [0, ORDINAL_MAX], and
 // readReplica only ids below limits.replicas. After a failure the values are
@@ -549,12 +574,13 @@ function readReply(r: Reader, limits: WireLimits): ReplyMessage {
   const view = r.u53('ordinal-out-of-range') as View;
   const clientId = r.u53('client-id-out-of-range') as ClientId;
   const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
-  const status = r.u8();
-  if (status !== REPLY_STATUS.ok && status !== REPLY_STATUS.refused) r.fail('unknown-reply-status');
+  const byte = r.u8();
+  if (byte >= STATUS_OF_BYTE.length) r.fail('unknown-reply-status');
   const result = readField(r, limits.replyBytesMax, 'reply-too-large');
   const reply: ReplyMessage = { type: 'reply', view, clientId, requestNo, result };
   // An executed request's reply has one form: without a status field.
-  return status === REPLY_STATUS.refused ? { ...reply, status: 'refused' } : reply;
+  const status = STATUS_OF_BYTE[byte];
+  return status === undefined ? reply : { ...reply, status };
 }
 
 function readPrePrepare(r: Reader, limits: WireLimits): PrePrepareMessage {

@@ -545,6 +545,11 @@ export class Cluster {
     return this.node(i).service.entries;
   }
 
+  /** Slips `entry` into replica i's service state, as a non-deterministic `update` would. */
+  corruptState(i: number, entry: string): void {
+    this.node(i).service.entries.push(entry);
+  }
+
   /** Sequence numbers replica i proposed while primary (PRE-PREPAREs it broadcast, NEW-VIEW ones excluded; an R7 retransmission is not a new proposal). */
   proposedBy(i: number): readonly number[] {
     return this.node(i).proposed.map((p) => p.seq);
@@ -1029,6 +1034,9 @@ export class Cluster {
         }
         case 'delivered':
           break;
+        case 'diverged':
+          this.trace.push(`r${i} diverged at s${effect.seq}`);
+          break;
         default: {
           const never: never = effect;
           throw new Error(`unknown effect ${JSON.stringify(never)}`);
@@ -1111,6 +1119,9 @@ export class Cluster {
     node.images.set(seq, { manifest, chunks });
     node.fetching = undefined;
     node.installedAt = seq;
+    // A repair [S16] installs below what was executed: those executions were undone and run again.
+    const undone = node.history.findIndex((batch) => batch.seq > seq);
+    if (undone >= 0) node.history.splice(undone);
     this.trace.push(`r${i} installs checkpoint s${seq} (${entries.length} entries)`);
     const clientTable = table.map(([client, requestNo, result]) => ({
       clientId: clientId(client),

@@ -165,7 +165,7 @@ describe('checkers added with generator 4', () => {
     assert.equal(c.reexecutedByzantine, 2);
     // Results are checked per position in G: a replica replaying G (its service state included) agrees at each.
     const replica = new ServiceRunner(simService);
-    batches.forEach((batch, i) => c.executed(1, i + 1, batch, replica.run(i + 1, batch.map((r) => r.operation))));
+    batches.forEach((batch, i) => c.executed(1, i + 1, batch, replica.run(i + 1, batch.map((r) => r.operation)).results));
     assert.throws(() => c.executed(1, 2, batches[1]!, [new Uint8Array(1)]), /differs/);
   });
 

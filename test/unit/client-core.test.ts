@@ -389,3 +389,65 @@ describe('ClientCore construction', () => {
     assert.throws(() => makeClient({ retransmitTicks: 4, retransmitTicksMax: 3 }), InvariantViolation);
   });
 });
+
+describe('ClientCore cancellation, failed and rejected answers', () => {
+  it('a cancelled request frees its session: the next one gets a higher number, and a late reply to the first is ignored', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('a') });
+    replyFrom(core, 3, reply(C1, 1, 'late'));
+    const cancelled = core.step({ type: 'cancel', token: 1 });
+    assert.deepEqual(cancelled, [
+      { type: 'cancelled', token: 1, seen: { queued: false, answered: [replicaId(3)], matching: 1, needed: 2 } },
+    ]);
+    assert.deepEqual(core.step({ type: 'cancel', token: 1 }), [], 'a second cancel finds nothing open');
+    const next = broadcasts(core.step({ type: 'invoke', token: 2, operation: text('b') }));
+    assert.equal(next[0]?.request.requestNo, 2, 'numbered above the cancelled one');
+    assert.deepEqual(rejections(replyFrom(core, 0, reply(C1, 1, 'late'))), ['0:not-outstanding']);
+    assert.deepEqual(rejections(replyFrom(core, 1, reply(C1, 1, 'late'))), ['1:not-outstanding']);
+    replyFrom(core, 0, reply(C1, 2, 'b done'));
+    const done = resolves(replyFrom(core, 1, reply(C1, 2, 'b done')));
+    assert.equal(done.length, 1);
+    assert.equal(done[0]?.token, 2);
+  });
+
+  it('cancelling a queued invocation drops it before it is sent; the queue moves on', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('a') });
+    assert.deepEqual(core.step({ type: 'invoke', token: 2, operation: text('b') }), [], 'queued behind the busy session');
+    core.step({ type: 'invoke', token: 3, operation: text('c') });
+    assert.deepEqual(core.step({ type: 'cancel', token: 2 }), [
+      { type: 'cancelled', token: 2, seen: { queued: true, answered: [], matching: 0, needed: 2 } },
+    ]);
+    replyFrom(core, 0, reply(C1, 1, 'a done'));
+    const out = replyFrom(core, 1, reply(C1, 1, 'a done'));
+    assert.deepEqual(broadcasts(out).map((m) => dec.decode(m.request.operation)), ['c'], 'b never goes out');
+  });
+
+  it('f + 1 matching failed replies end the invocation with the message; the session goes on', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('a') });
+    const failed = (from: number, message: string) => replyFrom(core, from, { ...reply(C1, 1, message), status: 'failed' });
+    assert.deepEqual(failed(0, 'Error: boom'), []);
+    assert.deepEqual(rejections(failed(1, 'Error: other')), [], 'a differing failure is another answer, not equivocation');
+    const out = failed(2, 'Error: boom');
+    assert.deepEqual(out, [{ type: 'failed', token: 1, message: text('Error: boom') }]);
+    assert.equal(broadcasts(core.step({ type: 'invoke', token: 2, operation: text('b') }))[0]?.request.requestNo, 2);
+  });
+
+  it('one failed reply does not outvote f ok ones: the answer needs f + 1 alike', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('a') });
+    replyFrom(core, 0, { ...reply(C1, 1, 'x'), status: 'failed' });
+    replyFrom(core, 1, reply(C1, 1, 'ok'));
+    const out = replyFrom(core, 2, reply(C1, 1, 'ok'));
+    assert.equal(resolves(out).length, 1);
+  });
+
+  it('f + 1 matching rejected replies end the invocation as invalid', () => {
+    const core = makeClient();
+    core.step({ type: 'invoke', token: 1, operation: text('a') });
+    replyFrom(core, 0, { ...reply(C1, 1, 'request-too-large'), status: 'rejected' });
+    const out = replyFrom(core, 3, { ...reply(C1, 1, 'request-too-large'), status: 'rejected' });
+    assert.deepEqual(out, [{ type: 'invalid', token: 1, reason: text('request-too-large') }]);
+  });
+});

@@ -118,8 +118,8 @@ describe('client-table image codec', () => {
     refused(withU32(bytes, 22, 0xffff_ffff));
     const unbounded = { clientSessionsMax: 2 ** 32, replyBytesMax: 2 ** 32, clientReplyCacheBytesMax: 2 ** 53 };
     assert.equal(decodeClientTable(withU32(bytes, 1, 0xffff_ffff), unbounded), undefined);
-    // The dropped flag is 0 or 1; a dropped entry has no result after it.
-    for (const flag of [2, 255]) refused(Uint8Array.of(...bytes.subarray(0, 21), flag, ...bytes.subarray(22)));
+    // Flags: bit 0 dropped, bit 1 failed, no other bit; a dropped entry has no result after it.
+    for (const flag of [4, 255]) refused(Uint8Array.of(...bytes.subarray(0, 21), flag, ...bytes.subarray(22)));
     const droppedBytes = encodeClientTable([dropped(7, 3)]);
     refused(Uint8Array.of(...droppedBytes, 0, 0, 0, 0));
   });

@@ -23,7 +23,7 @@ const bytes = (length: number, fill = 1): Uint8Array => new Uint8Array(length).f
 /** Admits and executes `request` with `result`, as delivery and execution would. */
 function run(table: ClientTable, client: number, no: number, result: Uint8Array): void {
   assert.equal(table.admit(req(client, no), refuse), 'new');
-  table.executed(clientId(client), requestNo(no), result);
+  table.executed(clientId(client), requestNo(no), result, false);
 }
 
 const summary = (entries: readonly ClientTableEntry[]): string[] =>
@@ -58,7 +58,7 @@ describe('ClientTable admission when full (clientSessionsMax)', () => {
     run(table, 1, 1, bytes(1));
     run(table, 2, 1, bytes(1));
     assert.equal(table.admit(req(3, 1), evict), 'new');
-    table.executed(clientId(3), requestNo(1), bytes(1));
+    table.executed(clientId(3), requestNo(1), bytes(1), false);
     assert.equal(table.size, 2);
     assert.deepEqual(summary(table.entries()), ['c2#1:1', 'c3#1:1'], 'the executed part forgets c1 too, in execution order');
     assert.equal(table.admit(req(1, 1), evict), 'new', 'which is the bug: c1#1 would run again');
@@ -142,5 +142,35 @@ describe('ClientTable reply bytes (clientReplyCacheBytesMax)', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('client table: failed requests', () => {
+  it("keeps a failed request's description, answers its retransmission as failed, and carries the flag through a checkpoint image", () => {
+    const table = new ClientTable(limits(8));
+    assert.equal(table.admit(req(1, 1), refuse), 'new');
+    table.executed(clientId(1), requestNo(1), new TextEncoder().encode('Error: boom'), true);
+    const cached = table.cachedReply(clientId(1), requestNo(1), view(3));
+    assert.equal(cached?.status, 'failed');
+    assert.equal(new TextDecoder().decode(cached?.result), 'Error: boom');
+    const image = encodeClientTable(table.entries());
+    const decoded = decodeClientTable(image, { clientSessionsMax: 8, replyBytesMax: 1024, clientReplyCacheBytesMax: 1 << 20 });
+    assert.deepEqual(decoded, table.entries());
+    const restored = new ClientTable(limits(8));
+    restored.restore(decoded ?? []);
+    assert.equal(restored.cachedReply(clientId(1), requestNo(1), view(3))?.status, 'failed');
+    // A later request that succeeds clears the flag.
+    assert.equal(restored.admit(req(1, 2), refuse), 'new');
+    restored.executed(clientId(1), requestNo(2), bytes(2), false);
+    assert.equal(restored.cachedReply(clientId(1), requestNo(2), view(3))?.status, undefined);
+  });
+
+  it('refuses an image with an unknown flag bit', () => {
+    const table = new ClientTable(limits(8));
+    assert.equal(table.admit(req(1, 1), refuse), 'new');
+    table.executed(clientId(1), requestNo(1), bytes(1), true);
+    const image = encodeClientTable(table.entries());
+    image[1 + 4 + 16] = 4; // flags of the first entry
+    assert.equal(decodeClientTable(image, { clientSessionsMax: 8, replyBytesMax: 1024, clientReplyCacheBytesMax: 1 << 20 }), undefined);
   });
 });

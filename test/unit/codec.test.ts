@@ -33,6 +33,7 @@ import {
   encodeManifest,
   encodeMessage,
   encodeStatement,
+  oversizedRequest,
   stateTransferBytesMax,
   wireLimitsFrom,
   type WireLimits,
@@ -194,7 +195,7 @@ const messageArbs = (large: boolean) => ({
         view: ordinal.map((v) => v as View),
         clientId: ordinal.map((v) => clientId(v)),
         requestNo: ordinal.map((v) => v as RequestNo),
-        status: fc.constant('refused' as const),
+        status: fc.constantFrom('refused' as const, 'failed' as const, 'rejected' as const),
         result: fc.constant(new Uint8Array(0)),
       },
       plain,
@@ -470,7 +471,7 @@ describe('wire codec', () => {
       });
     }
 
-    it('lays out a reply with its status byte before the result, executed (0) or refused (1)', () => {
+    it('lays out a reply with its status byte before the result: executed (0), refused (1), failed (2), rejected (3)', () => {
       const ok = encodeMessage(reply(new Uint8Array([7, 8])));
       assert.deepEqual(
         [...ok],
@@ -481,6 +482,11 @@ describe('wire codec', () => {
       assert.equal(bytes.length, 31, '31 + result, as every reply');
       assert.equal(bytes[26], 1);
       accepts(refused);
+      for (const [status, byte] of [['failed', 2], ['rejected', 3]] as const) {
+        const answer: Message = { ...refused, status, result: new TextEncoder().encode('Error: boom') };
+        assert.equal(encodeMessage(answer)[26], byte, status);
+        accepts(answer);
+      }
       // An executed request's reply decodes without a status field: one form.
       const decoded = decodeMessage(ok, limits);
       assert.ok(decoded.ok && decoded.message.type === 'reply' && !('status' in decoded.message));
@@ -882,13 +888,24 @@ describe('wire codec', () => {
       rejects(noDigest, 'too-many-signatures', unbounded);
     });
 
-    it('a reply status other than 0 (ok) or 1 (refused)', () => {
+    it('a reply status other than 0-3 (ok, refused, failed, rejected)', () => {
       const bytes = encodeMessage(reply(new Uint8Array([7])));
-      for (const status of [2, 0x80, 0xff]) {
+      for (const status of [4, 0x80, 0xff]) {
         const copy = bytes.slice();
         copy[26] = status;
         rejects(copy, 'unknown-reply-status');
       }
+    });
+
+    it('an oversized request is named by its header (so it can be answered), and nothing else is', () => {
+      const big: Message = { type: 'request', request: { clientId: clientId(7), requestNo: 9 as RequestNo, operation: new Uint8Array(limits.requestBytesMax + 1) } };
+      const bytes = encodeMessage(big);
+      assert.deepEqual(decodeMessage(bytes, limits), { ok: false, reason: 'request-too-large' });
+      assert.deepEqual(oversizedRequest(bytes, limits), { clientId: 7, requestNo: 9, operationBytes: limits.requestBytesMax + 1 });
+      assert.equal(oversizedRequest(bytes.subarray(0, bytes.length - 1), limits), undefined, 'a length the frame does not hold');
+      const small: Message = { ...big, request: { ...big.request, operation: new Uint8Array(1) } };
+      assert.equal(oversizedRequest(encodeMessage(small), limits), undefined);
+      assert.equal(oversizedRequest(encodeMessage({ type: 'forward', request: big.request }), limits), undefined, 'only client requests');
     });
 
     it('a view-active flag other than 0 or 1', () => {

@@ -32,12 +32,19 @@ async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000)
   }
 }
 
+/** What `onExecuted` was told about one batch. */
+interface Executed {
+  seq: number;
+  results: Uint8Array[];
+  failed: readonly number[];
+}
+
 /** Callbacks that record what they are told. */
 function recorder() {
-  const executed: { seq: number; results: Uint8Array[] }[] = [];
+  const executed: Executed[] = [];
   const fatal: Error[] = [];
   const callbacks: ExecutorCallbacks = {
-    onExecuted: (seq, results) => executed.push({ seq, results }),
+    onExecuted: (seq, results, failed) => executed.push({ seq, results, failed }),
     onFatal: (error) => fatal.push(error),
   };
   return { executed, fatal, callbacks };
@@ -87,7 +94,7 @@ const kvCheckpointState = (): Uint8Array => kvCheckpointStateOf(kvBatches());
  * is reported first, the batch after it sees the checkpoint's state only,
  * and the caller's buffer is left alone.
  */
-async function checkRestoreInQueueOrder(executor: Executor, executed: { seq: number; results: Uint8Array[] }[]): Promise<void> {
+async function checkRestoreInQueueOrder(executor: Executor, executed: Executed[]): Promise<void> {
   const state = kvCheckpointState();
   const kept = state.slice();
   executor.execute(1, [kv({ op: 'put', key: 'x', value: 'gone' })]);
@@ -99,6 +106,27 @@ async function checkRestoreInQueueOrder(executor: Executor, executed: { seq: num
   assert.deepEqual(executed[1]!.results.map((r) => text.decode(r)), ['{"ok":true,"value":"3"}', '{"ok":true,"value":null}']);
   assert.deepEqual((await executor.snapshot(CHUNK_BYTES)).state, kept);
   assert.deepEqual(state, kept, "the caller's buffer is neither moved nor changed");
+}
+
+/**
+ * `throwingService` refuses `boom`: that request fails, with its error's name
+ * and message as the result, and the batches around it execute.
+ */
+async function checkThrowingRequestFailsAlone(executor: Executor, executed: Executed[]): Promise<void> {
+  executor.execute(1, [utf8.encode('a')]);
+  executor.execute(2, [utf8.encode('b'), utf8.encode('boom'), utf8.encode('c')]);
+  executor.execute(3, [utf8.encode('d')]);
+  const snapshot = await executor.snapshot(CHUNK_BYTES);
+  await waitFor(() => executed.length === 3, 'all batches');
+  assert.deepEqual(
+    executed.map((e) => [e.seq, e.results.map((r) => text.decode(r)), e.failed]),
+    [
+      [1, ['done a'], []],
+      [2, ['done b', 'RangeError: refusing this request', 'done c'], [1]],
+      [3, ['done d'], []],
+    ],
+  );
+  assert.equal(text.decode(snapshot.state), '["a","b","c","d"]');
 }
 
 /** A service whose state is raw bytes, decoded without a copy and updated in place. */
@@ -133,7 +161,7 @@ function kvBatches(): Uint8Array[][] {
       offset += bytes.length;
       return frame.subarray(offset - bytes.length, offset);
     });
-    // A request no replica can decode: answered with an empty reply, not fatal.
+    // A request no replica can decode: a failed request, not a fatal error.
     return batch.length === 0 ? operations : [...operations, utf8.encode('not json')];
   });
 }
@@ -155,12 +183,15 @@ describe('WorkerExecutor', () => {
 
     assert.deepEqual(worker.executed.map((e) => e.seq), [1, 2, 3, 4]);
     assert.deepEqual(worker.executed, inline.executed);
-    const replies = worker.executed.map((e) => e.results.map((r) => (r.length === 0 ? 'malformed' : text.decode(r))));
+    assert.deepEqual(worker.executed.map((e) => e.failed), [[3], [], [3], [2]]);
+    const replies = worker.executed.map((e) =>
+      e.results.map((r, i) => (e.failed.includes(i) ? text.decode(r).replace(/^(request does not decode: SyntaxError): .*/, '$1') : text.decode(r))),
+    );
     assert.deepEqual(replies, [
-      ['{"ok":true}', '{"ok":true}', '{"ok":true,"value":"1"}', 'malformed'],
+      ['{"ok":true}', '{"ok":true}', '{"ok":true,"value":"1"}', 'request does not decode: SyntaxError'],
       [],
-      ['{"ok":true}', '{"ok":true,"value":null}', '{"ok":true}', 'malformed'],
-      ['{"ok":true}', '{"ok":true,"value":"3"}', 'malformed'],
+      ['{"ok":true}', '{"ok":true,"value":null}', '{"ok":true}', 'request does not decode: SyntaxError'],
+      ['{"ok":true}', '{"ok":true,"value":"3"}', 'request does not decode: SyntaxError'],
     ]);
     for (const { results } of worker.executed) {
       for (const result of results) assert.equal(result.byteLength, result.buffer.byteLength, 'result owns its buffer');
@@ -192,25 +223,11 @@ describe('WorkerExecutor', () => {
     }
   });
 
-  it('reports a throwing service as fatal, naming service and batch, and stops', async () => {
+  it('fails a request whose update throws alone, with its error as the result, and carries on', async () => {
     const { executed, fatal, callbacks } = recorder();
     const executor = await startWorker({ serviceModule: fixtures, exportName: 'throwingService' }, callbacks);
-    executor.execute(1, [utf8.encode('a')]);
-    executor.execute(2, [utf8.encode('b'), utf8.encode('boom'), utf8.encode('c')]);
-    executor.execute(3, [utf8.encode('d')]);
-    const snapshot = assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
-    await waitFor(() => fatal.length > 0, 'onFatal');
-
-    const [error] = fatal;
-    assert.ok(error instanceof ServiceError);
-    assert.match(error.message, /service "throwing" failed on request 1 of batch 2: RangeError: refusing/);
-    assert.doesNotMatch(error.message, /boom/);
-    assert.equal((error.cause as Error).name, 'RangeError');
-    assert.deepEqual(executed.map((e) => e.seq), [1]);
-    await snapshot;
-    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === error);
-    executor.execute(4, [utf8.encode('e')]);
-    assert.equal(fatal.length, 1);
+    await checkThrowingRequestFailsAlone(executor, executed);
+    assert.deepEqual(fatal, []);
   });
 
   it('reports a worker that dies as fatal', async () => {
@@ -330,17 +347,10 @@ describe('InlineExecutor', () => {
     ]);
   });
 
-  it('stops at a throwing service, after reporting the batches before it', async () => {
+  it('fails a request whose update throws alone, with its error as the result, and carries on', async () => {
     const { executed, fatal, callbacks } = recorder();
-    const executor = new InlineExecutor(throwingService, callbacks);
-    executor.execute(1, [utf8.encode('a')]);
-    executor.execute(2, [utf8.encode('b'), utf8.encode('boom'), utf8.encode('c')]);
-    executor.execute(3, [utf8.encode('d')]);
-    await Promise.resolve();
-    assert.deepEqual(executed.map((e) => e.seq), [1]);
-    assert.equal(fatal.length, 1);
-    assert.match(fatal[0]!.message, /service "throwing" failed on request 1 of batch 2/);
-    await assert.rejects(executor.snapshot(CHUNK_BYTES), (e) => e === fatal[0]);
+    await checkThrowingRequestFailsAlone(new InlineExecutor(throwingService, callbacks), executed);
+    assert.deepEqual(fatal, []);
   });
 
   it('fires no callback after close()', async () => {
