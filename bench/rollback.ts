@@ -15,7 +15,7 @@
  *    from a base in memory and from a file.
  *
  * Every figure is the median of several runs. Usage:
- *   node .helper-exec-dist/bench/rollback.js [--runs 7] [--quick]
+ *   npm run bench:rollback -- [--runs 7] [--quick]
  */
 import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';

@@ -8,7 +8,8 @@ import { StateFileWriter } from '../checkpoint/state-file.js';
 import type { AnyService } from '../service.js';
 import type { ExecutorSnapshot, StateDigests } from './executor.js';
 import { CheckpointFileError, describeError, ServiceError } from './errors.js';
-import { KEPT_REQUEST_OVERHEAD_BYTES, OpenStateFile, type KeptBatch, type StateBase } from './state-base.js';
+import { KEPT_REQUEST_OVERHEAD_BYTES, type KeptBatch, type StateBase } from './state-base.js';
+import { OpenStateFile } from '../checkpoint/state-file.js';
 
 /** Most bytes of a failed request's result: its failure's description, cut on a character boundary. */
 export const FAILURE_RESULT_BYTES_MAX = 1024;

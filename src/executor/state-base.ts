@@ -5,68 +5,7 @@
  * replaying those batches, without the requests that failed, gives back
  * exactly the state a failed request found.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-
-/**
- * A state file held open by descriptor: it stays readable, unchanged, after
- * its path is deleted (the replica drops checkpoint images on its own
- * schedule), on POSIX and on Windows, where Node opens files with
- * FILE_SHARE_DELETE. In a worker thread Node closes it when the worker ends
- * (`trackUnmanagedFds`); elsewhere the owner calls {@link close}.
- * Synchronous, like every state file read on the executor's thread.
- */
-export class OpenStateFile {
-  readonly #fd: number;
-  #open = true;
-
-  /** Opens `path` for reading; throws what `openSync` throws (ENOENT, say). */
-  constructor(readonly path: string) {
-    this.#fd = openSync(path, 'r');
-  }
-
-  /** The whole file, in a buffer of its own. */
-  whole(): Uint8Array {
-    const bytes = new Uint8Array(this.#size());
-    this.#read(bytes, 0);
-    return bytes;
-  }
-
-  /**
-   * The file as pieces of `pieceBytes` (the last one shorter), each in a
-   * buffer of its own, read from the start as the iteration asks for them.
-   * Every call reads the file anew.
-   */
-  *pieces(pieceBytes: number): Generator<Uint8Array, void, undefined> {
-    const size = this.#size();
-    for (let at = 0; at < size; ) {
-      const piece = new Uint8Array(Math.min(pieceBytes, size - at));
-      this.#read(piece, at);
-      at += piece.length;
-      yield piece;
-    }
-  }
-
-  /** Idempotent. */
-  close(): void {
-    if (!this.#open) return;
-    this.#open = false;
-    closeSync(this.#fd);
-  }
-
-  #size(): number {
-    if (!this.#open) throw new Error(`state file ${this.path} is closed`);
-    return fstatSync(this.#fd).size;
-  }
-
-  /** Fills `into` from `position`: positional reads, so nothing depends on where an earlier read stopped. */
-  #read(into: Uint8Array, position: number): void {
-    for (let at = 0; at < into.length; ) {
-      const read = readSync(this.#fd, into, at, into.length - at, position + at);
-      if (read === 0) throw new Error(`state file ${this.path} shrank while read`);
-      at += read;
-    }
-  }
-}
+import type { OpenStateFile } from '../checkpoint/state-file.js';
 
 /**
  * Where the state is rebuilt from: `initialState()`, a private copy of an
