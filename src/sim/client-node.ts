@@ -4,6 +4,7 @@
  * from its (skewed) clock, reply frames through the real codec, broadcasts
  * out. A Byzantine client speaks the wire protocol badly on purpose.
  */
+import { assertNever } from '../core/assert.js';
 import { ClientCore, type ClientEffect, type ClientEvent } from '../core/client.js';
 import { clientId, replicaId, type ClientId } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
@@ -166,13 +167,30 @@ export class ClientNode {
         else host.progress();
         break;
       }
+      case 'failed': {
+        // The service threw on it (a poison operation): an answer like a result, checked the same way.
+        const inv = this.invocations[effect.token];
+        if (inv?.request === undefined) throw new Error(`failure of unknown token ${effect.token}`);
+        inv.resolvedAt = host.now();
+        if (host.trace.verbose) {
+          host.trace.line(host.now(), `${host.clientName(inv.request.clientId)}#${inv.request.requestNo} failed: ${Buffer.from(effect.message).toString()}`);
+        }
+        host.checkers.accepted(inv.request, effect.message, inv.snapshot);
+        if (++this.resolvedCount === this.operations) host.clientDone();
+        else host.progress();
+        break;
+      }
       case 'overloaded':
         throw new CheckFailure('liveness', `client queue overloaded (token ${effect.token})`);
+      case 'invalid':
+        throw new CheckFailure('validity', `a correct client's request was rejected unordered: ${Buffer.from(effect.reason).toString()}`);
+      case 'cancelled':
+        throw new Error('the simulated clients never cancel');
       case 'rejected':
         if (host.trace.verbose) host.trace.line(host.now(), `${host.clientName(this.spec.base)} ignores a reply from r${effect.from}: ${effect.reason}`);
         break;
       default:
-        break;
+        assertNever(effect, 'client effect');
     }
   }
 }

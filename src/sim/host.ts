@@ -14,6 +14,8 @@ export interface Host {
   readonly limits: WireLimits;
   readonly trace: Trace;
   readonly checkers: Checkers;
+  /** A mutant's runtime rule: a request the service threw on stops the replica, as before rollback existed. */
+  readonly serviceFailureStops: boolean;
   now(): Micros;
   /** A random stream for `purpose` (derived from the seed). */
   rng(purpose: string): Rng;

@@ -19,7 +19,7 @@ import type { VoteOutcome, VoteSet } from '../core/quorum.js';
 import type { Rejection } from '../core/rejection.js';
 import { ReplicaCore } from '../core/replica.js';
 import type { NewViewDecision, ViewChangeRules } from '../core/view-change.js';
-import type { CoreFactory } from './replica-node.js';
+import { plainCore, type CoreFactory } from './replica-node.js';
 import type { ScenarioBias } from './scenario.js';
 
 export interface Mutant {
@@ -32,6 +32,8 @@ export interface Mutant {
    * bias or without (the ordinary seed at which the simulator found the bug).
    */
   readonly caughtAt?: { readonly seed: number; readonly bias: boolean };
+  /** A rule of the runtime rather than the core: a request the service throws on stops the replica. */
+  readonly serviceFailureStops?: true;
 }
 
 /** Commits (and prepares) with f + 1 votes instead of a quorum of 2f + 1. */
@@ -305,6 +307,13 @@ export const MUTANTS: readonly Mutant[] = [
     make: mutated(FixedVoteResend),
     bias: { sizes: [10], slowNetwork: 0.8, options: { viewChangeResendTicks: 3, viewChangeTimeoutTicks: 50, pipelineMax: 4 } },
     caughtAt: { seed: 5926, bias: false },
+  },
+  {
+    name: 'service-failure-stops',
+    description: 'a request the service throws on stops the replica (fail-stop), instead of failing alone and being rolled back',
+    make: plainCore,
+    serviceFailureStops: true,
+    bias: { poison: true },
   },
 ];
 

@@ -162,6 +162,11 @@ export class ReplicaNode {
     if (this.down || incarnation !== this.incarnation) return;
     const { results, failed } = this.runner.run(seq, requests.map((r) => r.operation));
     const host = this.host;
+    if (failed.length > 0 && host.serviceFailureStops && this.checked) {
+      if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} stops: its service threw (mutant)`);
+      this.crash();
+      return;
+    }
     host.trace.rec(Rec.Executed, host.now(), this.id, seq, requests.length, results.length > 0 ? checksum(results[0] as Uint8Array) : 0);
     if (this.checked) host.checkers.executed(this.id, seq, requests, results);
     this.step({ type: 'executed', seq: seqNo(seq), results, failed });

@@ -28,6 +28,7 @@ export function runSeed(seed: number, options: RunOptions = {}): RunResult {
   const scenario = generateScenario(seed, options.bias === false ? undefined : mutant?.bias);
   const sim = new Simulation(scenario, {
     ...(mutant !== undefined ? { factory: mutant.make } : {}),
+    ...(mutant?.serviceFailureStops === true ? { serviceFailureStops: true } : {}),
     ...(options.sink !== undefined ? { sink: options.sink } : {}),
     ...(options.liftGates !== undefined ? { liftGates: options.liftGates } : {}),
   });

@@ -10,7 +10,7 @@ import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
 import { CLIENT_BEHAVIOURS, lateBehaviours, REPLICA_BEHAVIOURS, selectableBehaviours } from './byzantine.js';
 import { MS, type Micros } from './event-queue.js';
 import { Rng } from './rng.js';
-import { KEYS } from './service.js';
+import { KEYS, type SimOperationKind } from './service.js';
 
 /** Which links random drops and partitions may hit during the fault phase. */
 export type LossScope =
@@ -60,7 +60,7 @@ export interface ByzantineReplicaSpec {
 
 export interface Operation {
   readonly at: Micros;
-  readonly kind: 'append' | 'read';
+  readonly kind: SimOperationKind;
   readonly key: number;
 }
 
@@ -161,6 +161,8 @@ export interface ScenarioBias {
   readonly sessionFlood?: boolean;
   /** Generator 5: one correct replica hears nothing for a while and another crashes meanwhile (`isolateThenCrash`). */
   readonly isolateThenCrash?: boolean;
+  /** Generator 5: correct clients send some `poison` operations, on which the service throws. */
+  readonly poison?: boolean;
 }
 
 /**
@@ -429,7 +431,7 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     slowNetwork: undefined,
     isolation: undefined,
   };
-  return lateDraws5(lateDraws4(scenario, usedBases, bias), bias);
+  return poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias);
 }
 
 /**
@@ -706,4 +708,30 @@ function lateDraws5(s: Scenario, bias: ScenarioBias | undefined): Scenario {
     ? [{ replica: crashed, at: crashAt, restartAt: restartAt !== undefined && restartAt > crashAt ? restartAt : undefined }]
     : [...s.crashes];
   return { ...s, partitions, crashes, isolation: { lagging, isolated, crashed: room ? crashed : undefined } };
+}
+
+/** Seeds whose correct clients send some operations the service throws on (generator 5), and the share of them. */
+export const POISON_P = 0.1;
+export const POISON_OPERATION_P = 0.05;
+
+/** Its own stream (like LATE_5_STREAM's suffix, the first from 0 adding nothing to the regression and mutant seeds). */
+const POISON_STREAM = 'scenario-poison-5/5';
+
+/**
+ * Generator 5's poison: in POISON_P of the seeds (or with a bias), each
+ * operation of a correct client is a `poison` one with POISON_OPERATION_P:
+ * the service appends, then throws. Every replica must roll the append back
+ * and answer the request as failed, identically (the checkers replay G with
+ * the same runner), through view changes, checkpoints and state transfer.
+ */
+function poisonDraws(s: Scenario, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, POISON_STREAM);
+  const drawn = r.chance(POISON_P);
+  const flips = s.clients.map((c) => c.operations.map(() => r.chance(POISON_OPERATION_P)));
+  if (!(bias?.poison ?? (drawn && bias === undefined))) return s;
+  const clients = s.clients.map((c, i) => ({
+    ...c,
+    operations: c.operations.map((op, j) => (flips[i]?.[j] === true ? { ...op, kind: 'poison' as const } : op)),
+  }));
+  return { ...s, clients };
 }

@@ -6,16 +6,20 @@
  * replay) that executed different histories give different replies.
  *
  * It is a real {@link Service} run by the real {@link ServiceRunner}, so a
- * request whose operation does not decode gets the empty reply, exactly as in
- * production.
+ * request whose operation does not decode fails, exactly as in production.
+ * A `poison` operation (generator 5) appends like `append` and then throws:
+ * the runner must roll the append back, and every replica answers it as
+ * failed with the same message.
  */
 import { defineService, type Codec } from '../service.js';
 
 /** Keys 0..KEYS-1. */
 export const KEYS = 8;
 
+export type SimOperationKind = 'append' | 'read' | 'poison';
+
 export interface SimRequest {
-  readonly kind: 'append' | 'read';
+  readonly kind: SimOperationKind;
   readonly key: number;
   readonly value: Uint8Array;
 }
@@ -32,13 +36,13 @@ export interface SimState {
   readonly lengths: number[];
 }
 
-const APPEND = 1;
-const READ = 2;
+const KIND_BYTE: Readonly<Record<SimOperationKind, number>> = { append: 1, read: 2, poison: 3 };
+const KIND_OF_BYTE: readonly (SimOperationKind | undefined)[] = [undefined, 'append', 'read', 'poison'];
 
 /** Encodes an operation: kind byte, key byte, value. */
-export function encodeOperation(kind: 'append' | 'read', key: number, value: Uint8Array): Uint8Array {
+export function encodeOperation(kind: SimOperationKind, key: number, value: Uint8Array): Uint8Array {
   const out = new Uint8Array(2 + value.length);
-  out[0] = kind === 'append' ? APPEND : READ;
+  out[0] = KIND_BYTE[kind];
   out[1] = key;
   out.set(value, 2);
   return out;
@@ -47,10 +51,10 @@ export function encodeOperation(kind: 'append' | 'read', key: number, value: Uin
 const requestCodec: Codec<SimRequest> = {
   encode: (r) => encodeOperation(r.kind, r.key, r.value),
   decode(bytes) {
-    const kind = bytes[0];
+    const kind = KIND_OF_BYTE[bytes[0] ?? 0];
     const key = bytes[1];
-    if (key === undefined || key >= KEYS || (kind !== APPEND && kind !== READ)) throw new TypeError('bad operation');
-    return { kind: kind === APPEND ? 'append' : 'read', key, value: bytes.subarray(2) };
+    if (key === undefined || key >= KEYS || kind === undefined) throw new TypeError('bad operation');
+    return { kind, key, value: bytes.subarray(2) };
   },
 };
 
@@ -94,13 +98,14 @@ export const simService = defineService<SimState, SimRequest, SimReply>({
   state: stateCodec,
   initialState: () => ({ appends: 0, chain: 0x811c9dc5, lengths: new Array<number>(KEYS).fill(0) }),
   update(state, request) {
-    if (request.kind === 'append') {
+    if (request.kind === 'append' || request.kind === 'poison') {
       let h = state.chain ^ (request.key + 1);
       for (const b of request.value) h = Math.imul(h ^ b, 0x01000193);
       state.chain = Math.imul(h ^ state.appends, 0x01000193) >>> 0;
       state.appends++;
       state.lengths[request.key] = (state.lengths[request.key] ?? 0) + 1;
     }
+    if (request.kind === 'poison') throw new RangeError(`poisoned key ${request.key}`);
     return { appends: state.appends, keyLength: state.lengths[request.key] ?? 0, chain: state.chain };
   },
 });

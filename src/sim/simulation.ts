@@ -144,6 +144,8 @@ export interface RunResult {
 
 export interface SimulationOptions {
   readonly factory?: CoreFactory;
+  /** A request the service throws on stops the replica (mutant `service-failure-stops`). */
+  readonly serviceFailureStops?: boolean;
   /** Receives readable trace lines (verbose mode). */
   readonly sink?: (line: string) => void;
   /** Liveness gates to lift for this run (to see what they hide). */
@@ -152,6 +154,7 @@ export interface SimulationOptions {
 
 export class Simulation implements Host {
   readonly limits: WireLimits;
+  readonly serviceFailureStops: boolean;
   readonly trace: Trace;
   readonly checkers: Checkers;
   readonly clientEndpoints: number[] = [];
@@ -192,6 +195,7 @@ export class Simulation implements Host {
     for (const gate of options.liftGates ?? []) gates[gate] = false;
     this.gates = gates as unknown as LivenessGates;
     this.limits = wireLimits(s.options, s.n);
+    this.serviceFailureStops = options.serviceFailureStops === true;
     this.trace = new Trace(options.sink);
     const correctBases = new Set(s.clients.map((c) => c.base));
     this.checkers = new Checkers(

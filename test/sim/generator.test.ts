@@ -24,6 +24,8 @@ import {
   SLOW_NETWORK_FACTOR_MIN,
   SLOW_NETWORK_P,
   ISOLATE_THEN_CRASH_P,
+  POISON_OPERATION_P,
+  POISON_P,
   faultyReplicas,
   type PartitionSpec,
   TICK_PERIOD,
@@ -113,6 +115,30 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
     assert.ok(Math.abs(drawn / seeds - ISOLATE_THEN_CRASH_P) < 0.02, `isolate-then-crash in ${drawn} of ${seeds} seeds`);
     assert.ok(generateScenario(3, { sizes: [4], isolateThenCrash: true }).isolation !== undefined);
     assert.equal(generateScenario(3, { sizes: [4] }).isolation, undefined);
+  });
+
+  it('gives correct clients poison operations in about POISON_P of the seeds, none of them a regression or mutant seed', () => {
+    const poisoned = (s: Scenario): number => s.clients.reduce((sum, c) => sum + c.operations.filter((o) => o.kind === 'poison').length, 0);
+    for (const seed of [20, 641, 726, 72, 87, 265, 451, 2115, 29, 4747, 13, 85, 31, 61, 341, 8221, 5926, 636]) {
+      assert.equal(poisoned(generateScenario(seed)), 0, `seed ${seed}`);
+    }
+    const seeds = 2000;
+    let seedsWith = 0;
+    let operations = 0;
+    let poison = 0;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const s = generateScenario(seed);
+      const count = poisoned(s);
+      if (count > 0) seedsWith++;
+      if (count > 0) {
+        poison += count;
+        operations += s.clients.reduce((sum, c) => sum + c.operations.length, 0);
+      }
+    }
+    assert.ok(Math.abs(seedsWith / seeds - POISON_P) < 0.03, `poison in ${seedsWith} of ${seeds} seeds`);
+    assert.ok(Math.abs(poison / operations - POISON_OPERATION_P) < 0.02, `${poison} of ${operations} operations of those seeds`);
+    assert.ok(poisoned(generateScenario(3, { poison: true })) > 0);
+    assert.equal(poisoned(generateScenario(3, { sizes: [4] })), 0);
   });
 
   it('gives a bias exactly what it asks for, and none of the random additions', () => {
