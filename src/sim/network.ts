@@ -29,11 +29,13 @@ export interface Frame {
   readonly linkSeq: number;
   /** Receiver incarnation at send time: frames in flight die with a crash. */
   readonly incarnation: number;
+  /** Its link's connection at send time: frames in flight die with a reset. */
+  readonly connection: number;
   /** A duplicate made by the network. */
   readonly copy: boolean;
 }
 
-export type LossReason = 'drop' | 'partition' | 'crash';
+export type LossReason = 'drop' | 'partition' | 'crash' | 'reset';
 
 export interface NetworkHooks {
   /** Schedule delivery of `frame` at `time`. */
@@ -55,6 +57,7 @@ export interface NetworkCounters {
   delayed: number;
   partitionLost: number;
   crashLost: number;
+  resetLost: number;
   authRejected: number;
 }
 
@@ -68,6 +71,7 @@ export class Network {
     delayed: 0,
     partitionLost: 0,
     crashLost: 0,
+    resetLost: 0,
     authRejected: 0,
   };
   /** Network faults (drops, duplicates, reordering, spikes) apply only while this is true. */
@@ -83,6 +87,8 @@ export class Network {
   private readonly linkTail: Float64Array;
   /** Number of active partitions cutting each directed link. */
   private readonly cut: Int32Array;
+  /** Connection number of each directed link: a reset starts a new one. */
+  private readonly connection: Int32Array;
   /** Endpoints whose links random drops may hit. */
   private readonly lossy: Uint8Array;
 
@@ -102,6 +108,7 @@ export class Network {
     this.linkDelivered = new Int32Array(links).fill(-1);
     this.linkTail = new Float64Array(links);
     this.cut = new Int32Array(links);
+    this.connection = new Int32Array(links);
     this.lossy = new Uint8Array(endpoints);
     for (let e = 0; e < endpoints; e++) {
       this.lossy[e] = lossyEndpoint(params.lossScope, e, n, faultyReplicas) ? 1 : 0;
@@ -120,6 +127,7 @@ export class Network {
       bytes,
       linkSeq,
       incarnation: this.hooks.incarnation(to),
+      connection: this.connection[link] as number,
       copy: false,
     };
     this.counters.sent++;
@@ -168,6 +176,11 @@ export class Network {
       return false;
     }
     const link = frame.from * this.endpoints + frame.to;
+    if (frame.connection !== this.connection[link]) {
+      this.counters.resetLost++;
+      this.hooks.lost(frame, 'reset');
+      return false;
+    }
     if (!frame.copy) {
       if (frame.linkSeq < (this.linkDelivered[link] as number)) this.counters.reordered++;
       else this.linkDelivered[link] = frame.linkSeq;
@@ -180,16 +193,18 @@ export class Network {
     return true;
   }
 
-  /** Starts (`+1`) or ends (`-1`) a partition. */
+  /** Starts (`+1`) or ends (`-1`) a partition; a reset's start also kills the frames in flight on its links. */
   partition(p: PartitionSpec, delta: 1 | -1): void {
     const cutLink = (x: number, y: number): void => {
-      this.cut[x * this.endpoints + y] = (this.cut[x * this.endpoints + y] as number) + delta;
+      const link = x * this.endpoints + y;
+      this.cut[link] = (this.cut[link] as number) + delta;
+      if (p.kind === 'reset' && delta === 1) this.connection[link] = (this.connection[link] as number) + 1;
     };
     for (const x of p.a) {
       for (const y of p.b) {
         if (x === y) continue;
         cutLink(x, y);
-        if (p.kind === 'symmetric') cutLink(y, x);
+        if (p.kind !== 'one-way') cutLink(y, x);
       }
     }
   }

@@ -39,8 +39,13 @@ export interface NetworkParams {
 export interface PartitionSpec {
   readonly start: Micros;
   readonly end: Micros;
-  /** Symmetric: no frame crosses between the sides. One-way: frames from `a` to `b` are lost. */
-  readonly kind: 'symmetric' | 'one-way';
+  /**
+   * Symmetric: no frame crosses between the sides. One-way: frames from `a`
+   * to `b` are lost. Reset (generator 5): the connections between the sides
+   * die at `start`, losing every frame in flight on them either way, and
+   * come back (redialled) at `end`; symmetric meanwhile.
+   */
+  readonly kind: 'symmetric' | 'one-way' | 'reset';
   /** Endpoints (replica ids, then client endpoints) on each side. */
   readonly a: readonly number[];
   readonly b: readonly number[];
@@ -163,6 +168,8 @@ export interface ScenarioBias {
   readonly isolateThenCrash?: boolean;
   /** Generator 5: correct clients send some `poison` operations, on which the service throws. */
   readonly poison?: boolean;
+  /** Generator 5: connections die and are redialled (`reset` partitions). */
+  readonly resets?: boolean;
 }
 
 /**
@@ -431,7 +438,7 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     slowNetwork: undefined,
     isolation: undefined,
   };
-  return poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias);
+  return resetDraws(poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias), bias);
 }
 
 /**
@@ -634,7 +641,7 @@ export function describeScenario(s: Scenario): string[] {
     `network: latency ${s.network.latencyMin}-${s.network.latencyMax}us, drop ${s.network.dropP} (${s.network.lossScope} links), ` +
       `duplicate ${s.network.duplicateP}, reorder ${s.network.reorderP}, spikes ${s.network.spikeP} up to ${ms(s.network.spikeMax)}`,
     ...s.partitions.map(
-      (p) => `partition ${p.kind} ${ms(p.start)}-${ms(p.end)}: {${p.a.map(name).join(',')}} ${p.kind === 'symmetric' ? '<-/->' : '-/->'} {${p.b.map(name).join(',')}}`,
+      (p) => `partition ${p.kind} ${ms(p.start)}-${ms(p.end)}: {${p.a.map(name).join(',')}} ${p.kind === 'one-way' ? '-/->' : '<-/->'} {${p.b.map(name).join(',')}}`,
     ),
     ...s.crashes.map((c) => `crash r${c.replica} at ${ms(c.at)}${c.restartAt !== undefined ? `, restart at ${ms(c.restartAt)}` : ', no restart'}`),
     ...s.byzantine.map((b) => `Byzantine r${b.replica}: ${b.behaviours.join(', ')}`),
@@ -734,4 +741,36 @@ function poisonDraws(s: Scenario, bias: ScenarioBias | undefined): Scenario {
     operations: c.operations.map((op, j) => (flips[i]?.[j] === true ? { ...op, kind: 'poison' as const } : op)),
   }));
   return { ...s, clients };
+}
+
+/** Seeds with connection resets (generator 5). */
+export const RESET_P = 0.2;
+
+/** Its own stream (suffix: the first from 0 adding nothing to the regression and mutant seeds). */
+const RESET_STREAM = 'scenario-resets-5/184';
+
+/**
+ * Generator 5's connection resets: in RESET_P of the seeds (or with a bias),
+ * one to five times in the fault phase a connection dies, between two
+ * replicas or a client and a replica: every frame in flight on it is lost,
+ * both ways, and nothing crosses until it is redialled 10-2000 ms later (the
+ * runtime redials within about 2 s). What a dead TLS connection costs: the
+ * protocol's retransmission must recover what it lost, promptly.
+ */
+function resetDraws(s: Scenario, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, RESET_STREAM);
+  const drawn = r.chance(RESET_P);
+  const count = r.int(1, 5);
+  const endpoints = s.n + s.clients.length + s.byzantineClients.length;
+  const resets: PartitionSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const x = r.int(0, s.n - 1);
+    let y = r.int(0, endpoints - 2);
+    if (y >= x) y++;
+    const start = r.int(0, Math.max(0, s.faultEnd - 10 * MS));
+    const end = Math.min(s.faultEnd, start + r.int(10, 2000) * MS);
+    resets.push({ start, end, kind: 'reset', a: [x], b: [y] });
+  }
+  if (!(bias?.resets ?? (drawn && bias === undefined))) return s;
+  return { ...s, partitions: [...s.partitions, ...resets] };
 }

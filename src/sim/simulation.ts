@@ -78,6 +78,8 @@ export interface FaultCounts {
   delayed: number;
   partitions: number;
   partitionLost: number;
+  /** Frames in flight lost with a connection reset (generator 5). */
+  resetLost: number;
   crashes: number;
   restarts: number;
   byzantineActions: number;
@@ -96,6 +98,7 @@ export function noFaults(): FaultCounts {
     delayed: 0,
     partitions: 0,
     partitionLost: 0,
+    resetLost: 0,
     crashes: 0,
     restarts: 0,
     byzantineActions: 0,
@@ -386,6 +389,7 @@ export class Simulation implements Host {
       reordered: c.reordered,
       delayed: c.delayed,
       partitionLost: c.partitionLost,
+      resetLost: c.resetLost,
       authRejected: c.authRejected,
     });
     return {
@@ -442,7 +446,7 @@ export class Simulation implements Host {
           this.trace.rec(Rec.PartitionStart, this.now(), p.a.length, p.b.length, p.kind === 'symmetric' ? 1 : 0);
           if (this.trace.verbose) {
             const names = (xs: readonly number[]): string => xs.map((x) => this.endpointName(x)).join(',');
-            this.trace.line(this.now(), `partition (${p.kind}) {${names(p.a)}} ${p.kind === 'symmetric' ? '<-/->' : '-/->'} {${names(p.b)}}`);
+            this.trace.line(this.now(), `partition (${p.kind}) {${names(p.a)}} ${p.kind === 'one-way' ? '-/->' : '<-/->'} {${names(p.b)}}`);
           }
         },
       });
@@ -541,8 +545,9 @@ export class Simulation implements Host {
   }
 
   private lost(frame: Frame, reason: LossReason): void {
-    const kind = reason === 'drop' ? Rec.Drop : reason === 'partition' ? Rec.PartitionLoss : Rec.CrashLoss;
-    this.traceFrame(kind, reason === 'drop' ? 'drop' : reason === 'partition' ? 'cut' : 'lost (crash)', frame);
+    const kind = reason === 'drop' ? Rec.Drop : reason === 'crash' ? Rec.CrashLoss : Rec.PartitionLoss;
+    const verb = { drop: 'drop', partition: 'cut', crash: 'lost (crash)', reset: 'lost (reset)' }[reason];
+    this.traceFrame(kind, verb, frame);
     const n = this.scenario.n;
     if (frame.from < n && frame.to < n && this.isCorrect(frame.from) && this.isCorrect(frame.to)) {
       this.lostAgreement++;

@@ -26,6 +26,7 @@ import {
   ISOLATE_THEN_CRASH_P,
   POISON_OPERATION_P,
   POISON_P,
+  RESET_P,
   faultyReplicas,
   type PartitionSpec,
   TICK_PERIOD,
@@ -105,7 +106,7 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
       if (s.isolation === undefined) continue;
       drawn++;
       const { lagging, isolated, crashed } = s.isolation;
-      const [lag, iso] = s.partitions.slice(-2) as [PartitionSpec, PartitionSpec];
+      const [lag, iso] = s.partitions.filter((p) => p.kind !== 'reset').slice(-2) as [PartitionSpec, PartitionSpec];
       assert.deepEqual([lag.kind, lag.b, iso.kind, iso.b], ['one-way', [lagging], 'one-way', [isolated]]);
       assert.ok(iso.start >= lag.start && iso.end <= lag.end, 'the second isolation is inside the lag');
       assert.ok(![lagging, isolated, crashed].includes(0), 'never the first primary');
@@ -139,6 +140,28 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
     assert.ok(Math.abs(poison / operations - POISON_OPERATION_P) < 0.02, `${poison} of ${operations} operations of those seeds`);
     assert.ok(poisoned(generateScenario(3, { poison: true })) > 0);
     assert.equal(poisoned(generateScenario(3, { sizes: [4] })), 0);
+  });
+
+  it('resets connections in about RESET_P of the seeds, none of them a regression or mutant seed', () => {
+    const resets = (s: Scenario): PartitionSpec[] => s.partitions.filter((p) => p.kind === 'reset');
+    for (const seed of [20, 641, 726, 72, 87, 265, 451, 2115, 29, 4747, 13, 85, 31, 61, 341, 8221, 5926, 636]) {
+      assert.deepEqual(resets(generateScenario(seed)), [], `seed ${seed}`);
+    }
+    const seeds = 2000;
+    let drawn = 0;
+    for (let seed = 1; seed <= seeds; seed++) {
+      const s = generateScenario(seed);
+      const r = resets(s);
+      if (r.length === 0) continue;
+      drawn++;
+      assert.ok(r.length <= 5);
+      for (const p of r) {
+        assert.ok(p.a.length === 1 && p.b.length === 1 && p.a[0]! < s.n && p.a[0] !== p.b[0], 'a replica and another endpoint');
+        assert.ok(p.start < p.end && p.end <= s.faultEnd, 'healed by the end of the fault phase');
+      }
+    }
+    assert.ok(Math.abs(drawn / seeds - RESET_P) < 0.03, `resets in ${drawn} of ${seeds} seeds`);
+    assert.ok(resets(generateScenario(3, { resets: true })).length > 0);
   });
 
   it('gives a bias exactly what it asks for, and none of the random additions', () => {
