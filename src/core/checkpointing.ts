@@ -82,7 +82,7 @@ export class Checkpointing {
 
   /** Moves the low watermark to `cert` and collects everything below it [C4]. */
   adoptStable(cert: CheckpointCertificate): void {
-    const { ctx, log, agreement, transfer } = this.parts;
+    const { ctx, log, agreement, transfer, viewChange } = this.parts;
     if (!log.advanceStable(cert)) return;
     const own = this.ownManifests.get(cert.seq);
     const ownDigest = own === undefined ? undefined : ctx.crypto.manifestDigest(own);
@@ -90,6 +90,7 @@ export class Checkpointing {
     for (const s of this.ownManifests.keys()) if (s <= cert.seq) this.ownManifests.delete(s);
     this.votes.dropUpTo(cert.seq);
     agreement.windowMovedTo(cert.seq);
+    viewChange.windowMovedTo(cert.seq);
     for (const s of this.own.keys()) if (s <= cert.seq) this.own.delete(s);
     ctx.emit({ type: 'stable-checkpoint', seq: cert.seq });
     if (cert.seq > log.lastDelivered) transfer.fellBehind(); // [S4 a]

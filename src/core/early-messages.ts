@@ -10,7 +10,9 @@
  * holds at most one PRE-PREPARE per slot of the window, all from the view's
  * primary (at most logWindow x batchBytesMax operation bytes), and one
  * PREPARE and one COMMIT per slot and other replica: bounded by the window
- * like the log itself, whatever a Byzantine replica sends.
+ * like the log itself, whatever a Byzantine replica sends. When the window
+ * moves (a checkpoint becomes stable while the view changes), what falls
+ * below it is dropped, so the bound holds for the current window.
  */
 import type { ReplicaId } from './ids.js';
 import type { CommitMessage, PrepareMessage, PrePrepareMessage } from './messages.js';
@@ -37,6 +39,15 @@ export class EarlyMessages {
     const out = [...this.held.values()];
     this.clear();
     return out;
+  }
+
+  /** Forgets what is at or below `seq`: the window moved past it (a checkpoint became stable meanwhile). */
+  dropUpTo(seq: number): void {
+    for (const [key, { message }] of this.held) {
+      if (message.seq > seq) continue;
+      this.held.delete(key);
+      if (message.type === 'pre-prepare') this.bytes_ -= operationBytes(message.requests);
+    }
   }
 
   clear(): void {

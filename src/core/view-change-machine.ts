@@ -63,6 +63,11 @@ export class ViewChangeMachine {
     return { count: this.early.count, bytes: this.early.bytes };
   }
 
+  /** The window moved to (seq, seq + logWindow]: early messages below it will never be accepted [V9]. */
+  windowMovedTo(seq: SeqNo): void {
+    this.early.dropUpTo(seq);
+  }
+
   // --- timers [T2-T4] ---------------------------------------------------------
 
   /**

@@ -38,7 +38,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { batchDigest, Cluster, commit, fastTimers, prePrepare, prepare, prepareOf, req, where } from './harness.js';
+import { batchDigest, checkpoint, Cluster, commit, fastTimers, prePrepare, prepare, prepareOf, req, stateDigestOf, where } from './harness.js';
 
 const options = { ...fastTimers, batchBytesMax: 1024, requestBytesMax: 1024, logWindow: 16, checkpointInterval: 8, pipelineMax: 4 };
 const BYZANTINE = 0;
@@ -144,4 +144,30 @@ describe('the early-message buffer [V9] checks the sender and the window, and is
     );
     viewStillWorks(c, deliverNewView);
   });
+
+  it('what falls below the window when a checkpoint becomes stable meanwhile is dropped, so the bound holds for the new window', () => {
+    // Simulator seed 4872: a replica awaiting a NEW-VIEW kept the primary's PRE-PREPAREs of the old
+    // window after a checkpoint moved it, and took those of the new window too (150 bytes, bound 128).
+    const { c } = r3AwaitingNewView();
+    const bound = options.logWindow * options.batchBytesMax;
+    const operation = 'y'.repeat(options.batchBytesMax);
+    const propose = (from: number, to: number): void => {
+      for (let s = from; s <= to; s++) c.inject(1, 3, prePrepare(1, s, [req(200 + s, 1, operation)]));
+      c.deliverAll();
+    };
+    propose(2, options.logWindow);
+    assert.ok(c.status(3).earlyMessageBytes > (options.logWindow - 2) * options.batchBytesMax, 'premise: the window (0, 16] is held full');
+    // Checkpoint 8 becomes stable at r3 (three matching CHECKPOINTs) while it still awaits the NEW-VIEW.
+    const digest = stateDigestOf(['a']);
+    for (const signer of [0, 1, 2]) c.inject(signer, 3, checkpoint(options.checkpointInterval, digest, signer));
+    c.deliverAll();
+    assert.deepEqual([c.status(3).stableCheckpoint, c.status(3).viewActive], [options.checkpointInterval, false], 'premise: the window moved to (8, 24]');
+    propose(options.logWindow + 1, options.logWindow + options.checkpointInterval);
+    const after = c.status(3);
+    assert.ok(
+      after.earlyMessageBytes <= bound,
+      `r3 holds ${after.earlyMessageBytes} bytes in ${after.earlyMessages} early messages; bound logWindow x batchBytesMax = ${bound}`,
+    );
+  });
 });
+

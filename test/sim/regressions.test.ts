@@ -229,6 +229,14 @@ const CORE_FAULTS: readonly Case[] = [
     conditions: 'n = 4, a one-way partition and a crash with restart',
     holds: (s) => s.n === 4 && s.partitions.some((p) => p.kind === 'one-way') && s.crashes.some((c) => c.restartAt !== undefined),
   },
+  {
+    seed: 4872,
+    what:
+      'early messages outlived their window (bounded-memory): r3, awaiting view 1\'s NEW-VIEW, kept PRE-PREPAREs below a ' +
+      'checkpoint that became stable meanwhile and took those of the new window too (150 operation bytes, bound 128)',
+    conditions: 'n = 7, a Byzantine primary with bad-digest and a colluding backup, logWindow 2',
+    holds: (s) => s.n === 7 && s.options.logWindow === 2 && byzantineWith(s, 'bad-digest') > 0 && byzantineWith(s, 'collude') > 0,
+  },
 ];
 
 describe(`core faults generator ${GENERATOR_VERSION} found`, () => {
