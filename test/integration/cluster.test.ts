@@ -14,21 +14,7 @@ import { runKvLoad } from '../../src/cluster/kv-load.js';
 import { Client } from '../../src/runtime/client.js';
 import { counterService } from '../../src/services/counter.js';
 import { kvService } from '../../src/services/kv.js';
-import { waitFor } from '../support/wait-for.js';
-
-/** Waits until every running replica executed the same last batch; returns their distinct digests. */
-async function settledDigests(cluster: LocalCluster): Promise<Set<string>> {
-  let digests = new Set<string>();
-  await waitFor(
-    async () => {
-      const answers = await Promise.all(cluster.running.map((id) => cluster.digest(id)));
-      digests = new Set(answers.map((a) => a.digest));
-      return new Set(answers.map((a) => a.seq)).size === 1;
-    },
-    { timeoutMs: 15_000, what: 'replicas to execute the same last batch' },
-  );
-  return digests;
-}
+import { settledDigests } from '../support/settled-digests.js';
 
 async function kvRequests(cluster: LocalCluster, sessions: number, count: number): Promise<void> {
   const client = await Client.connect({ config: cluster.config, service: kvService, sessions });

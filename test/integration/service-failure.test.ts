@@ -16,7 +16,7 @@ import { LocalCluster } from '../../src/cluster/local-cluster.js';
 import { utf8Codec } from '../../src/codecs.js';
 import { ServiceError } from '../../src/executor/errors.js';
 import { Client } from '../../src/runtime/client.js';
-import { waitFor } from '../support/wait-for.js';
+import { settledDigests } from '../support/settled-digests.js';
 
 const POISON_SERVICE = fileURLToPath(new URL('../fixtures/poison-service.js', import.meta.url));
 const codecs = { request: utf8Codec, reply: utf8Codec };
@@ -48,16 +48,7 @@ describe('a service that throws on one request (4 replica processes)', { timeout
       }
       assert.equal(await client.invoke('add:a', { timeoutMs: 10_000 }), '2', "the poisons' +1000 were rolled back");
       assert.deepEqual(cluster.running, [0, 1, 2, 3], 'no replica stopped');
-      let digests = new Set<string>();
-      await waitFor(
-        async () => {
-          const answers = await Promise.all(cluster.running.map((id) => cluster.digest(id)));
-          digests = new Set(answers.map((a) => a.digest));
-          return new Set(answers.map((a) => a.seq)).size === 1;
-        },
-        { timeoutMs: 15_000, what: 'replicas to execute the same last batch' },
-      );
-      assert.equal(digests.size, 1, 'one state digest across 4 replicas');
+      assert.equal((await settledDigests(cluster)).size, 1, 'one state digest across 4 replicas');
     } finally {
       await client.close();
     }

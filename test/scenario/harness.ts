@@ -727,6 +727,16 @@ export class Cluster {
     assert.fail(`runUntil: condition not reached after ${maxTicks} ticks (tick ${this.now})`);
   }
 
+  /** Like `runUntil`, but returns the rounds run when `max` is reached instead of failing. */
+  runUpTo(done: () => boolean, max: number, opts: RunOptions = {}): number {
+    let ticks = 0;
+    while (ticks < max && !done()) {
+      this.run(1, opts);
+      ticks++;
+    }
+    return ticks;
+  }
+
   private settle(opts: RunOptions): void {
     if (opts.deliver === undefined) this.deliverAll();
     else this.deliverWhere(opts.deliver);

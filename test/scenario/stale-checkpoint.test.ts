@@ -31,15 +31,6 @@ const options = { ...fastTimers, viewChangeTimeoutTicks: 100, checkpointInterval
 const ALIVE = [0, 2, 3];
 const REQUESTS = 12;
 
-function runUpTo(c: Cluster, done: () => boolean, max: number): number {
-  let ticks = 0;
-  while (ticks < max && !done()) {
-    c.run(1);
-    ticks++;
-  }
-  return ticks;
-}
-
 /** r2 misses the quorums of the first `missed` checkpoints (every 4 batches), r3 is cut off, then r1 crashes for good. */
 function run(missed: number): { c: Cluster; total: number; ticks: number } {
   const c = new Cluster({ n: 4, options });
@@ -60,7 +51,7 @@ function run(missed: number): { c: Cluster; total: number; ticks: number } {
   checkpointsToR2();
   const total = first + 8;
   for (let client = first + 1; client <= total; client++) c.submit(req(client, 1), ALIVE);
-  const ticks = runUpTo(c, () => ALIVE.every((r) => c.serviceLog(r).length === total), 1000);
+  const ticks = c.runUpTo(() => ALIVE.every((r) => c.serviceLog(r).length === total), 1000);
   return { c, total, ticks };
 }
 

@@ -92,16 +92,6 @@ function assertSameServiceLogs(c: Cluster, replicas: readonly number[]): void {
   for (const r of replicas) assert.deepEqual(c.serviceLog(r), c.serviceLog(replicas[0] as number), `r${r} and r${replicas[0]} hold different service states`);
 }
 
-/** Ticks (each followed by delivering everything) until `done` or `max` ticks; returns the ticks run. */
-function runUpTo(c: Cluster, done: () => boolean, max: number): number {
-  let ticks = 0;
-  while (ticks < max && !done()) {
-    c.run(1);
-    ticks++;
-  }
-  return ticks;
-}
-
 /** The unsolicited-summary attack (`withSummary`) or its control run. */
 function slightlyBehind(withSummary: boolean): Cluster {
   const c = new Cluster({ n: 4, options, byzantine: [LIAR] });
@@ -176,7 +166,7 @@ function farBehind(liarAnswers: boolean): Cluster {
 describe('an unsolicited or lone STATE-SUMMARY does not hook a correct replica', () => {
   it('a replica one batch behind, sent a valid summary it never asked for by a replica that then serves nothing, still executes everything', () => {
     const c = slightlyBehind(true);
-    const ticks = runUpTo(c, () => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS), 3000);
+    const ticks = c.runUpTo(() => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS), 3000);
     assert.deepEqual(
       CORRECT.map((r) => c.serviceLog(r).length),
       CORRECT.map(() => REQUESTS),
@@ -188,7 +178,7 @@ describe('an unsolicited or lone STATE-SUMMARY does not hook a correct replica',
 
   it('control: without the summary the same run executes everything in view 0', () => {
     const c = slightlyBehind(false);
-    const ticks = runUpTo(c, () => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS), 3000);
+    const ticks = c.runUpTo(() => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS), 3000);
     assert.deepEqual(CORRECT.map((r) => c.serviceLog(r).length), CORRECT.map(() => REQUESTS), `after ${ticks} ticks: ${describeRun(c)}`);
     assert.deepEqual(CORRECT.map((r) => c.status(r).viewChanges), [0, 0, 0]);
     assertSameServiceLogs(c, CORRECT);
@@ -196,14 +186,14 @@ describe('an unsolicited or lone STATE-SUMMARY does not hook a correct replica',
 
   it("a replica far behind is not steered by the one replica naming a higher checkpoint that it then never serves", () => {
     const c = farBehind(true);
-    const ticks = runUpTo(c, () => c.serviceLog(3).length >= 16, 1000);
+    const ticks = c.runUpTo(() => c.serviceLog(3).length >= 16, 1000);
     assert.ok(c.serviceLog(3).length >= 16, `r3 caught up to the 16 requests executed while it was cut off within 1000 ticks; after ${ticks} ticks: ${describeRun(c)}`);
     assert.deepEqual(c.serviceLog(3).slice(0, 16), c.serviceLog(0).slice(0, 16));
   });
 
   it("control: with the liar's summaries lost, the replica far behind catches up from r0 and r2", () => {
     const c = farBehind(false);
-    const ticks = runUpTo(c, () => c.serviceLog(3).length >= 16, 1000);
+    const ticks = c.runUpTo(() => c.serviceLog(3).length >= 16, 1000);
     assert.ok(c.serviceLog(3).length >= 16, `after ${ticks} ticks: ${describeRun(c)}`);
     assert.deepEqual(c.serviceLog(3).slice(0, 16), c.serviceLog(0).slice(0, 16));
   });
@@ -214,10 +204,10 @@ describe('an unsolicited or lone STATE-SUMMARY does not hook a correct replica',
     // checkpoint at or below what it delivered becomes its stable one, its window stays at (12, 20]
     // and it can never accept s21.
     const c = farBehind(false);
-    const ticks = runUpTo(c, () => c.serviceLog(3).length >= REQUESTS, 1000);
+    const ticks = c.runUpTo(() => c.serviceLog(3).length >= REQUESTS, 1000);
     assert.equal(c.serviceLog(3).length, REQUESTS, `after ${ticks} ticks: ${describeRun(c)}`);
     for (let client = REQUESTS + 1; client <= REQUESTS + 8; client++) c.submit(req(client, 1));
-    const more = runUpTo(c, () => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS + 8), 1000);
+    const more = c.runUpTo(() => CORRECT.every((r) => c.serviceLog(r).length === REQUESTS + 8), 1000);
     assert.deepEqual(
       CORRECT.map((r) => c.serviceLog(r).length),
       CORRECT.map(() => REQUESTS + 8),
