@@ -2,6 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '../log.js';
 import { allScenarios, scenarioNames } from './registry.js';
+import { LOSSY_DEFAULT_DURATION_SEC } from './scenarios/lossy-network.js';
 import { formatReport, runChaos } from './runner.js';
 import { defaultChaosOptions, type ChaosOptions } from './types.js';
 
@@ -23,10 +24,18 @@ function positive(max: number) {
   };
 }
 
+function nonNegative(max: number) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!Number.isFinite(value) || value < 0 || value > max) throw new InvalidArgumentError(`expected a number in [0, ${max}]`);
+    return value;
+  };
+}
+
 interface ChaosCommandOptions {
   scenario: string;
   cycles: number;
-  duration: number;
+  duration?: number;
   clients: number;
   replicas: number;
   retransmitMs: number;
@@ -39,6 +48,8 @@ interface ChaosCommandOptions {
   catchUpTimeout: number;
   checkpointInterval?: number;
   stateMib: number;
+  seed?: number;
+  faultsPerSec: number;
   logLevel: LogLevel;
   json: boolean;
 }
@@ -57,7 +68,11 @@ export function addChaosCommand(program: Command): void {
     .addHelpText('after', `\nScenarios:\n${list}`)
     .addOption(new Option('--scenario <name>', 'scenario to run').choices(scenarioNames()).default('kill-primary'))
     .option('--cycles <n>', 'how many times the fault is injected', integer(1, 1000), d.cycles)
-    .option('--duration <seconds>', 'steady load per cycle: 40% before the fault, 60% after recovery', positive(86_400), d.durationSec)
+    .option(
+      '--duration <seconds>',
+      `steady load per cycle: 40% before the fault, 60% after recovery (default ${d.durationSec}); lossy-network: load under faults (default ${LOSSY_DEFAULT_DURATION_SEC})`,
+      positive(86_400),
+    )
     .option('--clients <n>', 'client sessions, each in a closed loop', integer(1, 5000), d.clients)
     .option('--replicas <n>', 'replica processes', integer(4, 64), d.replicas)
     .option('--retransmit-ms <ms>', "the load client's first retransmission delay", integer(10, 60_000), d.retransmitMs)
@@ -70,6 +85,8 @@ export function addChaosCommand(program: Command): void {
     .option('--catch-up-timeout <ms>', 'bound on the restarted replica catching up', integer(1, 3_600_000), d.catchUpTimeoutMs)
     .option('--checkpoint-interval <batches>', 'checkpoint interval of the replicas (default: 64; large-state: 2048); the log window is at least twice it', integer(1, 1_000_000))
     .option('--state-mib <MiB>', 'large-state: size of the slots service state', integer(1, 2047), d.stateBytes / MIB)
+    .option('--seed <n>', 'lossy-network: seed of the middleboxes (default: random, reported)', integer(0, Number.MAX_SAFE_INTEGER))
+    .option('--faults-per-sec <x>', 'lossy-network: faults per second over all links, about', nonNegative(10_000), d.faultsPerSec)
     .addOption(new Option('--log-level <level>', 'log level of the replica processes').choices(LOG_LEVELS).default(d.logLevel))
     .option('--json', 'print the report as one JSON object on the last line of stdout', false)
     .action(async (o: ChaosCommandOptions) => {
@@ -89,6 +106,8 @@ export function addChaosCommand(program: Command): void {
         catchUpTimeoutMs: o.catchUpTimeout,
         checkpointInterval: o.checkpointInterval,
         stateBytes: o.stateMib * MIB,
+        seed: o.seed,
+        faultsPerSec: o.faultsPerSec,
         logLevel: o.logLevel,
       };
       try {

@@ -14,6 +14,7 @@
 import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
 import type { ProtocolOptions } from '../core/options.js';
+import { ClosedError } from '../errors.js';
 import { Client } from '../runtime/client.js';
 import { keyOf, kvWorkload, type ChaosWorkload, type LedgerReply } from './workload.js';
 
@@ -83,6 +84,10 @@ export class ChaosLoad {
   private stopping = false;
   private closed = false;
   private readonly watchers = new Set<Watcher>();
+  private readonly listeners = new Set<(ack: Ack) => void>();
+  private inFlightCount = 0;
+  private failedCount = 0;
+  private readonly failureNames = new Set<string>();
   private readonly sessionsDone: Promise<void>;
   readonly startedAt = performance.now();
 
@@ -150,6 +155,44 @@ export class ChaosLoad {
     });
   }
 
+  /** Calls `listener` with every acknowledgement from now on, until the returned function is called. */
+  subscribe(listener: (ack: Ack) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Invocations that rejected other than by the client closing (a
+   * `TimeoutError` at the client's deadline, say). Each ends its session:
+   * whether the request executed is unknown, so its put stays pending.
+   */
+  get failedInvocations(): number {
+    return this.failedCount;
+  }
+
+  /** The error names of {@link failedInvocations}, e.g. `TimeoutError`. */
+  get failureKinds(): string[] {
+    return [...this.failureNames];
+  }
+
+  /** Invocations sent and not yet acknowledged (at most one per session). */
+  get inFlight(): number {
+    return this.inFlightCount;
+  }
+
+  /**
+   * Stops issuing requests and waits, for at most `timeoutMs`, until every
+   * invocation in flight is acknowledged. The client stays open (see
+   * {@link stop}). Returns how many were still in flight at the bound.
+   */
+  async drain(timeoutMs: number): Promise<number> {
+    this.stopping = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.sessionsDone, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+    return this.inFlightCount;
+  }
+
   /** Waits (bounded) until `count` requests in all were acknowledged; whether they were. */
   async waitForAcks(count: number, timeoutMs: number): Promise<boolean> {
     if (this.acknowledgedCount >= count) return true;
@@ -211,10 +254,18 @@ export class ChaosLoad {
       }
       const sentAt = performance.now();
       let reply: LedgerReply;
+      this.inFlightCount++;
       try {
         reply = await this.client.invoke(request);
-      } catch {
-        return; // closed (or overloaded, which a closed loop never is): the put stays pending
+      } catch (error) {
+        // Closed: the load stopped. Anything else (a deadline, say) is counted; either way the put stays pending.
+        if (!(error instanceof ClosedError)) {
+          this.failedCount++;
+          this.failureNames.add(error instanceof Error ? error.name : String(error));
+        }
+        return;
+      } finally {
+        this.inFlightCount--;
       }
       this.acknowledgedCount++;
       if (read) {
@@ -237,6 +288,7 @@ export class ChaosLoad {
   }
 
   private notify(ack: Ack): void {
+    for (const listener of this.listeners) listener(ack);
     for (const watcher of [...this.watchers]) if (watcher.accepts(ack)) watcher.resolve(ack);
   }
 }

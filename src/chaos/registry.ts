@@ -3,9 +3,10 @@ import { killBackup } from './scenarios/kill-backup.js';
 import { killPrimary } from './scenarios/kill-primary.js';
 import { laggingReplica } from './scenarios/lagging-replica.js';
 import { largeState } from './scenarios/large-state.js';
+import { lossyNetwork } from './scenarios/lossy-network.js';
 import type { Scenario } from './types.js';
 
-const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState].map((s) => [s.name, s]));
+const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState, lossyNetwork].map((s) => [s.name, s]));
 
 export function scenarioNames(): string[] {
   return [...scenarios.keys()];

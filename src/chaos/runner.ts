@@ -6,14 +6,24 @@
  * wait is bounded, so a cluster that never recovers makes a failed report,
  * not a hang.
  */
+import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import { resolveProtocolOptions } from '../runtime/protocol-options.js';
 import { KV_ENTRIES_MAX } from '../services/kv.js';
 import { validStateBytes } from '../services/slots.js';
 import { ChaosLoad } from './load.js';
+import { LossyNetwork } from './lossy-network.js';
 import { findScenario, scenarioNames } from './registry.js';
-import { defaultChaosOptions, type ChaosOptions, type ChaosReport, type ClusterSetup, type FaultReport, type ScenarioContext } from './types.js';
+import {
+  defaultChaosOptions,
+  type ChaosOptions,
+  type ChaosReport,
+  type ClusterSetup,
+  type FaultReport,
+  type NetworkReport,
+  type ScenarioContext,
+} from './types.js';
 import { readBack, settle } from './verify.js';
 import { kvWorkload } from './workload.js';
 
@@ -22,12 +32,24 @@ const STOP_GRACE_MS = 2_000;
 /** Sessions of the client that reads every key back. */
 const READ_BACK_SESSIONS = 16;
 
-/** `partial` over the defaults, checked; throws RangeError naming the first bad option. */
+/**
+ * `partial` over the defaults (an undefined field counts as absent; the
+ * duration defaults to the scenario's, the seed is drawn at random), checked;
+ * throws RangeError naming the first bad option.
+ */
 export function resolveChaosOptions(partial: Partial<ChaosOptions> & { readonly scenario: string }): ChaosOptions {
-  const options: ChaosOptions = { ...defaultChaosOptions, ...partial };
-  if (findScenario(options.scenario) === undefined) {
-    throw new RangeError(`unknown scenario '${options.scenario}' (known: ${scenarioNames().join(', ')})`);
+  const scenario = findScenario(partial.scenario);
+  if (scenario === undefined) {
+    throw new RangeError(`unknown scenario '${partial.scenario}' (known: ${scenarioNames().join(', ')})`);
   }
+  const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined)) as Partial<ChaosOptions>;
+  const options: ChaosOptions = {
+    ...defaultChaosOptions,
+    durationSec: scenario.defaultDurationSec ?? defaultChaosOptions.durationSec,
+    seed: randomInt(0x7fff_ffff),
+    ...given,
+    scenario: partial.scenario,
+  };
   const integerIn = (name: keyof ChaosOptions, min: number, max: number): void => {
     const value = options[name];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
@@ -50,6 +72,10 @@ export function resolveChaosOptions(partial: Partial<ChaosOptions> & { readonly 
   if (!validStateBytes(options.stateBytes)) throw new RangeError('stateBytes must be a positive multiple of 64 below 2 GiB');
   if (!(Number.isFinite(options.durationSec) && options.durationSec > 0 && options.durationSec <= 86_400)) {
     throw new RangeError('durationSec must be a number in (0, 86400]');
+  }
+  integerIn('seed', 0, Number.MAX_SAFE_INTEGER);
+  if (!(Number.isFinite(options.faultsPerSec) && options.faultsPerSec >= 0 && options.faultsPerSec <= 10_000)) {
+    throw new RangeError('faultsPerSec must be a number in [0, 10000]');
   }
   return options;
 }
@@ -80,9 +106,11 @@ export async function runChaos(
   );
   const cluster = await LocalCluster.start({ replicas: options.replicas, service: workload.service, logLevel: options.logLevel, ...protocolOverrides });
   let load: ChaosLoad | undefined;
+  let network: LossyNetwork | undefined;
   try {
+    if (scenario.interposesNetwork === true) network = await LossyNetwork.start(cluster, { seed: options.seed as number, say });
     load = await ChaosLoad.start({
-      config: cluster.config,
+      config: network?.clientConfig ?? cluster.config,
       sessions: options.clients,
       retransmitMs: options.retransmitMs,
       retransmitMsMax: options.retransmitMsMax,
@@ -90,15 +118,25 @@ export async function runChaos(
       ...protocolOverrides,
     });
     say(`cluster up (n=${options.replicas}, f=${cluster.f}); ${options.clients} client sessions in closed loop`);
-    const context: ScenarioContext = { cluster, load, options, protocol, say };
+    const context: ScenarioContext = { cluster, load, options, protocol, say, ...(network === undefined ? {} : { network }) };
     let faults: FaultReport[] = [];
+    let perCycle = true;
+    let scenarioFailures: readonly string[] = [];
+    let networkReport: NetworkReport | undefined;
     let error: string | undefined;
     try {
-      faults = await scenario.run(context);
+      const outcome = await scenario.run(context);
+      if (Array.isArray(outcome)) faults = outcome;
+      else {
+        perCycle = false;
+        ({ faults, failures: scenarioFailures, network: networkReport } = outcome);
+      }
     } catch (e) {
       error = errorText(e);
       say(`scenario failed: ${error}`);
     }
+    // The faults stop here whatever happened, so that the checks below measure the replicas, not the network.
+    network?.quiet();
     const recoveredAll = error === undefined && faults.every((f) => f.recovered);
     await load.stop(recoveredAll ? STOP_GRACE_MS : 0);
     say(`load stopped: ${load.acknowledged} requests acknowledged (${load.writesAcknowledged} writes); reading back ${load.ledger.size} keys`);
@@ -126,7 +164,8 @@ export async function runChaos(
 
     const failures: string[] = [];
     if (error !== undefined) failures.push(`scenario error: ${error}`);
-    if (faults.length < options.cycles) failures.push(`${faults.length} of ${options.cycles} faults injected`);
+    if (perCycle && faults.length < options.cycles) failures.push(`${faults.length} of ${options.cycles} faults injected`);
+    failures.push(...scenarioFailures);
     for (const f of faults) {
       if (f.recoveryMs === null) failures.push(`cycle ${f.cycle}: no recovery within ${options.recoveryTimeoutMs} ms`);
       else {
@@ -151,6 +190,7 @@ export async function runChaos(
       failures.push(`${read.unverifiedKeys} keys (${read.unverifiedWrites} acknowledged writes) not read back within ${options.verifyTimeoutMs} ms`);
     }
     if (load.wrongReplies > 0) failures.push(`${load.wrongReplies} wrong replies`);
+    if (load.failedInvocations > 0) failures.push(`${load.failedInvocations} invocations rejected (${load.failureKinds.join(', ')}), each ending its session`);
     if (!settled.settled) failures.push(`survivors did not reach the same last batch within ${options.settleTimeoutMs} ms`);
     else if (!settled.digestsEqual) failures.push(`survivors' state digests differ after batch ${settled.seq}`);
 
@@ -170,6 +210,7 @@ export async function runChaos(
       requestsLost: read.unverifiedKeys > 0 ? null : read.lostWrites,
       requestsUnverified: read.unverifiedWrites,
       wrongReplies: load.wrongReplies,
+      invocationsFailed: load.failedInvocations,
       viewChanges,
       finalView,
       recoveryMs,
@@ -179,12 +220,14 @@ export async function runChaos(
       digestsEqual: settled.settled && settled.digestsEqual,
       faults,
       ...catchUpSummary,
+      ...(networkReport === undefined ? {} : { network: networkReport }),
       elapsedMs: Math.round(performance.now() - started),
       ...(error === undefined ? {} : { error }),
     };
   } finally {
     await load?.close();
     await cluster.stop();
+    await network?.close();
   }
 }
 
@@ -197,6 +240,7 @@ export function formatReport(report: ChaosReport, json: boolean): string {
     `acknowledged         ${report.requestsAcknowledged} requests (${report.writesAcknowledged} writes)`,
     `lost writes          ${report.requestsLost ?? `unknown: ${report.requestsUnverified} acknowledged writes could not be read back`}`,
     `wrong replies        ${report.wrongReplies}`,
+    `failed invocations   ${report.invocationsFailed}`,
     `view changes         ${report.viewChanges} (final view ${report.finalView})`,
     `recovery             ${report.recoveryMs === null ? 'none' : `${report.recoveryMs} ms`} (limit ${report.recoveryLimitMs} ms)`,
     `survivors            ${report.survivors.join(', ')}: ${report.settled ? (report.digestsEqual ? 'equal state digests' : 'state digests DIFFER') : 'not settled'}`,
@@ -209,7 +253,21 @@ export function formatReport(report: ChaosReport, json: boolean): string {
               (f.catchUp.stateBytes === null ? '' : `, first ${f.catchUp.stateBytes} bytes in ${f.catchUp.transferMs} ms (>= ${f.catchUp.transferMBps} MB/s)`),
           ]),
     ]),
+    ...(report.network === undefined ? [] : networkLines(report.network)),
     ...report.failures.map((f) => `  failure: ${f}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/** The lossy-network figures of a human summary. */
+function networkLines(n: NetworkReport): string[] {
+  const f = n.faultsInjected;
+  return [
+    `network              ${n.middleboxes} middleboxes, seed ${n.seed}, ${round1(n.faultyMs / 1000)} s of faults over ${round1(n.bytesPerSec / 1e6)} MB/s of clean traffic`,
+    `faults injected      ${f.corruptedBytes} corrupted bytes, ${f.duplicatedChunks} duplicated chunks, ${f.cuts} cuts, ${f.stalls} stalls (${f.connections} connections)`,
+    `acks per ${n.windowMs / 1000} s        min ${n.acksPerWindowMin ?? '-'}, median ${n.acksPerWindowMedian ?? '-'} over ${n.acksPerWindow.length} windows`,
+    `longest stall        ${n.longestStallMs} ms (at ${round1(n.longestStallAtMs / 1000)} s); slowest invocation ${n.invocationMsMax ?? '-'} ms`,
+    `drain                ${n.invocationsIncomplete} invocations incomplete after ${n.drainMs} ms`,
+    `disconnections       ${n.disconnections} logged; views installed ${n.viewsInstalled.length}`,
+  ];
 }

@@ -5,7 +5,11 @@
 import type { LocalCluster } from '../cluster/local-cluster.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
+import type { AckWindowsSummary } from './ack-windows.js';
+import type { LinkEventsSummary } from './link-events.js';
 import type { ChaosLoad } from './load.js';
+import type { FaultEvent, LossyNetwork } from './lossy-network.js';
+import type { MiddleboxCounts, MiddleboxFaults } from './middlebox.js';
 import type { ChaosWorkload } from './workload.js';
 
 /** Options of one chaos run (see {@link defaultChaosOptions}). */
@@ -17,6 +21,7 @@ export interface ChaosOptions {
   /**
    * Seconds of steady load per cycle, recovery not included: 40 % runs
    * before the fault, 60 % after recovery (default 5: 2 s + 3 s).
+   * `lossy-network`: seconds of load under faults (default 180).
    */
   readonly durationSec: number;
   /** Concurrent client sessions of the load, each in a closed loop. */
@@ -47,6 +52,10 @@ export interface ChaosOptions {
   readonly checkpointInterval: number | undefined;
   /** Size of the `slots` service state (`large-state`), bytes. */
   readonly stateBytes: number;
+  /** `lossy-network`: seed of the middleboxes' fault decisions; undefined: drawn at random (and reported). */
+  readonly seed: number | undefined;
+  /** `lossy-network`: faults injected per second over all links, about (see docs/CHAOS.md). */
+  readonly faultsPerSec: number;
 }
 
 export const defaultChaosOptions: Omit<ChaosOptions, 'scenario'> = {
@@ -66,6 +75,8 @@ export const defaultChaosOptions: Omit<ChaosOptions, 'scenario'> = {
   catchUpTimeoutMs: 120_000,
   checkpointInterval: undefined,
   stateBytes: 200 * 1024 * 1024,
+  seed: undefined,
+  faultsPerSec: 1,
 };
 
 /** The cluster a scenario runs against and the load's requests. */
@@ -84,6 +95,8 @@ export interface ScenarioContext {
   readonly options: ChaosOptions;
   /** The protocol options the replicas run with, resolved (defaults included). */
   readonly protocol: ProtocolOptions;
+  /** The middleboxes on every link, if the scenario asked for them ({@link Scenario.interposesNetwork}); the load dials through them. */
+  readonly network?: LossyNetwork;
   /** A progress line on stderr. */
   readonly say: (line: string) => void;
 }
@@ -153,13 +166,55 @@ export interface Scenario {
   readonly description: string;
   /** Whether passing requires the survivors to have installed a new view. */
   readonly requiresViewChange: boolean;
+  /** `durationSec` when none is given; default 5. */
+  readonly defaultDurationSec?: number;
+  /**
+   * Whether the runner puts a middlebox on every link (lossy-network.ts)
+   * before the load starts: the replicas are restarted to dial each other
+   * through them, the load dials through them, and `context.network` has them.
+   */
+  readonly interposesNetwork?: boolean;
   /** The cluster and load it needs; default the kv store with the default protocol options. */
   setup?(options: ChaosOptions): ClusterSetup;
   /**
    * Runs `options.cycles` cycles of steady load, fault, recovery, steady
-   * load. Every wait must be bounded. Returns one report per injected fault.
+   * load. Every wait must be bounded. Returns one report per injected fault,
+   * or a {@link ScenarioOutcome} when the faults are not one per cycle.
    */
-  run(context: ScenarioContext): Promise<FaultReport[]>;
+  run(context: ScenarioContext): Promise<FaultReport[] | ScenarioOutcome>;
+}
+
+/** What a scenario whose faults are not one per cycle (lossy-network) reports. */
+export interface ScenarioOutcome {
+  /** Faults that are one per cycle, if any (none for lossy-network). */
+  readonly faults: FaultReport[];
+  /** Why it did not pass, beyond the runner's own checks. */
+  readonly failures: readonly string[];
+  /** The lossy-network figures. */
+  readonly network?: NetworkReport;
+}
+
+/** The lossy-network scenario's figures (docs/CHAOS.md, "lossy-network"). */
+export interface NetworkReport extends AckWindowsSummary, LinkEventsSummary {
+  /** The seed of the middleboxes' decisions. */
+  readonly seed: number;
+  /** Middleboxes (links): n × (n − 1) between replicas, n for the clients. */
+  readonly middleboxes: number;
+  /** Load under faults, ms (the windows cover it). */
+  readonly faultyMs: number;
+  /** Traffic over every box before the faults, measured to derive the probabilities. */
+  readonly bytesPerSec: number;
+  readonly chunksPerSec: number;
+  /** The probabilities every box applied. */
+  readonly faultProbabilities: MiddleboxFaults;
+  /** Counts of every box, summed, from the start of the faults to the end of the drain. */
+  readonly faultsInjected: MiddleboxCounts;
+  /** Invocations still not acknowledged when the drain gave up (0 to pass). */
+  readonly invocationsIncomplete: number;
+  /** From the end of the faulty load to the last in-flight invocation's acknowledgement (or the bound), ms. */
+  readonly drainMs: number;
+  /** The faults injected, each with its link and time (ms after the faults started; the first 512). */
+  readonly faultTimeline: readonly FaultEvent[];
 }
 
 /** The outcome of one run; the JSON line is this object. */
@@ -194,6 +249,8 @@ export interface ChaosReport {
   readonly requestsUnverified: number;
   /** Replies that contradicted the session's own acknowledged writes, or errors from the service. */
   readonly wrongReplies: number;
+  /** Invocations of the load that rejected (a deadline, say) instead of being acknowledged; each ended its session. */
+  readonly invocationsFailed: number;
   /** Max over the surviving replicas of `status.viewChanges`: views each installed beyond view 0. */
   readonly viewChanges: number;
   /** Highest view reported by a surviving replica at the end. */
@@ -214,6 +271,8 @@ export interface ChaosReport {
   readonly stateBytes?: number | null;
   /** Catch-up scenarios only: the lowest `catchUp.transferMBps` (null if one installed nothing). */
   readonly transferMBps?: number | null;
+  /** lossy-network only: throughput windows, faults injected, disconnections, longest stall. */
+  readonly network?: NetworkReport;
   /** Wall time of the whole run, cluster start to verification end. */
   readonly elapsedMs: number;
   /** An exception that cut the scenario short, if any. */

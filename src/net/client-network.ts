@@ -3,7 +3,7 @@ import { createSecureContext } from 'node:tls';
 import type { ClusterConfig } from '../config.js';
 import { replicaId, type ReplicaId } from '../core/ids.js';
 import { clientIdBase, tlsCredentials, type NodeIdentity } from './identity.js';
-import { checkTransportLimits, DEFAULT_HANDSHAKE_TIMEOUT_MS, type TransportLimits } from './limits.js';
+import { checkTransportLimits, DEFAULT_HANDSHAKE_TIMEOUT_MS, resolveIdleTimeoutMs, type TransportLimits } from './limits.js';
 import { silentLog, type NetLog } from './log.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
 import { secureContextOptions } from './tls-socket.js';
@@ -15,6 +15,12 @@ export interface ClientNetworkOptions extends Omit<TransportLimits, 'handshakeTi
   readonly identity: NodeIdentity;
   /** Default {@link DEFAULT_HANDSHAKE_TIMEOUT_MS}. */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * A connection on which nothing arrives for this long is closed and
+   * redialled. Default `DEFAULT_IDLE_TIMEOUT_MS` (limits.ts); use about the
+   * replicas' value (docs/DESIGN.md, "Link liveness").
+   */
+  readonly idleTimeoutMs?: number;
   /** A frame from replica `from`, whose key matched the configuration. */
   readonly onReplicaFrame: (from: ReplicaId, payload: Uint8Array) => void;
   readonly log?: NetLog;
@@ -50,11 +56,12 @@ export class ClientNetwork {
    * Starts dialing every replica and resolves without waiting for any
    * connection: a replica may be down, and frames queue until it is up.
    *
-   * @throws ConfigError if a limit is out of range.
+   * @throws ConfigError if a limit (or `idleTimeoutMs`) is out of range.
    */
   static async connect(options: ClientNetworkOptions): Promise<ClientNetwork> {
     const handshakeTimeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     checkTransportLimits({ ...options, handshakeTimeoutMs });
+    const idleTimeoutMs = resolveIdleTimeoutMs(options.idleTimeoutMs);
     const log = options.log ?? silentLog;
     const secureContext = createSecureContext(secureContextOptions(await tlsCredentials(options.identity)));
     const links = options.config.replicas.map((peer) => {
@@ -65,6 +72,7 @@ export class ClientNetwork {
         maxFrameBytes: options.maxFrameBytes,
         sendQueueFramesMax: options.sendQueueFramesMax,
         handshakeTimeoutMs,
+        idleTimeoutMs,
         onFrame: (payload) => options.onReplicaFrame(from, payload),
         log,
       });

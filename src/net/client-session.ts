@@ -2,6 +2,7 @@
 import type { TLSSocket } from 'node:tls';
 import type { NetLog } from './log.js';
 import { SendQueue, type SendCounters } from './send-queue.js';
+import { destroyBecause } from './tls-socket.js';
 
 /** A connected client, as seen by a replica. */
 export interface ClientConnection {
@@ -49,7 +50,7 @@ export class ClientSession implements ClientConnection {
     if (result === 'full') {
       this.counters.slowDisconnects++;
       this.log('warn', 'client send queue full; disconnecting slow client', { clientIdBase: this.clientIdBase });
-      this.socket.destroy();
+      destroyBecause(this.socket, 'send queue full');
     } else if (result === 'oversized') {
       this.log('warn', 'dropping frame larger than maxFrameBytes for client', {
         clientIdBase: this.clientIdBase,
@@ -60,6 +61,6 @@ export class ClientSession implements ClientConnection {
   }
 
   close(): void {
-    this.socket.destroy();
+    destroyBecause(this.socket, 'closed by replica');
   }
 }

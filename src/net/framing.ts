@@ -1,8 +1,17 @@
-/** Length-prefixed framing: each frame is a u32 big-endian length, then the payload. */
+/**
+ * Length-prefixed framing: each frame is a u32 big-endian length, then the
+ * payload. A frame of length 0 is a heartbeat: no message encodes to zero
+ * bytes (every one starts with a version and a tag), so the network layer
+ * consumes empty frames itself and never hands one to the codec (see
+ * liveness.ts and docs/DESIGN.md, "Link liveness").
+ */
 import { BafometError } from '../errors.js';
 
 /** Bytes of the length prefix. */
 export const FRAME_HEADER_BYTES = 4;
+
+/** A heartbeat on the wire: one frame of length 0, i.e. four zero bytes. */
+export const HEARTBEAT_FRAME: Uint8Array = new Uint8Array(FRAME_HEADER_BYTES);
 
 /** A peer announced a frame longer than the receiver accepts. */
 export class FrameTooLargeError extends BafometError {
@@ -51,7 +60,8 @@ export class FrameDecoder {
   constructor(private readonly maxFrameBytes: number) {}
 
   /**
-   * Consumes a chunk and yields the payloads it completes, in order.
+   * Consumes a chunk and yields the payloads it completes, in order; a
+   * heartbeat yields an empty payload (the caller drops it).
    *
    * @throws FrameTooLargeError as soon as an oversized length prefix is read,
    * after yielding the frames before it. The stream is unusable afterwards.

@@ -3,9 +3,10 @@ import { connect, type SecureContext, type TLSSocket } from 'node:tls';
 import type { ReplicaAddress } from '../config.js';
 import { bytesEqual } from '../core/ids.js';
 import { reconnectDelayMs } from './backoff.js';
+import { watchLiveness } from './liveness.js';
 import type { NetLog } from './log.js';
 import { SendQueue, type PushResult, type SendCounters } from './send-queue.js';
-import { destroyAndWait, peerPublicKey, readFrames, tuneSocket } from './tls-socket.js';
+import { closeReason, destroyAndWait, destroyBecause, noteSocketError, peerPublicKey, readFrames, tuneSocket } from './tls-socket.js';
 
 /** Counters of one outgoing link. */
 export interface LinkStats {
@@ -23,6 +24,8 @@ export interface LinkStats {
   readonly framesQueued: number;
   /** Frames received from the peer on this connection. */
   readonly framesReceived: number;
+  /** Connections closed because nothing arrived on them for the idle timeout. */
+  readonly idleDisconnects: number;
 }
 
 /** Settings of a {@link PeerLink}. */
@@ -34,6 +37,8 @@ export interface PeerLinkOptions {
   readonly sendQueueFramesMax: number;
   /** Limit for TCP connect plus TLS handshake. */
   readonly handshakeTimeoutMs: number;
+  /** An authenticated connection on which nothing arrives for this long is closed and redialled (liveness.ts). */
+  readonly idleTimeoutMs: number;
   /** Receives frames the peer sends back; if absent the link is send-only. */
   readonly onFrame?: (payload: Uint8Array) => void;
   readonly log: NetLog;
@@ -56,6 +61,7 @@ export class PeerLink {
   private connects = 0;
   private authFailures = 0;
   private framesReceived = 0;
+  private idleDisconnects = 0;
 
   constructor(private readonly options: PeerLinkOptions) {
     const { peer } = options;
@@ -80,6 +86,7 @@ export class PeerLink {
       framesDropped: this.counters.dropped,
       framesQueued: this.queue.length,
       framesReceived: this.framesReceived,
+      idleDisconnects: this.idleDisconnects,
     };
   }
 
@@ -88,28 +95,33 @@ export class PeerLink {
     this.closed = true;
     clearTimeout(this.redialTimer);
     this.queue.clear();
-    if (this.socket !== undefined) await destroyAndWait(this.socket);
+    if (this.socket === undefined) return;
+    destroyBecause(this.socket, 'link closed');
+    await destroyAndWait(this.socket);
   }
 
   private readonly dial = (): void => {
     this.redialTimer = undefined;
-    const { peer, secureContext, handshakeTimeoutMs, maxFrameBytes, onFrame, log } = this.options;
+    const { peer, secureContext, handshakeTimeoutMs, idleTimeoutMs, maxFrameBytes, onFrame, log } = this.options;
     const fields = this.fields;
     // Server certificates are self-signed; the key check below is the authentication.
     const socket = connect({ host: peer.host, port: peer.port, secureContext, rejectUnauthorized: false });
     this.socket = socket;
     const handshakeTimer = setTimeout(() => {
       log('debug', 'connect/handshake timed out', fields);
-      socket.destroy();
+      destroyBecause(socket, 'handshake timeout');
     }, handshakeTimeoutMs);
-    socket.on('error', (error) => log('debug', 'connection error', { ...fields, error: error.message }));
+    socket.on('error', (error) => {
+      noteSocketError(socket, error);
+      log('debug', 'connection error', { ...fields, error: error.message });
+    });
     socket.once('secureConnect', () => {
       clearTimeout(handshakeTimer);
       const key = peerPublicKey(socket);
       if (key === undefined || !bytesEqual(key, this.expectedKey)) {
         this.authFailures++;
         log('warn', 'server key does not match the configuration; dropping connection', fields);
-        socket.destroy();
+        destroyBecause(socket, 'wrong key');
         return;
       }
       tuneSocket(socket);
@@ -125,11 +137,15 @@ export class PeerLink {
               onFrame(payload);
             };
       readFrames(socket, maxFrameBytes, receive, log, fields);
+      watchLiveness(socket, idleTimeoutMs, () => {
+        this.idleDisconnects++;
+        destroyBecause(socket, 'idle');
+      });
       this.queue.attach(socket);
     });
     socket.once('close', () => {
       clearTimeout(handshakeTimer);
-      if (this.connected) log('info', 'disconnected', fields);
+      if (this.connected) log('info', 'disconnected', { ...fields, reason: closeReason(socket) });
       this.connected = false;
       this.queue.detach();
       this.socket = undefined;

@@ -9,10 +9,20 @@ import { bytesEqual, replicaId, type ReplicaId } from '../core/ids.js';
 import { ConfigError } from '../errors.js';
 import { ClientSession, type ClientConnection, type ClientCounters } from './client-session.js';
 import { clientIdBase, tlsCredentials, type NodeIdentity, type TlsCredentials } from './identity.js';
-import { checkTransportLimits, type TransportLimits } from './limits.js';
+import { checkTransportLimits, resolveIdleTimeoutMs, type TransportLimits } from './limits.js';
+import { watchLiveness } from './liveness.js';
 import { invokeSafely, silentLog, type NetLog } from './log.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
-import { destroyAndWait, peerPublicKey, readFrames, secureContextOptions, tuneSocket } from './tls-socket.js';
+import {
+  closeReason,
+  destroyAndWait,
+  destroyBecause,
+  noteSocketError,
+  peerPublicKey,
+  readFrames,
+  secureContextOptions,
+  tuneSocket,
+} from './tls-socket.js';
 
 /** Settings and callbacks of {@link ReplicaNetwork.start}. */
 export interface ReplicaNetworkOptions extends TransportLimits {
@@ -33,6 +43,13 @@ export interface ReplicaNetworkOptions extends TransportLimits {
   readonly replicaFrameBytesMax: number;
   /** Client connections open at once; further ones are refused (each may hold a partial frame). */
   readonly clientConnectionsMax: number;
+  /**
+   * A connection (to or from a replica or a client) on which nothing arrives
+   * for this long is closed; outgoing ones are redialled. Default
+   * `DEFAULT_IDLE_TIMEOUT_MS` (limits.ts); every node of a cluster should use about
+   * the same value (docs/DESIGN.md, "Link liveness").
+   */
+  readonly idleTimeoutMs?: number;
   readonly log?: NetLog;
 }
 
@@ -43,6 +60,8 @@ export interface ReplicaPeerStats extends LinkStats {
   readonly inboundConnected: boolean;
   /** Frames received from the peer on its incoming connection. */
   readonly framesReceived: number;
+  /** Connections in either direction closed because nothing arrived on them for the idle timeout. */
+  readonly idleDisconnects: number;
 }
 
 /** A snapshot of a {@link ReplicaNetwork}'s counters. */
@@ -56,12 +75,16 @@ export interface ReplicaNetworkStats {
   readonly clientFramesDropped: number;
   /** Clients disconnected because their send queue filled up. */
   readonly clientSlowDisconnects: number;
+  /** Client connections closed because nothing arrived on them for the idle timeout. */
+  readonly clientIdleDisconnects: number;
   /** Incoming connections dropped: failed or timed-out handshake, no Ed25519 certificate, or over clientConnectionsMax. */
   readonly rejectedConnections: number;
 }
 
 /**
  * Authenticated, framed, bounded and reconnecting transport of one replica.
+ * Every connection, in either direction, is watched for liveness
+ * (liveness.ts): one that stops delivering is closed, and redialled if it is ours.
  * Frames to other replicas are dropped (and counted) rather than queued without
  * bound; the protocol above tolerates loss.
  */
@@ -73,6 +96,10 @@ export class ReplicaNetwork {
   /** The current incoming connection of each other replica; a newer one replaces it. */
   private readonly inbound = new Map<number, TLSSocket>();
   private readonly receivedFrom = new Map<number, number>();
+  /** Incoming connections of each other replica closed as idle. */
+  private readonly inboundIdle = new Map<number, number>();
+  private clientIdleDisconnects = 0;
+  private readonly idleTimeoutMs: number;
   private readonly sessions = new Set<ClientSession>();
   /** Every accepted TCP connection, so close() can end those still handshaking. */
   private readonly rawSockets = new Set<Socket>();
@@ -89,6 +116,7 @@ export class ReplicaNetwork {
   ) {
     this.log = options.log ?? silentLog;
     this.selfId = replicaId(options.selfId);
+    this.idleTimeoutMs = resolveIdleTimeoutMs(options.idleTimeoutMs);
     for (const replica of options.config.replicas) {
       this.replicaByKey.set(Buffer.from(replica.publicKey, 'base64').toString('base64'), replica.id);
       if (replica.id !== options.selfId) this.receivedFrom.set(replica.id, 0);
@@ -124,6 +152,7 @@ export class ReplicaNetwork {
    */
   static async start(options: ReplicaNetworkOptions): Promise<ReplicaNetwork> {
     checkTransportLimits(options);
+    resolveIdleTimeoutMs(options.idleTimeoutMs);
     const self = options.config.replicas[options.selfId];
     if (self === undefined) throw new ConfigError('selfId', `no replica ${options.selfId} in the configuration`);
     if (!bytesEqual(options.identity.publicKey, Buffer.from(self.publicKey, 'base64'))) {
@@ -162,11 +191,13 @@ export class ReplicaNetwork {
   stats(): ReplicaNetworkStats {
     const peers: ReplicaPeerStats[] = [];
     for (const [id, link] of this.links) {
+      const outgoing = link.stats();
       peers.push({
-        ...link.stats(),
+        ...outgoing,
         id,
         inboundConnected: this.inbound.has(id),
         framesReceived: this.receivedFrom.get(id) ?? 0,
+        idleDisconnects: outgoing.idleDisconnects + (this.inboundIdle.get(id) ?? 0),
       });
     }
     return {
@@ -176,6 +207,7 @@ export class ReplicaNetwork {
       clientFramesSent: this.clientCounters.sent,
       clientFramesDropped: this.clientCounters.dropped,
       clientSlowDisconnects: this.clientCounters.slowDisconnects,
+      clientIdleDisconnects: this.clientIdleDisconnects,
       rejectedConnections: this.rejectedConnections,
     };
   }
@@ -192,7 +224,10 @@ export class ReplicaNetwork {
     await Promise.all([
       serverClosed,
       ...[...this.links.values()].map((link) => link.close()),
-      ...sockets.map((socket) => destroyAndWait(socket)),
+      ...sockets.map((socket) => {
+        destroyBecause(socket, 'network closed');
+        return destroyAndWait(socket);
+      }),
     ]);
     this.log('info', 'replica network closed', { self: this.selfId });
   }
@@ -221,6 +256,7 @@ export class ReplicaNetwork {
           maxFrameBytes: this.options.replicaFrameBytesMax,
           sendQueueFramesMax: this.options.sendQueueFramesMax,
           handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+          idleTimeoutMs: this.idleTimeoutMs,
           log: this.log,
         }),
       );
@@ -229,7 +265,10 @@ export class ReplicaNetwork {
 
   private readonly onSecureConnection = (socket: TLSSocket): void => {
     const remote = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
-    socket.on('error', (error) => this.log('debug', 'connection error', { ...remote, error: error.message }));
+    socket.on('error', (error) => {
+      noteSocketError(socket, error);
+      this.log('debug', 'connection error', { ...remote, error: error.message });
+    });
     if (this.closing !== undefined) {
       socket.destroy();
       return;
@@ -255,7 +294,7 @@ export class ReplicaNetwork {
     if (previous !== undefined) {
       // The peer redialed, so the old connection is dead even if TCP has not noticed yet.
       this.log('info', 'replica reconnected; closing its previous connection', fields);
-      previous.destroy();
+      destroyBecause(previous, 'replaced by a newer connection');
     }
     this.inbound.set(from, socket);
     this.log('info', 'replica connected', fields);
@@ -270,9 +309,14 @@ export class ReplicaNetwork {
       this.log,
       fields,
     );
+    // This connection only carries the peer's frames to us; our heartbeats on it tell the peer that its link still delivers.
+    watchLiveness(socket, this.idleTimeoutMs, () => {
+      this.inboundIdle.set(from, (this.inboundIdle.get(from) ?? 0) + 1);
+      destroyBecause(socket, 'idle');
+    });
     socket.once('close', () => {
       if (this.inbound.get(from) === socket) this.inbound.delete(from);
-      this.log('info', 'replica disconnected', fields);
+      this.log('info', 'replica disconnected', { ...fields, reason: closeReason(socket) });
     });
   }
 
@@ -298,9 +342,15 @@ export class ReplicaNetwork {
       this.log,
       fields,
     );
+    watchLiveness(socket, this.idleTimeoutMs, () => {
+      this.clientIdleDisconnects++;
+      destroyBecause(socket, 'idle');
+    });
     socket.once('close', () => {
       this.sessions.delete(session);
-      this.log('debug', 'client disconnected', fields);
+      const reason = closeReason(socket);
+      // Clients come and go all the time; only a connection that broke is worth an info line.
+      this.log(reason === 'closed by peer' ? 'debug' : 'info', 'client disconnected', { ...fields, reason });
       if (onClientClosed !== undefined) invokeSafely(this.log, 'onClientClosed', () => onClientClosed(session));
     });
   }

@@ -48,8 +48,15 @@ export class SendQueue {
     return this.frames.length;
   }
 
-  /** Queues a payload, unless the queue is full (frames or bytes) or the payload exceeds the frame limit. */
+  /**
+   * Queues a payload, unless the queue is full (frames or bytes) or the payload exceeds the frame limit.
+   *
+   * @throws RangeError if the payload is empty: on the wire that is a
+   * heartbeat, which the receiver consumes (framing.ts), and no message
+   * encodes to zero bytes.
+   */
   push(payload: Uint8Array): PushResult {
+    if (payload.length === 0) throw new RangeError('an empty payload would be a heartbeat on the wire');
     const full =
       this.frames.length >= this.framesMax || (this.frames.length > 0 && this.queuedBytes + payload.length > QUEUED_BYTES_MAX);
     if (payload.length > this.maxFrameBytes || full) {
