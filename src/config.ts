@@ -16,9 +16,16 @@ export interface ReplicaAddress {
 export interface ClusterConfig {
   readonly f: number;
   readonly replicas: readonly ReplicaAddress[];
+  /**
+   * The client keys replicas admit (base64 of raw 32-byte Ed25519 public
+   * keys, canonical): when present, a client whose key is not listed is
+   * refused right after the TLS handshake; when absent, any key may be a
+   * client, within the per-key limits (docs/DESIGN.md, "Connections and admission").
+   */
+  readonly clients?: readonly string[];
 }
 
-const TOP_LEVEL_FIELDS: ReadonlySet<string> = new Set(['f', 'replicas']);
+const TOP_LEVEL_FIELDS: ReadonlySet<string> = new Set(['f', 'replicas', 'clients']);
 const REPLICA_FIELDS: ReadonlySet<string> = new Set(['id', 'host', 'port', 'publicKey']);
 /** 32 bytes in base64 are 43 significant characters and one `=`. */
 const PUBLIC_KEY_BASE64 = /^[A-Za-z0-9+/]{43}=$/;
@@ -62,6 +69,23 @@ function parseReplica(value: unknown, index: number): ReplicaAddress {
   return Object.freeze({ id: index, host, port, publicKey });
 }
 
+/** Parses `clients`: distinct public keys, none of them a replica's (a replica key is always taken for that replica). */
+function parseClients(value: unknown, replicaKeys: ReadonlyMap<string, number>): readonly string[] {
+  if (!Array.isArray(value)) throw new ConfigError('clients', 'must be an array of base64 Ed25519 public keys');
+  const seen = new Map<string, number>();
+  const clients = value.map((item: unknown, index) => {
+    const field = `clients[${index}]`;
+    const key = parsePublicKey(item, field);
+    const replica = replicaKeys.get(key);
+    if (replica !== undefined) throw new ConfigError(field, `is the key of replicas[${replica}]`);
+    const same = seen.get(key);
+    if (same !== undefined) throw new ConfigError(field, `duplicates clients[${same}]`);
+    seen.set(key, index);
+    return key;
+  });
+  return Object.freeze(clients);
+}
+
 /**
  * Validates a cluster configuration (typically parsed JSON) and returns a
  * frozen copy.
@@ -95,7 +119,9 @@ export function parseClusterConfig(value: unknown): ClusterConfig {
     }
     keys.set(replica.publicKey, replica.id);
   }
-  return Object.freeze({ f, replicas: Object.freeze(parsed) });
+  const config = { f, replicas: Object.freeze(parsed) };
+  if (value.clients === undefined) return Object.freeze(config);
+  return Object.freeze({ ...config, clients: parseClients(value.clients, keys) });
 }
 
 /**

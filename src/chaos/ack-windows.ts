@@ -4,6 +4,7 @@
  * slowest invocation. The lossy-network scenario passes only if no full
  * window is empty; the longest stall says how close it came.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** What {@link AckWindows.summary} reports. */
 export interface AckWindowsSummary {
@@ -88,4 +89,13 @@ export class AckWindows {
     }
     this.last = Math.max(this.last, at);
   }
+}
+
+/**
+ * Waits until `durationMs` have passed since `start` (performance.now()).
+ * A timer may fire up to a millisecond early by this clock (libuv counts
+ * whole milliseconds), which would leave the last window one short of full.
+ */
+export async function waitUntilElapsed(start: number, durationMs: number): Promise<void> {
+  for (let remaining = durationMs; remaining > 0; remaining = start + durationMs - performance.now()) await delay(Math.ceil(remaining));
 }

@@ -1,4 +1,5 @@
 /** The chaos scenarios by name; a new scenario is one file in `scenarios/` and one line here. */
+import { byzantineReplica } from './scenarios/byzantine-replica.js';
 import { killBackup } from './scenarios/kill-backup.js';
 import { killPrimary } from './scenarios/kill-primary.js';
 import { laggingReplica } from './scenarios/lagging-replica.js';
@@ -6,7 +7,7 @@ import { largeState } from './scenarios/large-state.js';
 import { lossyNetwork } from './scenarios/lossy-network.js';
 import type { Scenario } from './types.js';
 
-const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState, lossyNetwork].map((s) => [s.name, s]));
+const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState, lossyNetwork, byzantineReplica].map((s) => [s.name, s]));
 
 export function scenarioNames(): string[] {
   return [...scenarios.keys()];

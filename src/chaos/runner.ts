@@ -15,9 +15,11 @@ import { validStateBytes } from '../services/slots.js';
 import { ChaosLoad } from './load.js';
 import { LossyNetwork } from './lossy-network.js';
 import { findScenario, scenarioNames } from './registry.js';
+import { byzantineLines } from './scenarios/byzantine-replica.js';
 import {
   defaultChaosOptions,
   type ChaosOptions,
+  type ByzantineReport,
   type ChaosReport,
   type ClusterSetup,
   type FaultReport,
@@ -123,13 +125,14 @@ export async function runChaos(
     let perCycle = true;
     let scenarioFailures: readonly string[] = [];
     let networkReport: NetworkReport | undefined;
+    let byzantineReport: ByzantineReport | undefined;
     let error: string | undefined;
     try {
       const outcome = await scenario.run(context);
       if (Array.isArray(outcome)) faults = outcome;
       else {
         perCycle = false;
-        ({ faults, failures: scenarioFailures, network: networkReport } = outcome);
+        ({ faults, failures: scenarioFailures, network: networkReport, byzantine: byzantineReport } = outcome);
       }
     } catch (e) {
       error = errorText(e);
@@ -221,6 +224,7 @@ export async function runChaos(
       faults,
       ...catchUpSummary,
       ...(networkReport === undefined ? {} : { network: networkReport }),
+      ...(byzantineReport === undefined ? {} : { byzantine: byzantineReport }),
       elapsedMs: Math.round(performance.now() - started),
       ...(error === undefined ? {} : { error }),
     };
@@ -254,6 +258,7 @@ export function formatReport(report: ChaosReport, json: boolean): string {
           ]),
     ]),
     ...(report.network === undefined ? [] : networkLines(report.network)),
+    ...(report.byzantine === undefined ? [] : byzantineLines(report.byzantine)),
     ...report.failures.map((f) => `  failure: ${f}`),
   ];
   return lines.join('\n') + '\n';

@@ -11,6 +11,8 @@ import type { ChaosLoad } from './load.js';
 import type { FaultEvent, LossyNetwork } from './lossy-network.js';
 import type { MiddleboxCounts, MiddleboxFaults } from './middlebox.js';
 import type { ChaosWorkload } from './workload.js';
+import type { AttackerReport } from './attacker/report.js';
+import type { RssReport } from './byzantine-memory.js';
 
 /** Options of one chaos run (see {@link defaultChaosOptions}). */
 export interface ChaosOptions {
@@ -192,6 +194,8 @@ export interface ScenarioOutcome {
   readonly failures: readonly string[];
   /** The lossy-network figures. */
   readonly network?: NetworkReport;
+  /** The byzantine-replica figures. */
+  readonly byzantine?: ByzantineReport;
 }
 
 /** The lossy-network scenario's figures (docs/CHAOS.md, "lossy-network"). */
@@ -273,8 +277,55 @@ export interface ChaosReport {
   readonly transferMBps?: number | null;
   /** lossy-network only: throughput windows, faults injected, disconnections, longest stall. */
   readonly network?: NetworkReport;
+  /** byzantine-replica only: the attacks, forged requests, throughput windows, memory. */
+  readonly byzantine?: ByzantineReport;
   /** Wall time of the whole run, cluster start to verification end. */
   readonly elapsedMs: number;
   /** An exception that cut the scenario short, if any. */
   readonly error?: string;
+}
+
+/** What a correct replica's status says about the attack it withstood; null where it did not answer. */
+export interface ReplicaDefenceCounters {
+  readonly id: number;
+  /** Frames it could not decode or did not admit on their channel. */
+  readonly malformedFrames: number | null;
+  /** Well-formed messages it refused or ignored. */
+  readonly rejectedMessages: number | null;
+  /** Requests whose client signature failed; null while the runtime does not report it. */
+  readonly forgedRequestsRejected: number | null;
+  readonly viewChanges: number | null;
+  /** What it holds at the end that an attacker could try to fill: messages held for a later view, pending requests, log slots. */
+  readonly earlyMessages: number | null;
+  readonly earlyMessageBytes: number | null;
+  readonly pendingRequests: number | null;
+  readonly slots: number | null;
+}
+
+/** The byzantine-replica scenario's figures (docs/CHAOS.md, "byzantine-replica"). */
+export interface ByzantineReport extends AckWindowsSummary {
+  /** The seed of the attacker's choices (`--seed`). */
+  readonly seed: number;
+  /** The replica whose key and port the attacker took. */
+  readonly attacker: number;
+  /** Load under attack, ms (the windows cover it). */
+  readonly attackMs: number;
+  /** Invocations still not acknowledged when the drain gave up (0 to pass), and how long the drain took. */
+  readonly invocationsIncomplete: number;
+  readonly drainMs: number;
+  /** Forged requests the attacker made, all kinds; null without its report. */
+  readonly forgedRequestsAttempted: number | null;
+  /** The attacker's own report: counts per attack and per forgery; null if it gave none. */
+  readonly attacks: AttackerReport | null;
+  /** Keys of forged requests found written at the end (empty to pass). */
+  readonly forgedKeysFound: readonly string[];
+  /** Keys of forged requests that could not be read back in time. */
+  readonly forgedKeysUnread: number;
+  /** Whether the attacker's genuine control request was executed; null if unread. */
+  readonly controlExecuted: boolean | null;
+  /** The RSS growth over the baseline allowed, MiB, and the samples. */
+  readonly rssGrowthBoundMB: number;
+  readonly rss: RssReport;
+  /** Each correct replica's defence counters at the end. */
+  readonly defences: readonly ReplicaDefenceCounters[];
 }

@@ -8,6 +8,7 @@ import { initCluster } from '../cluster/init.js';
 import type { LogLevel } from '../log.js';
 import { printSummary, runDemo } from './demo.js';
 import { EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
+import { writeKeyFile } from './keygen.js';
 import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -37,17 +38,29 @@ program
   .option('--f <f>', 'faults tolerated (default: the most n allows)', integer(0))
   .option('--host <host>', 'host every replica listens on', '127.0.0.1')
   .option('--base-port <port>', 'replica i listens on base-port + i', integer(1, 65535), 10000)
+  .option('--client-keys <n>', 'also write n client key files (client-<i>.key.pem) and admit only those clients', integer(0, 100_000), 0)
   .requiredOption('--out <dir>', 'folder for cluster.json and the key files; init never overwrites them')
   .addHelpText('after', EXIT_CODES_HELP)
-  .action(async (o: { replicas: number; f?: number; host: string; basePort: number; out: string }) => {
+  .action(async (o: { replicas: number; f?: number; host: string; basePort: number; clientKeys: number; out: string }) => {
     const { configPath } = await initCluster({
       replicas: o.replicas,
       host: o.host,
       basePort: o.basePort,
       out: o.out,
+      clientKeys: o.clientKeys,
       ...(o.f === undefined ? {} : { f: o.f }),
     });
-    process.stdout.write(`wrote ${configPath} and ${o.replicas} key files\n`);
+    const clients = o.clientKeys === 0 ? '' : ` and ${o.clientKeys} client key files`;
+    process.stdout.write(`wrote ${configPath}, ${o.replicas} replica key files${clients}\n`);
+  });
+
+program
+  .command('keygen')
+  .description('write a new Ed25519 key file (mode 0600) and print its public key in base64 (for the config\'s clients)')
+  .requiredOption('--out <file>', 'the key file to create; keygen never overwrites one')
+  .addHelpText('after', EXIT_CODES_HELP)
+  .action(async (o: { out: string }) => {
+    process.stdout.write(`${await writeKeyFile(o.out)}\n`);
   });
 
 program

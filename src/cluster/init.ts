@@ -1,8 +1,11 @@
 /**
  * `bafomet init`: writes a cluster config and one private key file per
- * replica, each from its own fresh Ed25519 key (ancestor defect 11: every
- * node once used the same all-zero seed). It never overwrites a cluster's
- * files: a key lost by accident is a replica that cannot rejoin.
+ * replica (and per client, if asked for admitted clients), each from its own
+ * fresh Ed25519 key (ancestor defect 11: every node once used the same
+ * all-zero seed). Key files are PKCS#8 PEM with mode 0600, created
+ * exclusively (`savePrivateKey`); nothing here logs or prints a private key.
+ * It never overwrites a cluster's files: a key lost by accident is a replica
+ * that cannot rejoin.
  */
 import { lstat, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -20,6 +23,12 @@ export interface InitOptions {
   readonly out: string;
   /** Faults tolerated; default the most `replicas` allows. */
   readonly f?: number;
+  /**
+   * Client key files to write (`client-<i>.key.pem`); with any, the config
+   * lists their public keys in `clients`, and replicas admit only them.
+   * Default 0: no `clients`, any key is admitted.
+   */
+  readonly clientKeys?: number;
 }
 
 export const CONFIG_FILE = 'cluster.json';
@@ -40,6 +49,11 @@ export function replicaKeyFile(dir: string, id: number): string {
   return join(dir, `replica-${id}.key.pem`);
 }
 
+/** The key file of admitted client `index` inside a cluster folder made by {@link initCluster}. */
+export function clientKeyFile(dir: string, index: number): string {
+  return join(dir, `client-${index}.key.pem`);
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await lstat(path);
@@ -51,32 +65,37 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /**
- * Writes `cluster.json` and `replica-<id>.key.pem` for every replica into
- * `out` (created if missing). Validates the config before writing anything.
+ * Writes `cluster.json`, `replica-<id>.key.pem` for every replica and
+ * `client-<i>.key.pem` for each of `clientKeys` into `out` (created if
+ * missing). Validates the config before writing anything.
  *
  * @throws ClusterFilesExistError if any of those files exists (none is written then);
  * ConfigError if the options make an invalid config.
  */
 export async function initCluster(options: InitOptions): Promise<{ config: ClusterConfig; configPath: string }> {
   const identities = Array.from({ length: options.replicas }, () => generateIdentity());
+  const clientIdentities = Array.from({ length: options.clientKeys ?? 0 }, () => generateIdentity());
   const replicas = identities.map((identity, id) => ({
     id,
     host: options.host,
     port: options.ports?.[id] ?? options.basePort + id,
     publicKey: publicKeyBase64(identity),
   }));
-  const config = parseClusterConfig({ f: options.f ?? maxFaults(options.replicas), replicas });
+  const clients = clientIdentities.length === 0 ? {} : { clients: clientIdentities.map(publicKeyBase64) };
+  const config = parseClusterConfig({ f: options.f ?? maxFaults(options.replicas), replicas, ...clients });
   await mkdir(options.out, { recursive: true });
   const configPath = join(options.out, CONFIG_FILE);
-  const keyPaths = identities.map((_, id) => replicaKeyFile(options.out, id));
+  const keys = [
+    ...identities.map((identity, id) => ({ identity, path: replicaKeyFile(options.out, id) })),
+    ...clientIdentities.map((identity, index) => ({ identity, path: clientKeyFile(options.out, index) })),
+  ];
   const present = [];
-  for (const path of [configPath, ...keyPaths]) if (await exists(path)) present.push(path);
+  for (const path of [configPath, ...keys.map((key) => key.path)]) if (await exists(path)) present.push(path);
   if (present.length > 0) throw new ClusterFilesExistError(present);
   // Exclusive creates: a file that appeared since the check is refused too, and what this call wrote is removed.
   const written: string[] = [];
   try {
-    for (const [id, identity] of identities.entries()) {
-      const path = keyPaths[id]!;
+    for (const { identity, path } of keys) {
       await savePrivateKey(path, identity);
       written.push(path);
     }

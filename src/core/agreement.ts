@@ -34,7 +34,8 @@ export class Agreement {
       this.nextSeq - log.lastExecuted <= options.pipelineMax &&
       this.nextSeq <= log.high
     ) {
-      const requests = pending.takeBatch(options.batchRequestsMax, options.batchBytesMax); // [P4]
+      const requests = pending.takeBatch(options.batchRequestsMax, options.batchBytesMax, (r) => this.proposable(r)); // [P4, A5]
+      if (requests.length === 0) continue; // every request taken was forged and dropped
       const message = this.signedPrePrepare(this.nextSeq, ctx.crypto.batchDigest(requests), requests);
       ctx.send('others', message); // [P5]
       const slot = log.slotFor(message.seq);
@@ -42,6 +43,18 @@ export class Agreement {
       this.nextSeq = next(this.nextSeq);
       this.progress(message.seq, slot); // a one-replica group (f = 0) commits alone
     }
+  }
+
+  /**
+   * Whether this replica may propose (as primary [A5]) or forward (as backup
+   * [A9]) `request`: it checked the client's signature itself. A forged one
+   * is reported against its claimed client.
+   */
+  proposable(request: Request): boolean {
+    const { ctx } = this.parts;
+    if (ctx.decide.mayPropose(request, ctx.auth)) return true;
+    ctx.reject({ client: request.clientId }, 'request', rejectPeer('forged-request'));
+    return false;
   }
 
   /** The primary of a new view proposes after `highest`, the last sequence number the view starts with [V7]. */
@@ -105,7 +118,7 @@ export class Agreement {
     return undefined;
   }
 
-  /** Limits, digest and signature of a PRE-PREPARE [N4]. */
+  /** Limits, digest and signature of a PRE-PREPARE [N4], and its requests' authenticity [A6]. */
   private checkBatch(m: PrePrepareMessage): Rejection | undefined {
     const { ctx } = this.parts;
     const tooLarge = batchLimitProblem(m, ctx.options);
@@ -113,6 +126,7 @@ export class Agreement {
     if (!ctx.decide.digestMatches(m)) return rejectPeer('batch-digest-mismatch');
     const statement = { kind: 'pre-prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
     if (!ctx.crypto.verify(ctx.primaryOf(m.view), statement, m.signature)) return rejectPeer('bad-signature');
+    if (!ctx.relayedAuthentic(m.requests)) return rejectPeer('forged-request'); // [A6]
     return undefined;
   }
 

@@ -14,8 +14,6 @@ import type { CheckpointCertificate, CheckpointManifest, CheckpointMessage } fro
 import type { SeqNo } from './ordering.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
 
-const EMPTY = new Uint8Array(0);
-
 export class Checkpointing {
   private readonly votes = new CheckpointVotes();
   /** This replica's CHECKPOINTs above the stable one, resent until they stabilise [C5]. */
@@ -147,7 +145,7 @@ export class Checkpointing {
     assert(install?.emitted === true && install.checkpoint.seq === s, `checkpoint ${s} installed without being asked`);
     this.pendingInstall = undefined;
     clients.restore(clientTable);
-    for (const entry of clientTable) pending.ordered({ clientId: entry.clientId, requestNo: entry.requestNo, operation: EMPTY });
+    for (const entry of clientTable) pending.ordered(entry);
     log.restartAfter(s);
     viewChange.caughtUp();
     this.adoptStable(install.checkpoint);

@@ -11,8 +11,9 @@
  *
  * Bounds (docs/DESIGN.md, "Exactly-once"). A session is never forgotten: a
  * forgotten session's late retransmission would be new again and run a
- * second time. So once the table knows `clientSessionsMax` sessions, a
- * request of a session it does not know is refused at delivery. Cached reply
+ * second time. So once the table knows `clientSessionsMax` sessions, or
+ * `clientSessionsPerKeyMax` of one client key, a request of a session of
+ * that key it does not know is refused at delivery. Cached reply
  * bodies are bounded by `clientReplyCacheBytesMax`: past it, the least
  * recently executed sessions' bodies are dropped, in execution order and by
  * result sizes every correct replica shares, so all drop the same ones; the
@@ -22,7 +23,7 @@
 import { assert } from './assert.js';
 import type { DecisionPoints } from './decision-points.js';
 import type { ClientTableEntry } from './effects.js';
-import type { ClientId } from './ids.js';
+import { clientKeyOf, type ClientId } from './ids.js';
 import type { ReplyMessage, Request } from './messages.js';
 import type { ProtocolOptions } from './options.js';
 import type { RequestNo, View } from './ordering.js';
@@ -30,7 +31,7 @@ import type { RequestNo, View } from './ordering.js';
 /** What delivery does with a request [E2]: execute it, skip it (its number was ordered already), or refuse it (the table is full). */
 export type Admission = 'new' | 'old' | 'refused';
 
-export type ClientTableLimits = Pick<ProtocolOptions, 'clientSessionsMax' | 'clientReplyCacheBytesMax'>;
+export type ClientTableLimits = Pick<ProtocolOptions, 'clientSessionsMax' | 'clientSessionsPerKeyMax' | 'clientReplyCacheBytesMax'>;
 
 const NO_RESULT = new Uint8Array(0);
 
@@ -62,6 +63,8 @@ export class ClientTable {
    * table is full looks at; the real rule refuses).
    */
   private readonly ordered_ = new Map<ClientId, RequestNo>();
+  /** Sessions of ordered_ per client key. */
+  private readonly sessionsPerKey = new Map<number, number>();
   /** Last request executed per session, with its result; least recently executed first. */
   private readonly executed_ = new Map<ClientId, ClientTableEntry>();
   /** The entries of executed_ whose reply body is kept, in the same order: bodies are dropped from the front. */
@@ -81,9 +84,10 @@ export class ClientTable {
   /**
    * Decides what delivery does with `request` (called in delivery order)
    * and records a new one as its session's last ordered request [E2-E3]. A
-   * session the table does not know, once it knows clientSessionsMax, is
-   * refused, unless `rules` say to evict (a mutant's rule: it forgets the
-   * least recently ordered session).
+   * session the table does not know is refused once the table knows
+   * clientSessionsPerKeyMax sessions of its key, or clientSessionsMax in
+   * all unless `rules` say to evict (a mutant's rule: it forgets the least
+   * recently ordered session).
    */
   admit(request: Request, rules: Pick<DecisionPoints, 'sessionsFull'>): Admission {
     const { clientId, requestNo } = request;
@@ -91,9 +95,15 @@ export class ClientTable {
     if (last !== undefined) {
       if (requestNo <= last) return 'old';
       this.ordered_.delete(clientId); // set again below, as the most recently ordered
-    } else if (this.ordered_.size >= this.limits.clientSessionsMax) {
-      if (rules.sessionsFull() === 'refuse') return 'refused';
-      this.ordered_.delete(this.ordered_.keys().next().value as ClientId);
+    } else {
+      if ((this.sessionsPerKey.get(clientKeyOf(clientId)) ?? 0) >= this.limits.clientSessionsPerKeyMax) return 'refused';
+      if (this.ordered_.size >= this.limits.clientSessionsMax) {
+        if (rules.sessionsFull() === 'refuse') return 'refused';
+        const evicted = this.ordered_.keys().next().value as ClientId;
+        this.ordered_.delete(evicted);
+        this.countSession(evicted, -1);
+      }
+      this.countSession(clientId, +1);
     }
     this.ordered_.set(clientId, requestNo);
     return 'new';
@@ -152,11 +162,13 @@ export class ClientTable {
    */
   restore(entries: readonly ClientTableEntry[]): void {
     this.ordered_.clear();
+    this.sessionsPerKey.clear();
     this.executed_.clear();
     this.bodies.clear();
     this.bodyBytes = 0;
     for (const entry of entries) {
       this.ordered_.set(entry.clientId, entry.requestNo);
+      this.countSession(entry.clientId, +1);
       this.executed_.set(entry.clientId, entry);
       if (entry.replyDropped === true) continue;
       this.bodies.set(entry.clientId, entry);
@@ -172,6 +184,13 @@ export class ClientTable {
   /** Bytes of the reply bodies kept, at most clientReplyCacheBytesMax. */
   get replyBytes(): number {
     return this.bodyBytes;
+  }
+
+  private countSession(clientId: ClientId, change: 1 | -1): void {
+    const key = clientKeyOf(clientId);
+    const count = (this.sessionsPerKey.get(key) ?? 0) + change;
+    if (count === 0) this.sessionsPerKey.delete(key);
+    else this.sessionsPerKey.set(key, count);
   }
 
   private forget(entry: ClientTableEntry): void {

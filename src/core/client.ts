@@ -28,9 +28,20 @@
  */
 import { assert, assertNever } from './assert.js';
 import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
-import type { ReplyMessage, RequestMessage } from './messages.js';
+import type { ReplyMessage, RequestMessage, RequestStatement, Signature } from './messages.js';
 import { next, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
 import { VoteSet } from './quorum.js';
+
+/**
+ * Signs requests with the client's Ed25519 key, injected so that the core
+ * stays pure (src/runtime/client.ts uses node:crypto; the simulator models it).
+ */
+export interface RequestSigner {
+  /** The client's raw 32-byte Ed25519 public key: the key its session ids derive from. */
+  readonly publicKey: Uint8Array;
+  /** The client's signature on the request statement (its encoding is the wire codec's `encodeRequestStatement`). */
+  sign(statement: RequestStatement): Signature;
+}
 
 export interface ClientCoreInit {
   readonly n: number;
@@ -49,6 +60,8 @@ export interface ClientCoreInit {
   readonly retransmitTicksMax: number;
   /** Invocations that may wait for a free session. */
   readonly queueMax: number;
+  /** Signs every request [A1]. */
+  readonly signer: RequestSigner;
 }
 
 export type ClientEvent =
@@ -188,9 +201,11 @@ export class ClientCore {
 
   private send(session: Session, token: number, operation: Uint8Array): void {
     session.lastRequestNo = next(session.lastRequestNo);
+    const statement: RequestStatement = { clientId: session.id, requestNo: session.lastRequestNo, operation };
+    const { signer } = this.init;
     const message: RequestMessage = {
       type: 'request',
-      request: { clientId: session.id, requestNo: session.lastRequestNo, operation },
+      request: { ...statement, clientKey: signer.publicKey, signature: signer.sign(statement) },
     };
     session.outstanding = {
       token,

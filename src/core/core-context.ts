@@ -1,7 +1,7 @@
 /**
  * What every module of the replica core shares: who it is, the group's
- * sizes and options, the injected crypto and decision points, the logical
- * clock, the view it is in, and the list of effects the current step emits.
+ * sizes and options, the injected crypto and decision points, the requests
+ * known to be authentic, the logical clock, the view it is in, and the list of effects the current step emits.
  * One instance per replica core; the modules read it and only the view-change
  * machine moves the view.
  */
@@ -9,17 +9,20 @@ import type { CoreCrypto } from './crypto.js';
 import type { DecisionPoints } from './decision-points.js';
 import type { ReplicaEffect } from './effects.js';
 import type { ClientId, ReplicaId } from './ids.js';
-import type { ReplicaMessage } from './messages.js';
+import type { ReplicaMessage, Request } from './messages.js';
 import type { ProtocolOptions } from './options.js';
 import { view as toView, type View } from './ordering.js';
 import type { QuorumSizes } from './quorum.js';
 import type { Rejection } from './rejection.js';
+import { RequestAuthenticator } from './request-auth.js';
 import { primaryOf, type ViewChangeRules } from './view-change.js';
 
 export class CoreContext {
   readonly options: ProtocolOptions;
   readonly sizes: QuorumSizes;
   readonly crypto: CoreCrypto;
+  /** Client requests known to be authentic [A2-A3]. */
+  readonly auth: RequestAuthenticator;
   /** Ticks seen so far: the core's only clock. */
   now = 0;
   /** The view this replica is in or is changing to. */
@@ -36,6 +39,17 @@ export class CoreContext {
     this.options = rules.options;
     this.sizes = rules.sizes;
     this.crypto = rules.crypto;
+    this.auth = new RequestAuthenticator((request) => rules.crypto.verifyRequest(request), rules.options);
+  }
+
+  /**
+   * Whether every request of a batch another replica relayed (in a
+   * PRE-PREPARE, VIEW-CHANGE, NEW-VIEW or LOG-ENTRIES) is its client's
+   * [A2, A6-A8]. Checks all of them, so each is verified at most once.
+   */
+  relayedAuthentic(requests: readonly Request[]): boolean {
+    for (const request of requests) if (!this.decide.relayedRequestAuthentic(request, this.auth)) return false;
+    return true;
   }
 
   primaryOf(v: View): ReplicaId {

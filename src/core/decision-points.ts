@@ -8,11 +8,12 @@
 import { batchLimitProblem } from './agreement.js';
 import type { AgreementMessage } from './early-messages.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
-import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from './messages.js';
+import type { CheckpointCertificate, PrePrepareMessage, Request, ViewChangeMessage } from './messages.js';
 import type { MessageLog } from './message-log.js';
 import { next, type SeqNo, type View } from './ordering.js';
 import type { VoteOutcome, VoteSet } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
+import type { RequestAuthenticator } from './request-auth.js';
 import { checkpointCertificateValid, decideNewView, primaryOf, type NewViewDecision, type ViewChangeRules } from './view-change.js';
 
 /** T2 grows to at most 2^3 = 8 times viewChangeTimeoutTicks (8 s with the defaults and 10 ms ticks). */
@@ -46,6 +47,20 @@ export class DecisionPoints {
   /** Whether the PRE-PREPARE's digest is its batch's [N4]. */
   digestMatches(m: PrePrepareMessage): boolean {
     return bytesEqual(this.rules.crypto.batchDigest(m.requests), m.digest);
+  }
+
+  /**
+   * Whether a request another replica relayed (FORWARD, PRE-PREPARE,
+   * VIEW-CHANGE, NEW-VIEW, LOG-ENTRIES) is its client's: received directly
+   * or signed by its client [A2].
+   */
+  relayedRequestAuthentic(request: Request, auth: RequestAuthenticator): boolean {
+    return auth.authentic(request);
+  }
+
+  /** Whether the primary may propose `request`: it verified the client's signature itself [A5]. */
+  mayPropose(request: Request, auth: RequestAuthenticator): boolean {
+    return auth.signatureValid(request);
   }
 
   /** Records `from`'s vote: one per replica [N10]. */

@@ -36,6 +36,7 @@ export class Execution {
         // Not executed, now or later: the session stays unknown to a full table [E3].
         else if (admission === 'refused') ctx.emit({ type: 'reply', clientId: r.clientId, message: refusedReply(r, ctx.view) });
         const arrived = pending.ordered(r); // [E3]
+        ctx.auth.ordered(r); // its authenticity is needed no more (a later copy is stale, R2)
         if (arrived !== undefined && (oldest === undefined || arrived < oldest)) oldest = arrived;
       }
       log.delivered(s, decided, fresh);

@@ -13,6 +13,14 @@ export type ClientId = number & { readonly [clientBrand]: true };
 export const replicaId = (value: number): ReplicaId => value as ReplicaId;
 export const clientId = (value: number): ClientId => value as ClientId;
 
+/** Sessions one client key may run: its client ids are `base .. base + SESSIONS_PER_CLIENT_KEY - 1`, base a multiple of it. */
+export const SESSIONS_PER_CLIENT_KEY = 0x10000;
+
+/** The key a session belongs to, as a number (its id base over SESSIONS_PER_CLIENT_KEY): what per-key quotas count by. */
+export function clientKeyOf(id: ClientId): number {
+  return Math.floor(id / SESSIONS_PER_CLIENT_KEY);
+}
+
 /** SHA-256 digest, 32 bytes. */
 export type Digest = Uint8Array;
 export const DIGEST_BYTES = 32;

@@ -9,13 +9,34 @@
 import type { ClientId, Digest, ReplicaId } from './ids.js';
 import type { RequestNo, SeqNo, View } from './ordering.js';
 
-/** A client operation, identified by (clientId, requestNo). */
+/**
+ * A client operation, identified by (clientId, requestNo), signed by its
+ * client (docs/DESIGN.md, "Client authentication"): `signature` is the
+ * Ed25519 signature by `clientKey` on its {@link RequestStatement}, and the
+ * request is authentic only if `clientKey` also owns `clientId`
+ * ({@link CoreCrypto.verifyRequest}).
+ */
 export interface Request {
   readonly clientId: ClientId;
   readonly requestNo: RequestNo;
   /** The service's request, encoded with its request codec. Opaque here. */
   readonly operation: Uint8Array;
+  /** The client's raw Ed25519 public key, {@link CLIENT_KEY_BYTES} bytes. */
+  readonly clientKey: Uint8Array;
+  /** The client's signature on the request's {@link RequestStatement}, {@link SIGNATURE_BYTES} bytes. */
+  readonly signature: Signature;
 }
+
+/** Bytes of a raw Ed25519 public key, as a request's `clientKey`. */
+export const CLIENT_KEY_BYTES = 32;
+
+/**
+ * What a client's signature on a request covers (encoded by
+ * `encodeRequestStatement`, src/wire/codec.ts): everything that identifies
+ * and defines the request, so a signature cannot be moved to another
+ * session, number or operation.
+ */
+export type RequestStatement = Pick<Request, 'clientId' | 'requestNo' | 'operation'>;
 
 /** Client -> every replica. */
 export interface RequestMessage {

@@ -22,11 +22,24 @@ export interface ProtocolOptions {
   /** Operation bytes, summed, of the client requests a replica holds before they are ordered; at least requestBytesMax. */
   readonly pendingRequestBytesMax: number;
   /**
+   * Client requests a replica holds for the sessions of one client key: one
+   * key cannot take the whole of pendingRequestsMax (a value above it changes nothing).
+   */
+  readonly pendingRequestsPerKeyMax: number;
+  /** Operation bytes of the requests held for one client key; at least requestBytesMax. */
+  readonly pendingRequestBytesPerKeyMax: number;
+  /**
    * Client sessions a replica remembers (last request number and reply).
    * Sessions are never forgotten: a request of a new session is refused
    * once this many are known (docs/DESIGN.md, "Exactly-once").
    */
   readonly clientSessionsMax: number;
+  /**
+   * Sessions of one client key the client table admits: a new session of a
+   * key that has this many is refused at delivery, like one over
+   * clientSessionsMax (a value above it changes nothing).
+   */
+  readonly clientSessionsPerKeyMax: number;
   /**
    * Bytes of cached replies the client table keeps, summed; at least
    * replyBytesMax. Past it the least recently executed sessions' reply
@@ -65,7 +78,10 @@ export const defaultProtocolOptions: ProtocolOptions = {
   executeBacklogMax: 32,
   pendingRequestsMax: 100_000,
   pendingRequestBytesMax: 128 * 1024 * 1024,
+  pendingRequestsPerKeyMax: 4096,
+  pendingRequestBytesPerKeyMax: 16 * 1024 * 1024,
   clientSessionsMax: 1_000_000,
+  clientSessionsPerKeyMax: 4096,
   clientReplyCacheBytesMax: 256 * 1024 * 1024,
   checkpointInterval: 64,
   requestTimeoutTicks: 40,
@@ -95,6 +111,9 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
   if (options.pendingRequestBytesMax < options.requestBytesMax) {
     return { field: 'pendingRequestBytesMax', message: 'must be at least requestBytesMax' };
   }
+  if (options.pendingRequestBytesPerKeyMax < options.requestBytesMax) {
+    return { field: 'pendingRequestBytesPerKeyMax', message: 'must be at least requestBytesMax' };
+  }
   if (options.clientReplyCacheBytesMax < options.replyBytesMax) {
     return { field: 'clientReplyCacheBytesMax', message: 'must be at least replyBytesMax' };
   }
@@ -115,8 +134,12 @@ export function protocolOptionsProblem(options: ProtocolOptions): { field: keyof
   return undefined;
 }
 
-/** Wire bytes per request besides its operation, and per certificate besides its batch (rounded up). */
-const REQUEST_OVERHEAD_BYTES = 64;
+/**
+ * Wire bytes per request besides its operation (124: ids, client key and
+ * signature, with their length fields), and per certificate besides its
+ * batch (rounded up).
+ */
+const REQUEST_OVERHEAD_BYTES = 128;
 const CERTIFICATE_OVERHEAD_BYTES = 4096;
 
 /** The most wire bytes a full batch takes: operations plus per-request framing. */

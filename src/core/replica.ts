@@ -6,7 +6,7 @@
  *
  * This file builds the modules (src/core/core-parts.ts), dispatches events
  * and messages to them, and reports status. Comments like `[N6]` cite the
- * pseudo-code lines of docs/PROTOCOL.md; those like `[V5]`, `[C2]` or `[T1]`
+ * pseudo-code lines of docs/PROTOCOL.md (`[A4]` its client-authentication rules); those like `[V5]`, `[C2]` or `[T1]`
  * cite docs/VIEW-CHANGE.md; `[S4]` docs/STATE-TRANSFER.md.
  */
 import { Agreement } from './agreement.js';
@@ -71,6 +71,11 @@ export interface ReplicaStatus {
   /** Agreement messages held for a view whose NEW-VIEW has not arrived [V9], and their operation bytes. */
   readonly earlyMessages: number;
   readonly earlyMessageBytes: number;
+  /** Client signatures this replica checked [A2, A5], and the requests among them that were forged. */
+  readonly requestSignaturesVerified: number;
+  readonly forgedRequestsRejected: number;
+  /** Requests known authentic and not yet ordered here [A2-A3]: about pendingRequests, never above pendingRequestsMax. */
+  readonly authenticRequestsKnown: number;
 }
 
 /** Most requests forwarded to the primary per tick. */
@@ -114,7 +119,7 @@ export class ReplicaCore {
         this.onMessage(event.from, event.message);
         break;
       case 'request':
-        this.onRequest(event.request);
+        this.onRequest(event.request, 'client');
         break;
       case 'executed':
         execution.onExecuted(event.seq, event.results, event.failed ?? []);
@@ -150,12 +155,16 @@ export class ReplicaCore {
       slots: log.size,
       earlyMessages: early.count,
       earlyMessageBytes: early.bytes,
+      requestSignaturesVerified: ctx.auth.verifiedCount,
+      forgedRequestsRejected: ctx.auth.forgedCount,
+      authenticRequestsKnown: ctx.auth.size,
     };
   }
 
   // --- requests [R1-R6] ---------------------------------------------------
 
-  private onRequest(request: Request): void {
+  /** A request from its client's own connection (the runtime checked its key [A3]) or forwarded by a backup [A4]. */
+  private onRequest(request: Request, from: 'client' | 'forward'): void {
     const { ctx, clients, pending, agreement } = this.parts;
     if (request.operation.length > ctx.options.requestBytesMax) {
       ctx.reject({ client: request.clientId }, 'request', rejectPeer('request-too-large')); // [R4]
@@ -169,16 +178,20 @@ export class ReplicaCore {
       return;
     }
     const added = pending.add(request, ctx.now); // [R5]
-    if (added === 'full') {
-      ctx.reject({ client: request.clientId }, 'request', ignore('pending-requests-full'));
+    if (added === 'full' || added === 'key-full') {
+      // The client retransmits; a key over its quota waits for its own requests to be ordered [R5].
+      ctx.reject({ client: request.clientId }, 'request', ignore(added === 'full' ? 'pending-requests-full' : 'pending-requests-key-full'));
       return;
     }
+    if (from === 'client' && (added === 'added' || added === 'replaced')) ctx.auth.received(request); // [A3]
     agreement.propose(); // [R6]
   }
 
   private onForward(request: Request): Rejection | undefined {
-    if (!this.parts.ctx.isPrimary) return ignore('forward-not-primary');
-    this.onRequest(request);
+    const { ctx } = this.parts;
+    if (!ctx.isPrimary) return ignore('forward-not-primary');
+    if (!ctx.decide.relayedRequestAuthentic(request, ctx.auth)) return rejectPeer('forged-request'); // [A4]
+    this.onRequest(request, 'forward');
     return undefined;
   }
 
@@ -241,7 +254,10 @@ export class ReplicaCore {
     const oldest = pending.oldestArrival();
     if (oldest === undefined || transfer.catchingUp) return;
     if (!ctx.isPrimary) {
-      const forwarded = pending.takeDueForForward(ctx.now, ctx.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX); // [T1]
+      // [T1, A9] Only requests whose signature this backup checked: a client that sends a badly signed
+      // request to backups only must not make them suspect a correct primary that refuses it.
+      const forwardable = (r: Request): boolean => this.parts.agreement.proposable(r);
+      const forwarded = pending.takeDueForForward(ctx.now, ctx.options.requestTimeoutTicks, FORWARD_PER_TICK_MAX, forwardable);
       for (const request of forwarded) ctx.send(ctx.primaryOf(ctx.view), { type: 'forward', request });
     }
     viewChange.suspectPrimaryIfLate(oldest); // [T2]
@@ -262,6 +278,7 @@ function stateTransferHost(parts: CoreParts): StateTransferHost {
     servable: () => parts.checkpoints.servable(),
     holdsImage: (seq) => parts.checkpoints.holdsImage(seq),
     deliveredAfter: (after, max) => log.deliveredAfter(after, max),
+    requestsAuthentic: (requests) => ctx.relayedAuthentic(requests),
     deliverProven: (seq, requests) => parts.execution.deliverProven(seq, requests),
     installWhenIdle: (checkpoint, manifest) => parts.checkpoints.installWhenIdle(checkpoint, manifest),
     adoptStable: (checkpoint) => {

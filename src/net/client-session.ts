@@ -11,6 +11,8 @@ export interface ClientConnection {
    * `src/net/identity.ts`): it may only speak for ids `clientIdBase .. clientIdBase + 65535`.
    */
   readonly clientIdBase: number;
+  /** The raw 32-byte Ed25519 public key the client presented in its TLS handshake. */
+  readonly publicKey: Uint8Array;
   /**
    * Queues a frame for the client. Returns false if the frame was not queued:
    * the connection is closed, the payload exceeds the frame limit, or the
@@ -19,12 +21,23 @@ export interface ClientConnection {
   send(payload: Uint8Array): boolean;
   /** Disconnects the client. */
   close(): void;
+  /**
+   * Disconnects the client because it sent something its role may not (a
+   * frame that does not decode, a message other than a REQUEST, a request
+   * for a client id its key does not own), and counts it
+   * (`ReplicaNetworkStats.clientRejects`). `reason` is a short, stable code
+   * of ours (e.g. a `WireRejectionReason`), logged at debug; never peer bytes.
+   * Frames already read behind the rejected one are not delivered.
+   */
+  reject(reason: string): void;
 }
 
 /** Counters shared by all client sessions of a replica. */
 export interface ClientCounters extends SendCounters {
   /** Clients disconnected because their send queue was full. */
   slowDisconnects: number;
+  /** Clients disconnected through {@link ClientConnection.reject}. */
+  rejects: number;
 }
 
 /** {@link ClientConnection} over a TLS socket, with a bounded send queue. */
@@ -33,6 +46,7 @@ export class ClientSession implements ClientConnection {
 
   constructor(
     readonly clientIdBase: number,
+    readonly publicKey: Uint8Array,
     private readonly socket: TLSSocket,
     sendQueueFramesMax: number,
     maxFrameBytes: number,
@@ -62,5 +76,12 @@ export class ClientSession implements ClientConnection {
 
   close(): void {
     destroyBecause(this.socket, 'closed by replica');
+  }
+
+  reject(reason: string): void {
+    if (this.socket.destroyed) return;
+    this.counters.rejects++;
+    this.log('debug', 'client rejected; disconnecting', { clientIdBase: this.clientIdBase, reason });
+    destroyBecause(this.socket, `rejected: ${reason}`);
   }
 }

@@ -3,10 +3,11 @@ import { connect, type SecureContext, type TLSSocket } from 'node:tls';
 import type { ReplicaAddress } from '../config.js';
 import { bytesEqual } from '../core/ids.js';
 import { reconnectDelayMs } from './backoff.js';
-import { watchLiveness } from './liveness.js';
+import { readFrames } from './frame-reader.js';
+import { FRAME_DEADLINE_CLOSE_REASON, watchLiveness } from './liveness.js';
 import type { NetLog } from './log.js';
 import { SendQueue, type PushResult, type SendCounters } from './send-queue.js';
-import { closeReason, destroyAndWait, destroyBecause, noteSocketError, peerPublicKey, readFrames, tuneSocket } from './tls-socket.js';
+import { closeReason, destroyAndWait, destroyBecause, noteSocketError, peerPublicKey, tuneSocket } from './tls-socket.js';
 
 /** Counters of one outgoing link. */
 export interface LinkStats {
@@ -114,6 +115,9 @@ export class PeerLink {
     socket.on('error', (error) => {
       noteSocketError(socket, error);
       log('debug', 'connection error', { ...fields, error: error.message });
+      // A TLS error (a bad record MAC, an alert) does not always close the socket by itself: it would
+      // sit dead until the idle timeout (3 s) instead of being redialled at once.
+      socket.destroy();
     });
     socket.once('secureConnect', () => {
       clearTimeout(handshakeTimer);
@@ -136,11 +140,16 @@ export class PeerLink {
               this.framesReceived++;
               onFrame(payload);
             };
-      readFrames(socket, maxFrameBytes, receive, log, fields);
-      watchLiveness(socket, idleTimeoutMs, () => {
-        this.idleDisconnects++;
-        destroyBecause(socket, 'idle');
-      });
+      const frames = readFrames(socket, { maxFrameBytes, onFrame: receive, log, fields });
+      watchLiveness(
+        socket,
+        idleTimeoutMs,
+        () => {
+          this.idleDisconnects++;
+          destroyBecause(socket, 'idle');
+        },
+        { frames, onOverdue: () => destroyBecause(socket, FRAME_DEADLINE_CLOSE_REASON) },
+      );
       this.queue.attach(socket);
     });
     socket.once('close', () => {

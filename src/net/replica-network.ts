@@ -2,30 +2,38 @@
  * A replica's transport: a TLS 1.3 listener for other replicas and clients,
  * and one outgoing, send-only connection to each other replica.
  */
-import type { Socket } from 'node:net';
-import { createSecureContext, createServer, type Server, type TLSSocket } from 'node:tls';
+import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, createServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { ClusterConfig } from '../config.js';
 import { bytesEqual, replicaId, type ReplicaId } from '../core/ids.js';
 import { ConfigError } from '../errors.js';
+import { AddressGate } from './address-gate.js';
+import { ClientAdmission } from './client-admission.js';
 import { ClientSession, type ClientConnection, type ClientCounters } from './client-session.js';
+import { noConnectionRejections, type ConnectionRejection, type ConnectionRejectionCounts } from './connection-rejection.js';
+import { FrameBudget } from './frame-budget.js';
+import { readFrames } from './frame-reader.js';
 import { clientIdBase, tlsCredentials, type NodeIdentity, type TlsCredentials } from './identity.js';
-import { checkTransportLimits, resolveIdleTimeoutMs, type TransportLimits } from './limits.js';
-import { watchLiveness } from './liveness.js';
+import {
+  checkTransportLimits,
+  DEFAULT_CONNECTION_LIMITS,
+  resolveConnectionLimits,
+  resolveIdleTimeoutMs,
+  type ConnectionLimits,
+  type TransportLimits,
+} from './limits.js';
+import { FRAME_DEADLINE_CLOSE_REASON, watchLiveness, type FrameDeadlineWatch } from './liveness.js';
 import { invokeSafely, silentLog, type NetLog } from './log.js';
 import { PeerLink, type LinkStats } from './peer-link.js';
-import {
-  closeReason,
-  destroyAndWait,
-  destroyBecause,
-  noteSocketError,
-  peerPublicKey,
-  readFrames,
-  secureContextOptions,
-  tuneSocket,
-} from './tls-socket.js';
+import { closeReason, destroyAndWait, destroyBecause, noteSocketError, peerPublicKey, secureContextOptions, tuneSocket } from './tls-socket.js';
 
-/** Settings and callbacks of {@link ReplicaNetwork.start}. */
-export interface ReplicaNetworkOptions extends TransportLimits {
+/**
+ * Settings and callbacks of {@link ReplicaNetwork.start}. The
+ * {@link ConnectionLimits} are optional (`DEFAULT_CONNECTION_LIMITS`), except
+ * that `inboundHandshakeTimeoutMs` defaults to the smaller of its default and
+ * `handshakeTimeoutMs`. Client keys admitted are `config.clients` (any key if absent).
+ */
+export interface ReplicaNetworkOptions extends TransportLimits, Partial<ConnectionLimits> {
   readonly config: ClusterConfig;
   /** This replica's id; `identity` must hold the key configured for it. */
   readonly selfId: number;
@@ -77,8 +85,26 @@ export interface ReplicaNetworkStats {
   readonly clientSlowDisconnects: number;
   /** Client connections closed because nothing arrived on them for the idle timeout. */
   readonly clientIdleDisconnects: number;
-  /** Incoming connections dropped: failed or timed-out handshake, no Ed25519 certificate, or over clientConnectionsMax. */
+  /** Incoming connections refused, all reasons together: the sum of {@link connectionRejections}. */
   readonly rejectedConnections: number;
+  /** Incoming connections refused before or right after the TLS handshake, by reason. */
+  readonly connectionRejections: Readonly<ConnectionRejectionCounts>;
+  /** TLS handshakes in progress. */
+  readonly handshakesInProgress: number;
+  /** Client keys with at least one connection. */
+  readonly clientKeys: number;
+  /** Client connections closed through `ClientConnection.reject` (malformed or forbidden messages). */
+  readonly clientRejects: number;
+  /** Replica connections closed through {@link ReplicaNetwork.rejectReplica}. */
+  readonly replicaRejects: number;
+  /** Incoming connections (client or replica) closed because a frame did not complete by its deadline (liveness.ts). */
+  readonly frameDeadlineCloses: number;
+  /** Client connections closed because their partial frame would have taken the shared budget past its bound. */
+  readonly partialFrameBudgetCloses: number;
+  /** Buffer bytes client partial frames hold now. */
+  readonly partialFrameBytes: number;
+  /** Times a client connection stopped being read because it or its key exceeded the client rate (flooding). */
+  readonly clientThrottles: number;
 }
 
 /**
@@ -104,10 +130,20 @@ export class ReplicaNetwork {
   /** Every accepted TCP connection, so close() can end those still handshaking. */
   private readonly rawSockets = new Set<Socket>();
   private readonly secureSockets = new Set<TLSSocket>();
-  private readonly clientCounters: ClientCounters = { sent: 0, dropped: 0, slowDisconnects: 0 };
+  private readonly clientCounters: ClientCounters = { sent: 0, dropped: 0, slowDisconnects: 0, rejects: 0 };
   private clientFramesReceived = 0;
-  private rejectedConnections = 0;
+  private readonly rejections = noConnectionRejections();
+  private replicaRejects = 0;
+  private frameDeadlineCloses = 0;
+  private partialFrameBudgetCloses = 0;
+  private clientThrottles = 0;
+  private readonly limits: ConnectionLimits;
+  private readonly addressGate: AddressGate;
+  private readonly admission: ClientAdmission;
+  private readonly partialFrames: FrameBudget;
+  /** Accepts TCP connections, refuses those over the address caps, and hands the rest to {@link tls}. */
   private readonly server: Server;
+  private readonly tls: TlsServer;
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -117,29 +153,34 @@ export class ReplicaNetwork {
     this.log = options.log ?? silentLog;
     this.selfId = replicaId(options.selfId);
     this.idleTimeoutMs = resolveIdleTimeoutMs(options.idleTimeoutMs);
+    this.limits = connectionLimitsOf(options);
+    this.addressGate = new AddressGate(this.limits);
+    this.admission = new ClientAdmission(options.config.clients, this.limits);
+    this.partialFrames = new FrameBudget(this.limits.clientPartialFrameBytesMax);
     for (const replica of options.config.replicas) {
       this.replicaByKey.set(Buffer.from(replica.publicKey, 'base64').toString('base64'), replica.id);
       if (replica.id !== options.selfId) this.receivedFrom.set(replica.id, 0);
     }
-    this.server = createServer(
+    this.tls = createServer(
       {
         ...secureContextOptions(credentials),
         // Every peer must present a certificate; its key, not its issuer, identifies it.
         requestCert: true,
         rejectUnauthorized: false,
-        handshakeTimeout: options.handshakeTimeoutMs,
+        handshakeTimeout: this.limits.inboundHandshakeTimeoutMs,
       },
       this.onSecureConnection,
     );
-    this.server.on('connection', (raw: Socket) => {
+    this.tls.on('tlsClientError', (error, socket) => {
+      const timedOut = (error as NodeJS.ErrnoException).code === 'ERR_TLS_HANDSHAKE_TIMEOUT';
+      this.refuse(socket, timedOut ? 'handshake-timeout' : 'handshake-failed', { error: error.message });
+    });
+    this.server = createTcpServer((raw) => {
+      const refused = this.closing === undefined ? this.addressGate.admit(raw) : 'handshakes-max';
+      if (refused !== undefined) return this.refuse(raw, refused, { remoteAddress: raw.remoteAddress });
       this.rawSockets.add(raw);
       raw.once('close', () => this.rawSockets.delete(raw));
-    });
-    this.server.on('tlsClientError', (error, socket) => {
-      this.rejectedConnections++;
-      this.log('debug', 'incoming TLS handshake failed', { error: error.message });
-      // node:tls reports a handshake timeout without closing the socket.
-      socket.destroy();
+      this.tls.emit('connection', raw);
     });
   }
 
@@ -182,6 +223,23 @@ export class ReplicaNetwork {
     return result === 'queued';
   }
 
+  /**
+   * Closes replica `from`'s incoming connection because it sent something a
+   * replica may not (a frame that does not decode, a message replicas do not
+   * send), and counts it (`replicaRejects`). `reason` is a short, stable code
+   * of ours, logged; never peer bytes. The peer redials, so this costs a
+   * Byzantine replica a handshake per rejected frame and a correct one (a
+   * version or limit mismatch) is noticed in the logs. Frames already read
+   * behind the rejected one are not delivered.
+   */
+  rejectReplica(from: number, reason: string): void {
+    const socket = this.inbound.get(from);
+    if (socket === undefined || socket.destroyed) return;
+    this.replicaRejects++;
+    this.log('warn', 'replica rejected; closing its connection', { peer: from, reason });
+    destroyBecause(socket, `rejected: ${reason}`);
+  }
+
   /** Queues a frame for every other replica (dropping it for those whose queue is full). */
   broadcast(payload: Uint8Array): void {
     for (const id of this.links.keys()) this.sendToReplica(id, payload);
@@ -208,7 +266,16 @@ export class ReplicaNetwork {
       clientFramesDropped: this.clientCounters.dropped,
       clientSlowDisconnects: this.clientCounters.slowDisconnects,
       clientIdleDisconnects: this.clientIdleDisconnects,
-      rejectedConnections: this.rejectedConnections,
+      rejectedConnections: Object.values(this.rejections).reduce((sum, count) => sum + count, 0),
+      connectionRejections: { ...this.rejections },
+      handshakesInProgress: this.addressGate.handshakesInProgress,
+      clientKeys: this.admission.keys,
+      clientRejects: this.clientCounters.rejects,
+      replicaRejects: this.replicaRejects,
+      frameDeadlineCloses: this.frameDeadlineCloses,
+      partialFrameBudgetCloses: this.partialFrameBudgetCloses,
+      partialFrameBytes: this.partialFrames.reservedBytes,
+      clientThrottles: this.clientThrottles,
     };
   }
 
@@ -263,30 +330,49 @@ export class ReplicaNetwork {
     }
   }
 
+  /** Counts a refused connection and closes it; the peer learns nothing but the close. */
+  private refuse(socket: Socket, reason: ConnectionRejection, fields: Readonly<Record<string, unknown>>): void {
+    this.rejections[reason]++;
+    // Debug only: any peer can trigger these as often as it likes; the counters are what to watch.
+    this.log('debug', 'incoming connection refused', { ...fields, reason });
+    destroyBecause(socket, `refused: ${reason}`);
+  }
+
   private readonly onSecureConnection = (socket: TLSSocket): void => {
+    this.addressGate.handshakeCompleted(socket);
     const remote = { remoteAddress: socket.remoteAddress, remotePort: socket.remotePort };
     socket.on('error', (error) => {
       noteSocketError(socket, error);
       this.log('debug', 'connection error', { ...remote, error: error.message });
+      // A TLS error (a bad record MAC, an alert) does not always close the socket by itself: it would
+      // sit dead until the idle timeout, and its peer would not redial.
+      socket.destroy();
     });
     if (this.closing !== undefined) {
       socket.destroy();
       return;
     }
     const key = peerPublicKey(socket);
-    if (key === undefined) {
-      this.rejectedConnections++;
-      this.log('info', 'dropping peer without an Ed25519 certificate', remote);
-      socket.destroy();
-      return;
-    }
+    if (key === undefined) return this.refuse(socket, 'no-certificate', remote);
     tuneSocket(socket);
     this.secureSockets.add(socket);
     socket.once('close', () => this.secureSockets.delete(socket));
-    const from = this.replicaByKey.get(Buffer.from(key).toString('base64'));
+    const keyBase64 = Buffer.from(key).toString('base64');
+    const from = this.replicaByKey.get(keyBase64);
     if (from !== undefined && from !== this.selfId) this.acceptReplica(from, socket);
-    else this.acceptClient(clientIdBase(key), socket);
+    else this.acceptClient(keyBase64, key, socket);
   };
+
+  /** The frame deadline (liveness.ts) of an incoming connection, counted. */
+  private frameDeadline(socket: TLSSocket, frames: FrameDeadlineWatch['frames']): FrameDeadlineWatch {
+    return {
+      frames,
+      onOverdue: () => {
+        this.frameDeadlineCloses++;
+        destroyBecause(socket, FRAME_DEADLINE_CLOSE_REASON);
+      },
+    };
+  }
 
   private acceptReplica(from: number, socket: TLSSocket): void {
     const fields = { peer: from };
@@ -299,53 +385,65 @@ export class ReplicaNetwork {
     this.inbound.set(from, socket);
     this.log('info', 'replica connected', fields);
     const sender = replicaId(from);
-    readFrames(
-      socket,
-      this.options.replicaFrameBytesMax,
-      (payload) => {
+    // No shared budget: at most one connection per replica, each bounded by replicaFrameBytesMax.
+    const frames = readFrames(socket, {
+      maxFrameBytes: this.options.replicaFrameBytesMax,
+      onFrame: (payload) => {
         this.receivedFrom.set(from, (this.receivedFrom.get(from) ?? 0) + 1);
         this.options.onReplicaFrame(sender, payload);
       },
-      this.log,
+      log: this.log,
       fields,
-    );
-    // This connection only carries the peer's frames to us; our heartbeats on it tell the peer that its link still delivers.
-    watchLiveness(socket, this.idleTimeoutMs, () => {
-      this.inboundIdle.set(from, (this.inboundIdle.get(from) ?? 0) + 1);
-      destroyBecause(socket, 'idle');
     });
+    // This connection only carries the peer's frames to us; our heartbeats on it tell the peer that its link still delivers.
+    watchLiveness(
+      socket,
+      this.idleTimeoutMs,
+      () => {
+        this.inboundIdle.set(from, (this.inboundIdle.get(from) ?? 0) + 1);
+        destroyBecause(socket, 'idle');
+      },
+      this.frameDeadline(socket, frames),
+    );
     socket.once('close', () => {
       if (this.inbound.get(from) === socket) this.inbound.delete(from);
       this.log('info', 'replica disconnected', { ...fields, reason: closeReason(socket) });
     });
   }
 
-  private acceptClient(base: number, socket: TLSSocket): void {
-    if (this.sessions.size >= this.options.clientConnectionsMax) {
-      this.rejectedConnections++;
-      this.log('warn', 'client connection refused: clientConnectionsMax reached', { clientIdBase: base });
-      socket.destroy();
-      return;
-    }
-    const { maxFrameBytes, sendQueueFramesMax, onClientFrame, onClientClosed } = this.options;
-    const session = new ClientSession(base, socket, sendQueueFramesMax, maxFrameBytes, this.clientCounters, this.log);
-    this.sessions.add(session);
+  private acceptClient(key: string, publicKey: Uint8Array, socket: TLSSocket): void {
+    const base = clientIdBase(publicKey);
     const fields = { clientIdBase: base };
+    if (!this.admission.admits(key)) return this.refuse(socket, 'not-admitted', fields);
+    if (this.sessions.size >= this.options.clientConnectionsMax) return this.refuse(socket, 'client-connections-max', fields);
+    const admitted = this.admission.admit(key, socket);
+    if (typeof admitted === 'string') return this.refuse(socket, admitted, fields);
+    const { maxFrameBytes, sendQueueFramesMax, onClientFrame, onClientClosed } = this.options;
+    const session = new ClientSession(base, publicKey, socket, sendQueueFramesMax, maxFrameBytes, this.clientCounters, this.log);
+    this.sessions.add(session);
     this.log('debug', 'client connected', fields);
-    readFrames(
-      socket,
+    const frames = readFrames(socket, {
       maxFrameBytes,
-      (payload) => {
+      onFrame: (payload) => {
         this.clientFramesReceived++;
         onClientFrame(session, payload);
       },
-      this.log,
+      budget: this.partialFrames,
+      onBudgetExceeded: () => this.partialFrameBudgetCloses++,
+      throttle: admitted.throttle,
+      onThrottled: () => this.clientThrottles++,
+      log: this.log,
       fields,
-    );
-    watchLiveness(socket, this.idleTimeoutMs, () => {
-      this.clientIdleDisconnects++;
-      destroyBecause(socket, 'idle');
     });
+    watchLiveness(
+      socket,
+      this.idleTimeoutMs,
+      () => {
+        this.clientIdleDisconnects++;
+        destroyBecause(socket, 'idle');
+      },
+      this.frameDeadline(socket, frames),
+    );
     socket.once('close', () => {
       this.sessions.delete(session);
       const reason = closeReason(socket);
@@ -354,4 +452,13 @@ export class ReplicaNetwork {
       if (onClientClosed !== undefined) invokeSafely(this.log, 'onClientClosed', () => onClientClosed(session));
     });
   }
+}
+
+/** The connection limits of `options`: its own over the defaults; the inbound handshake bound never above `handshakeTimeoutMs`. */
+function connectionLimitsOf(options: ReplicaNetworkOptions): ConnectionLimits {
+  return resolveConnectionLimits({
+    ...options,
+    inboundHandshakeTimeoutMs:
+      options.inboundHandshakeTimeoutMs ?? Math.min(options.handshakeTimeoutMs, DEFAULT_CONNECTION_LIMITS.inboundHandshakeTimeoutMs),
+  });
 }

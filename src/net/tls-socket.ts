@@ -1,9 +1,7 @@
 /** TLS socket plumbing shared by the replica and client sides. */
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket } from 'node:tls';
-import { FrameDecoder } from './framing.js';
 import { rawEd25519PublicKey, type TlsCredentials } from './identity.js';
-import { invokeSafely, type NetLog } from './log.js';
 
 /**
  * Idle time before TCP keepalive probes start, so dead hosts are noticed. A
@@ -68,37 +66,4 @@ export function noteSocketError(socket: Socket, error: Error): void {
 /** Why a closed socket closed: the reason recorded by {@link destroyBecause} or {@link noteSocketError}, else `closed by peer`. */
 export function closeReason(socket: Socket): string {
   return closeReasons.get(socket) ?? 'closed by peer';
-}
-
-/**
- * Decodes incoming frames and hands them to `onFrame`; heartbeats (empty
- * frames) are consumed here and never reach it. Without `onFrame` the
- * connection is send-only: heartbeats are all the peer may send, and any
- * other frame closes it. An oversized frame closes it too.
- */
-export function readFrames(
-  socket: Socket,
-  maxFrameBytes: number,
-  onFrame: ((payload: Uint8Array) => void) | undefined,
-  log: NetLog,
-  fields: Readonly<Record<string, unknown>>,
-): void {
-  // A send-only connection admits only frames of length 0, so anything else fails the size check at its header.
-  const decoder = new FrameDecoder(onFrame === undefined ? 0 : maxFrameBytes);
-  socket.on('data', (chunk: Buffer) => {
-    try {
-      for (const payload of decoder.feed(chunk)) {
-        if (socket.destroyed) return;
-        if (payload.length === 0 || onFrame === undefined) continue;
-        invokeSafely(log, 'frame handler', () => onFrame(payload));
-      }
-    } catch (error) {
-      const reason = onFrame === undefined ? 'peer sent data on a send-only connection' : 'protocol violation';
-      log('warn', `${reason}; closing connection`, {
-        ...fields,
-        error: error instanceof Error ? error.message : String(error),
-      });
-      destroyBecause(socket, reason);
-    }
-  });
 }

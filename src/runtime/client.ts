@@ -19,6 +19,7 @@ import {
 import { ServiceError } from '../executor/errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { clientIdBase, generateIdentity, loadIdentity, type NodeIdentity } from '../net/identity.js';
+import { requestSigner } from './request-signatures.js';
 import { ClientNetwork } from '../net/client-network.js';
 import type { Codec } from '../service.js';
 import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
@@ -128,6 +129,7 @@ export class Client<Req, Rep> {
       retransmitTicks,
       retransmitTicksMax: Math.max(retransmitTicks, Math.round((options.retransmitMsMax ?? 8000) / TICK_MS)),
       queueMax,
+      signer: requestSigner(identity),
     });
     const log = (options.logger ?? createLogger()).child({ client: base });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

@@ -13,7 +13,7 @@ import { assertNever } from '../core/assert.js';
 import { rejectedReply, requestTooLarge } from '../core/client-table.js';
 import type { InstallCheckpointEffect, ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
-import { replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
+import { bytesEqual, replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { seqNo } from '../core/ordering.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
@@ -83,6 +83,10 @@ export interface ReplicaCounters {
   readonly checkpointsInstalled: number;
   /** Times this replica found its state differing from the certified one and repaired it [S16]. */
   readonly divergences: number;
+  /** Client request signatures this replica verified [A2, A5]. */
+  readonly requestSignaturesVerified: number;
+  /** Requests whose client signature failed (FORWARDs, PRE-PREPAREs, proposals, view changes) [A4-A8]. */
+  readonly forgedRequestsRejected: number;
 }
 
 /** Why a replica stopped by itself (a fatal failure), as {@link Replica.stopped} reports it. */
@@ -188,7 +192,8 @@ export class Replica {
   }
 
   counts(): ReplicaCounters {
-    return { ...this.counters };
+    const { requestSignaturesVerified, forgedRequestsRejected } = this.core.status();
+    return { ...this.counters, requestSignaturesVerified, forgedRequestsRejected };
   }
 
   /**
@@ -225,9 +230,9 @@ export class Replica {
 
   private onReplicaFrame(from: ReplicaId, payload: Uint8Array): void {
     const decoded = decodeMessage(payload, this.limits);
-    if (!decoded.ok) return this.malformed({ replica: from }, decoded.reason);
+    if (!decoded.ok) return this.rejectReplica(from, decoded.reason);
     const { message } = decoded;
-    if (message.type === 'request' || message.type === 'reply') return this.malformed({ replica: from }, 'unexpected-type');
+    if (message.type === 'request' || message.type === 'reply') return this.rejectReplica(from, 'unexpected-type');
     if (message.type === 'chunk' && !this.checkpoints.acceptsChunk) {
       this.log.debug('chunk shed: image writes in flight at their bound', { replica: from, index: message.index });
       return;
@@ -238,12 +243,12 @@ export class Replica {
   private onClientFrame(connection: ClientConnection, payload: Uint8Array): void {
     const decoded = decodeMessage(payload, this.limits);
     if (!decoded.ok && decoded.reason === 'request-too-large') return this.rejectOversized(connection, payload);
-    if (!decoded.ok) return this.malformed({ clientBase: connection.clientIdBase }, decoded.reason);
+    if (!decoded.ok) return this.rejectClient(connection, decoded.reason);
     const { message } = decoded;
-    if (message.type !== 'request') return this.malformed({ clientBase: connection.clientIdBase }, 'unexpected-type');
-    if (!ownsClientId(connection.clientIdBase, message.request.clientId)) {
-      return this.malformed({ clientBase: connection.clientIdBase }, 'foreign-client-id');
-    }
+    if (message.type !== 'request') return this.rejectClient(connection, 'unexpected-type');
+    if (!ownsClientId(connection.clientIdBase, message.request.clientId)) return this.rejectClient(connection, 'foreign-client-id');
+    // The connection's TLS key: the core may take the request as authentic without its signature [A3].
+    if (!bytesEqual(connection.publicKey, message.request.clientKey)) return this.rejectClient(connection, 'foreign-client-key');
     this.clients.bind(message.request.clientId, connection);
     this.step({ type: 'request', request: message.request });
   }
@@ -256,7 +261,7 @@ export class Replica {
   private rejectOversized(connection: ClientConnection, payload: Uint8Array): void {
     const oversized = oversizedRequest(payload, this.limits);
     if (oversized === undefined || !ownsClientId(connection.clientIdBase, oversized.clientId)) {
-      return this.malformed({ clientBase: connection.clientIdBase }, 'request-too-large');
+      return this.rejectClient(connection, 'request-too-large');
     }
     this.counters.malformedFrames++;
     const reason = requestTooLarge(oversized.operationBytes, this.limits.requestBytesMax);
@@ -267,6 +272,18 @@ export class Replica {
   private malformed(from: Record<string, number>, reason: string): void {
     this.counters.malformedFrames++;
     this.log.debug('malformed frame', { ...from, reason });
+  }
+
+  /** A client sent what its role may not: count it and close its connection (a correct client never does). */
+  private rejectClient(connection: ClientConnection, reason: string): void {
+    this.malformed({ clientBase: connection.clientIdBase }, reason);
+    connection.reject(reason);
+  }
+
+  /** A replica sent a frame that does not decode or a kind replicas never send: count it and close its connection. */
+  private rejectReplica(from: ReplicaId, reason: string): void {
+    this.malformed({ replica: from }, reason);
+    this.network.rejectReplica(from, reason);
   }
 
   private step(event: ReplicaEvent): void {

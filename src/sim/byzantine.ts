@@ -52,7 +52,7 @@ import {
 } from './core-api.js';
 import type { Micros } from './event-queue.js';
 import { MS } from './event-queue.js';
-import { FORGED_REQUESTS_DETECTABLE, PROTOCOL_FEATURES, type ProtocolFeature } from './gates.js';
+import { PROTOCOL_FEATURES, type ProtocolFeature } from './gates.js';
 import type { Rng } from './rng.js';
 import { encodeOperation, KEYS } from './service.js';
 
@@ -353,8 +353,8 @@ const delayProposals: ReplicaBehaviourSpec = {
 const forgeRequests: ReplicaBehaviourSpec = {
   name: 'forge-requests',
   role: 'primary',
-  needs: [],
-  gate: FORGED_REQUESTS_DETECTABLE,
+  needs: ['client-authentication'],
+  gate: true,
   weight: 2,
   description: 'primary: adds a request no client sent to its batches (consistently, with a matching digest)',
   make(ctx) {
@@ -1018,8 +1018,8 @@ const orphanCommits: ReplicaBehaviourSpec = {
 const forwardForged: ReplicaBehaviourSpec = {
   name: 'forward-forged',
   role: 'backup',
-  needs: [],
-  gate: FORGED_REQUESTS_DETECTABLE,
+  needs: ['client-authentication'],
+  gate: true,
   weight: 2,
   description: 'forwards requests no client sent to the primary, as if they had timed out here',
   make(ctx) {

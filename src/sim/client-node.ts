@@ -5,9 +5,9 @@
  * out. A Byzantine client speaks the wire protocol badly on purpose.
  */
 import { assertNever } from '../core/assert.js';
-import { ClientCore, type ClientEffect, type ClientEvent } from '../core/client.js';
+import { ClientCore, type ClientEffect, type ClientEvent, type RequestSigner } from '../core/client.js';
 import { clientId, replicaId, type ClientId } from '../core/ids.js';
-import type { Request } from '../core/messages.js';
+import type { Request, RequestStatement } from '../core/messages.js';
 import { ORDINAL_MAX, requestNo, seqNo, view } from '../core/ordering.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import { CheckFailure } from './checkers.js';
@@ -52,6 +52,7 @@ export class ClientNode {
       retransmitTicks: host.scenario.retransmitTicks,
       retransmitTicksMax: host.scenario.retransmitTicksMax,
       queueMax: spec.operations.length + 1,
+      signer: host.clientSigner(spec.endpoint),
     });
   }
 
@@ -205,6 +206,7 @@ export class ByzantineClientNode {
   /** `session-flood`: sessions opened so far, and a sample of their requests (encoded) to retransmit late. */
   private opened = 0;
   private readonly floodSample: { readonly session: number; readonly bytes: Uint8Array }[] = [];
+  private readonly signer: RequestSigner;
 
   constructor(
     private readonly host: Host,
@@ -215,6 +217,12 @@ export class ByzantineClientNode {
     this.rng = host.rng(`byzantine-client-${spec.endpoint}`);
     this.sessions = [clientId(spec.base), clientId(spec.base + 1)];
     this.nextNo = [1, this.rng.int(1, 1000)];
+    this.signer = host.clientSigner(spec.endpoint);
+  }
+
+  /** A request signed with its own key (a Byzantine client holds its key, no one else's). */
+  private signed(statement: RequestStatement): Request {
+    return { ...statement, clientKey: this.signer.publicKey, signature: this.signer.sign(statement) };
   }
 
   onFrame(_from: number, _bytes: Uint8Array): void {
@@ -229,7 +237,7 @@ export class ByzantineClientNode {
     const own = (operation: Uint8Array, no?: number): Request => {
       const s = r.int(0, this.sessions.length - 1);
       const number = no ?? (this.nextNo[s] = (this.nextNo[s] as number) + r.int(1, 3));
-      return { clientId: this.sessions[s] as ClientId, requestNo: requestNo(number), operation };
+      return this.signed({ clientId: this.sessions[s] as ClientId, requestNo: requestNo(number), operation });
     };
     const validOp = (): Uint8Array => encodeOperation(r.chance(0.8) ? 'append' : 'read', r.int(0, 7), r.bytes(r.int(0, 12)));
     const send = (to: number, request: Request, register = true): void => {
@@ -280,7 +288,7 @@ export class ByzantineClientNode {
       }
       case 'foreign-client-id': {
         if (this.victims.length === 0) return;
-        const request: Request = { clientId: r.pick(this.victims), requestNo: requestNo(r.int(1, 2_000_000)), operation: validOp() };
+        const request = this.signed({ clientId: r.pick(this.victims), requestNo: requestNo(r.int(1, 2_000_000)), operation: validOp() });
         const bytes = encodeMessage({ type: 'request', request });
         for (const to of replicas) this.host.send(this.endpoint, to, bytes);
         break;
@@ -321,7 +329,7 @@ export class ByzantineClientNode {
     if (this.opened >= spec.sessions) return false;
     for (let i = 0; i < spec.burst && this.opened < spec.sessions; i++) {
       const session = this.opened++;
-      const request: Request = { clientId: clientId(this.spec.base + 2 + session), requestNo: requestNo(r.int(1, 1_000_000)), operation: validOp() };
+      const request = this.signed({ clientId: clientId(this.spec.base + 2 + session), requestNo: requestNo(r.int(1, 1_000_000)), operation: validOp() });
       this.host.checkers.registerSent(request);
       const bytes = encodeMessage({ type: 'request', request });
       for (const to of replicas) this.host.send(this.endpoint, to, bytes);

@@ -10,6 +10,15 @@
  * for i, so a Byzantine replica can sign as itself and relay what others
  * signed, never sign as another: the unforgeability the core assumes of
  * Ed25519, at a fraction of its cost.
+ *
+ * Simulated client keys (docs/DESIGN.md, "Client authentication"): the key
+ * of the client whose ids start at `base` is `base` as a u64 followed by 24
+ * bytes derived from the seed, the only key that owns those ids (grinding a
+ * second one is out of reach, as with real keys). Its signature on a request
+ * is the same keyed hash over the real codec's request statement, with a
+ * secret derived from the seed and the key. Only the client's own node gets
+ * its signer (Simulation.clientSigner): a Byzantine replica can relay what a
+ * client signed, never sign for it.
  */
 import { createHash } from 'node:crypto';
 import type { CoreCrypto } from '../core/crypto.js';
@@ -22,7 +31,9 @@ import {
   type PrepareMessage,
   type PreparedCertificate,
   type PrePrepareMessage,
+  CLIENT_KEY_BYTES,
   type Request,
+  type RequestStatement,
   type Signature,
   type Statement,
   type ViewChangeMessage,
@@ -32,7 +43,9 @@ import type { SeqNo, View } from '../core/ordering.js';
 import type { ReplicaCoreInit } from '../core/replica.js';
 import { chunkDigest } from '../checkpoint/chunks.js';
 import { manifestDigest } from '../checkpoint/manifest-digest.js';
-import { encodeBatch, encodeStatement, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { encodeBatch, encodeRequestStatement, encodeStatement, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import type { RequestSigner } from '../core/client.js';
+import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
 
 /** The runtime's batch digest: SHA-256 of the canonical batch encoding. */
 export function batchDigest(requests: readonly Request[]): Digest {
@@ -44,7 +57,13 @@ export class SimKeys {
   /** Four 32-bit secret words per replica, derived from the seed. */
   private readonly secrets: Uint32Array[] = [];
 
-  constructor(seed: number, n: number) {
+  /** Client keys by id base, derived once. */
+  private readonly clientKeys = new Map<number, Uint8Array>();
+
+  constructor(
+    private readonly seed: number,
+    n: number,
+  ) {
     for (let i = 0; i < n; i++) {
       const h = createHash('sha256').update(`bafomet-sim/${seed}/${i}`).digest();
       this.secrets.push(new Uint32Array([h.readUInt32BE(0), h.readUInt32BE(4), h.readUInt32BE(8), h.readUInt32BE(12)]));
@@ -57,35 +76,73 @@ export class SimKeys {
 
   /**
    * Replica `signer`'s signature on `statement` (undefined for no such
-   * replica): a keyed 128-bit hash of the statement's canonical bytes, four
-   * murmur3-style lanes seeded with the signer's secret, laid out four times
-   * to SIGNATURE_BYTES. Not cryptography: the simulation never lets a node
-   * compute another's, which is all unforgeability means here, and it costs
-   * far less than SHA-512 per signature and check.
+   * replica): {@link keyedHash} of the statement's canonical bytes with the
+   * signer's secret.
    */
   signature(signer: number, statement: Statement): Signature | undefined {
     const secret = this.secrets[signer];
-    if (secret === undefined) return undefined;
-    const bytes = encodeStatement(statement);
-    const out = new Uint8Array(SIGNATURE_BYTES);
-    const view = new DataView(out.buffer);
-    for (let lane = 0; lane < 4; lane++) {
-      let h = (secret[lane] as number) ^ bytes.length;
-      for (let i = 0; i < bytes.length; i++) {
-        let k = Math.imul((bytes[i] as number) ^ (lane << 8), 0xcc9e2d51);
-        k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
-        h ^= k;
-        h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
-      }
-      h ^= h >>> 16;
-      h = Math.imul(h, 0x85ebca6b);
-      h ^= h >>> 13;
-      h = Math.imul(h, 0xc2b2ae35);
-      h ^= h >>> 16;
-      for (let copy = 0; copy < SIGNATURE_BYTES / 16; copy++) view.setUint32(copy * 16 + lane * 4, h >>> 0);
-    }
-    return out;
+    return secret === undefined ? undefined : keyedHash(secret, encodeStatement(statement));
   }
+
+  /** The key of the client whose session ids start at `base` (public: anyone may put it in a request). */
+  clientKey(base: number): Uint8Array {
+    let key = this.clientKeys.get(base);
+    if (key === undefined) {
+      key = new Uint8Array(CLIENT_KEY_BYTES);
+      new DataView(key.buffer).setBigUint64(0, BigInt(base));
+      key.set(createHash('sha256').update(`bafomet-sim/${this.seed}/client-key/${base}`).digest().subarray(0, CLIENT_KEY_BYTES - 8), 8);
+      this.clientKeys.set(base, key);
+    }
+    return key;
+  }
+
+  /** The signer of the client whose session ids start at `base`: for that client's node only. */
+  clientSigner(base: number): RequestSigner {
+    const publicKey = this.clientKey(base);
+    const secret = this.clientSecret(publicKey);
+    return { publicKey, sign: (statement: RequestStatement) => keyedHash(secret, encodeRequestStatement(statement)) };
+  }
+
+  /** Whether `request` carries the key owning its id and that key's signature [A1]. */
+  verifyRequest(request: Request): boolean {
+    if (request.signature.length !== SIGNATURE_BYTES) return false;
+    const base = request.clientId - (request.clientId % CLIENT_SESSIONS_PER_KEY);
+    const key = this.clientKey(base);
+    if (!bytesEqual(key, request.clientKey)) return false;
+    return bytesEqual(keyedHash(this.clientSecret(key), encodeRequestStatement(request)), request.signature);
+  }
+
+  private clientSecret(key: Uint8Array): Uint32Array {
+    const h = createHash('sha256').update(`bafomet-sim/${this.seed}/client-secret/`).update(key).digest();
+    return new Uint32Array([h.readUInt32BE(0), h.readUInt32BE(4), h.readUInt32BE(8), h.readUInt32BE(12)]);
+  }
+}
+
+/**
+ * A keyed 128-bit hash of `bytes`, four murmur3-style lanes seeded with the
+ * secret, laid out four times to SIGNATURE_BYTES. Not cryptography: the
+ * simulation never lets a node compute another's, which is all
+ * unforgeability means here, and it costs far less than SHA-512.
+ */
+function keyedHash(secret: Uint32Array, bytes: Uint8Array): Signature {
+  const out = new Uint8Array(SIGNATURE_BYTES);
+  const view = new DataView(out.buffer);
+  for (let lane = 0; lane < 4; lane++) {
+    let h = (secret[lane] as number) ^ bytes.length;
+    for (let i = 0; i < bytes.length; i++) {
+      let k = Math.imul((bytes[i] as number) ^ (lane << 8), 0xcc9e2d51);
+      k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+      h ^= k;
+      h = Math.imul((h << 13) | (h >>> 19), 5) + 0xe6546b64;
+    }
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 16;
+    for (let copy = 0; copy < SIGNATURE_BYTES / 16; copy++) view.setUint32(copy * 16 + lane * 4, h >>> 0);
+  }
+  return out;
 }
 
 /** The core crypto of replica `self`: signs as `self` only, verifies anyone. */
@@ -100,6 +157,7 @@ export function simCrypto(keys: SimKeys, self: ReplicaId): CoreCrypto {
       const expected = keys.signature(signer, statement);
       return expected !== undefined && bytesEqual(expected, signature);
     },
+    verifyRequest: (request) => keys.verifyRequest(request),
   };
 }
 
@@ -163,7 +221,6 @@ export function withDigest<M extends PrepareMessage | CommitMessage>(crypto: Cor
 export const TAG_PRE_PREPARE = 3;
 export const TAG_VIEW_CHANGE = 7;
 export const TAG_NEW_VIEW = 8;
-export const TAG_FORWARD = 9;
 /** PRE-PREPARE, PREPARE, COMMIT: view u64 at 2, seq u64 at 10. */
 export const AGREEMENT_TAGS: ReadonlySet<number> = new Set([3, 4, 5]);
 /** Byte offsets of the low 32 bits of view and sequence number in an agreement message. */

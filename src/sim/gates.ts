@@ -20,7 +20,12 @@ export type ProtocolFeature =
   | 'client-authentication';
 
 /** The features the core has today. */
-export const PROTOCOL_FEATURES: ReadonlySet<ProtocolFeature> = new Set<ProtocolFeature>(['view-change', 'checkpoints', 'state-transfer']);
+export const PROTOCOL_FEATURES: ReadonlySet<ProtocolFeature> = new Set<ProtocolFeature>([
+  'view-change',
+  'checkpoints',
+  'state-transfer',
+  'client-authentication',
+]);
 
 /**
  * Lifted by the view change (issue 4): with it, a faulty primary is replaced
@@ -84,14 +89,6 @@ export const LIVENESS_NEEDS_PENDING_ROOM = false;
  * security work (`--lift-gate` has nothing to lift).
  */
 export const LIVENESS_NEEDS_ROOM_FOR_SESSIONS = false;
-
-/**
- * Until per-request client authentication: a Byzantine primary can put a
- * request no client sent into a batch and correct replicas will execute it
- * (docs/DESIGN.md, "Full requests in the PRE-PREPARE"). The behaviour that
- * does so exists but is never selected while this is false.
- */
-export const FORGED_REQUESTS_DETECTABLE = false; // until per-request client authentication
 
 /**
  * The replica core takes `tick` events (its logical clock, since the view

@@ -1,4 +1,5 @@
 /** What nodes may ask of the simulation that runs them. */
+import type { RequestSigner } from '../core/client.js';
 import type { ReplicaId } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
 import type { Rejection } from '../core/rejection.js';
@@ -35,6 +36,12 @@ export interface Host {
   clientName(clientId: number): string;
   /** The client id base owned by client endpoint `endpoint`. */
   clientBase(endpoint: number): number;
+  /** The signer of client endpoint `endpoint`'s key: for that client's node only [A1]. */
+  clientSigner(endpoint: number): RequestSigner;
+  /** The public key owning the session ids from `base` (simulated, src/sim/core-api.ts). */
+  clientKey(base: number): Uint8Array;
+  /** A Byzantine replica built a request no client sent (counted as `forgedRequests`). */
+  forgedRequest(): void;
   /** Client endpoints (correct and Byzantine). */
   readonly clientEndpoints: readonly number[];
   /** Whether replica `r` is correct for the liveness precondition (never Byzantine, never crashed). */

@@ -13,11 +13,12 @@ import type { CoreCrypto } from '../core/crypto.js';
 import { DecisionPoints } from '../core/decision-points.js';
 import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
 import type { MessageLog } from '../core/message-log.js';
-import type { CheckpointCertificate, PrePrepareMessage, ViewChangeMessage } from '../core/messages.js';
+import type { CheckpointCertificate, PrePrepareMessage, Request, ViewChangeMessage } from '../core/messages.js';
 import { next, type SeqNo, type View } from '../core/ordering.js';
 import type { VoteOutcome, VoteSet } from '../core/quorum.js';
 import type { Rejection } from '../core/rejection.js';
 import { ReplicaCore } from '../core/replica.js';
+import type { RequestAuthenticator } from '../core/request-auth.js';
 import type { NewViewDecision, ViewChangeRules } from '../core/view-change.js';
 import { plainCore, type CoreFactory } from './replica-node.js';
 import type { ScenarioBias } from './scenario.js';
@@ -63,6 +64,7 @@ function anyProposer(crypto: CoreCrypto, n: number): CoreCrypto {
     manifestDigest: (manifest) => crypto.manifestDigest(manifest),
     chunkDigest: (bytes) => crypto.chunkDigest(bytes),
     sign: (statement) => crypto.sign(statement),
+    verifyRequest: (request) => crypto.verifyRequest(request),
     verify(signer, statement, signature) {
       if (crypto.verify(signer, statement, signature)) return true;
       if (statement.kind !== 'pre-prepare') return false;
@@ -203,6 +205,22 @@ class EvictSessions extends DecisionPoints {
   }
 }
 
+/**
+ * Takes every request another replica relays, and proposes every request
+ * it holds, without checking the client's signature [A2, A5]: the hole
+ * client authentication closes. A Byzantine backup's forged FORWARD is
+ * proposed by a correct primary and executed everywhere.
+ */
+class UncheckedRequests extends DecisionPoints {
+  override relayedRequestAuthentic(_request: Request, _auth: RequestAuthenticator): boolean {
+    return true;
+  }
+
+  override mayPropose(_request: Request, _auth: RequestAuthenticator): boolean {
+    return true;
+  }
+}
+
 /** A core whose decision points are `Rules` (one rule broken). */
 function mutated(Rules: new (rules: ViewChangeRules) => DecisionPoints): CoreFactory {
   return (init) => new ReplicaCore({ ...init, decisions: (rules) => new Rules(rules) });
@@ -256,6 +274,9 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'install fetched chunks without checking their digests',
     make: mutated(UncheckedChunks),
     bias: { backup: ['lie-state-transfer'], options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8, chunkBytes: 16 } },
+    // At seed 4 a lie lands in the client table's chunk, whose decoding asserts first (an invariant,
+    // not a checker); at seed 8 it lands in the service state and the agreement checker sees it.
+    caughtAt: { seed: 8, bias: true },
   },
   {
     name: 'double-count-votes',
@@ -307,6 +328,12 @@ export const MUTANTS: readonly Mutant[] = [
     make: mutated(FixedVoteResend),
     bias: { sizes: [10], slowNetwork: 0.8, options: { viewChangeResendTicks: 3, viewChangeTimeoutTicks: 50, pipelineMax: 4 } },
     caughtAt: { seed: 5926, bias: false },
+  },
+  {
+    name: 'unchecked-requests',
+    description: 'take and propose client requests without checking their signatures (forwarded, proposed or relayed)',
+    make: mutated(UncheckedRequests),
+    bias: { backup: ['forward-forged'] },
   },
   {
     name: 'service-failure-stops',

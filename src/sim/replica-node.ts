@@ -13,8 +13,8 @@ import { assert, assertNever } from '../core/assert.js';
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
-import { clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
-import type { CheckpointManifest, ReplicaMessage, ReplyMessage, Request } from '../core/messages.js';
+import { bytesEqual, clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
+import { SIGNATURE_BYTES, type CheckpointManifest, type ReplicaMessage, type ReplyMessage, type Request } from '../core/messages.js';
 import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { ReplicaCore, type ReplicaCoreInit, type ReplicaStatus } from '../core/replica.js';
@@ -26,7 +26,7 @@ import { CheckFailure } from './checkers.js';
 import { CLIENT_SESSIONS_PER_KEY, ownsClientId } from '../net/identity.js';
 import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
-import { batchDigest, coreInit, simCrypto, TAG_FORWARD, TAG_NEW_VIEW, TAG_PRE_PREPARE, type SimKeys } from './core-api.js';
+import { batchDigest, coreInit, simCrypto, type SimKeys } from './core-api.js';
 import {
   behaviourSpec,
   type ByzContext,
@@ -36,7 +36,7 @@ import {
   type ReplicaBehaviour,
 } from './byzantine.js';
 import type { Micros } from './event-queue.js';
-import { FORGED_REQUESTS_DETECTABLE, REPLICA_CORE_TAKES_TICKS } from './gates.js';
+import { REPLICA_CORE_TAKES_TICKS } from './gates.js';
 import type { Host } from './host.js';
 import type { Rng } from './rng.js';
 import { encodeOperation, KEYS, simService } from './service.js';
@@ -137,14 +137,19 @@ export class ReplicaNode {
     this.step({ type: 'message', from, message });
   }
 
-  /** Mirrors Replica.onClientFrame: the connection must own the request's client id. */
+  /** Mirrors Replica.onClientFrame: the connection must own the request's client id, with the request's key. */
   private onClientFrame(endpoint: number, bytes: Uint8Array): void {
     const decoded = decodeMessage(bytes, this.host.limits);
     if (!decoded.ok) return this.host.malformed(this.id, endpoint, decoded.reason);
     const { message } = decoded;
     if (message.type !== 'request') return this.host.malformed(this.id, endpoint, 'unexpected-type');
-    if (!ownsClientId(this.host.clientBase(endpoint), message.request.clientId)) {
+    const base = this.host.clientBase(endpoint);
+    if (!ownsClientId(base, message.request.clientId)) {
       return this.host.malformed(this.id, endpoint, 'foreign-client-id');
+    }
+    // [A3] The connection's key: the core takes the request as authentic without its signature.
+    if (!bytesEqual(message.request.clientKey, this.host.clientKey(base))) {
+      return this.host.malformed(this.id, endpoint, 'foreign-client-key');
     }
     this.bound.set(message.request.clientId, endpoint);
     this.byzantine?.request(message.request);
@@ -377,7 +382,7 @@ export class ByzantineController implements ByzContext {
   }
 
   sendBytes(to: number, bytes: Uint8Array, delay: Micros = 0): void {
-    if (this.node.down || !this.mayPropose(bytes)) return;
+    if (this.node.down) return;
     this.remember(bytes);
     this.host.send(this.self, to, bytes, this.self, delay);
   }
@@ -415,14 +420,28 @@ export class ByzantineController implements ByzContext {
     return this.node.imageManifest(seq);
   }
 
+  /**
+   * A request no client sent, as a Byzantine replica can build one: the
+   * owner's public key with a made-up signature, or a request it saw with its
+   * operation altered or moved to another session (a real signature on
+   * another statement). Correct replicas must refuse all three [A1].
+   */
   forgeRequest(): Request {
     const r = this.rng;
+    this.host.forgedRequest();
+    const operation = encodeOperation('append', r.int(0, KEYS - 1), r.bytes(8));
+    const seen = this.recentRequests.length > 0 && r.chance(0.4) ? r.pick(this.recentRequests) : undefined;
+    if (seen !== undefined) {
+      return r.chance(0.5) ? { ...seen, operation } : { ...seen, clientId: toClientId(seen.clientId + 1) };
+    }
     const owned = this.clientSessions.length > 0 && r.chance(0.5);
     const clientId = owned ? r.pick(this.clientSessions) : toClientId((Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY + r.int(0, 3));
     return {
       clientId,
       requestNo: requestNo(2 ** 40 + r.u32()),
-      operation: encodeOperation('append', r.int(0, KEYS - 1), r.bytes(8)),
+      operation,
+      clientKey: this.host.clientKey(clientId - (clientId % CLIENT_SESSIONS_PER_KEY)),
+      signature: r.bytes(SIGNATURE_BYTES),
     };
   }
 
@@ -456,39 +475,12 @@ export class ByzantineController implements ByzContext {
       let bytes = encoded.get(out.message);
       if (!encoded.has(out.message)) {
         bytes = encodeMessage(out.message);
-        if (!this.mayPropose(bytes)) bytes = undefined;
-        else this.remember(bytes);
+        this.remember(bytes);
         encoded.set(out.message, bytes);
       }
       if (bytes !== undefined) this.host.send(this.self, out.to, bytes, this.self, out.delay);
     }
     for (const rep of p) this.node.sendReply(rep.clientId, rep.message);
-  }
-
-  /**
-   * Enforces FORGED_REQUESTS_DETECTABLE whatever the behaviours do (a replayed
-   * frame, say): while it is false, nothing this replica sends as the primary
-   * of a view may propose a request no client sent, since correct replicas
-   * cannot tell (docs/SIMULATOR.md, "Gates").
-   */
-  private mayPropose(bytes: Uint8Array): boolean {
-    if (FORGED_REQUESTS_DETECTABLE) return true;
-    const tag = bytes[1];
-    if (tag !== TAG_PRE_PREPARE && tag !== TAG_NEW_VIEW && tag !== TAG_FORWARD) return true;
-    const decoded = decodeMessage(bytes, this.host.limits);
-    if (!decoded.ok) return true;
-    const m = decoded.message;
-    const sent = (requests: readonly Request[]): boolean => requests.every((r) => this.host.checkers.wasSent(r));
-    switch (m.type) {
-      case 'pre-prepare': // only the view's primary can get it accepted
-        return m.view % this.n !== this.self || sent(m.requests);
-      case 'new-view':
-        return m.view % this.n !== this.self || m.prePrepares.every((pp) => sent(pp.requests));
-      case 'forward': // a correct primary proposes forwarded requests like its own
-        return sent([m.request]);
-      default:
-        return true;
-    }
   }
 
   private remember(bytes: Uint8Array): void {

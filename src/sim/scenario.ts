@@ -177,7 +177,7 @@ export interface ScenarioBias {
  * reproducible within one version; regression seeds are re-found after a bump,
  * see test/sim/regressions.test.ts).
  */
-export const GENERATOR_VERSION = 5;
+export const GENERATOR_VERSION = 6;
 
 export const TICK_PERIOD: Micros = 10 * MS;
 

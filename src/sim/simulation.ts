@@ -4,6 +4,7 @@
  * on) and a liveness phase (faults off), and reports what happened.
  */
 import { InvariantViolation } from '../core/assert.js';
+import type { RequestSigner } from '../core/client.js';
 import { clientId, type ReplicaId } from '../core/ids.js';
 import { quorumSizes } from '../core/quorum.js';
 import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
@@ -83,6 +84,9 @@ export interface FaultCounts {
   crashes: number;
   restarts: number;
   byzantineActions: number;
+  /** Requests no client sent that Byzantine replicas built, and the messages correct replicas refused for carrying one. */
+  forgedRequests: number;
+  forgedRejected: number;
   authRejected: number;
   malformed: number;
   /** Per behaviour (replica and client). */
@@ -102,6 +106,8 @@ export function noFaults(): FaultCounts {
     crashes: 0,
     restarts: 0,
     byzantineActions: 0,
+    forgedRequests: 0,
+    forgedRejected: 0,
     authRejected: 0,
     malformed: 0,
     byzantine: {},
@@ -168,6 +174,8 @@ export class Simulation implements Host {
   private readonly byzClients: ByzantineClientNode[] = [];
   /** Endpoint -> client id base. */
   private readonly bases = new Map<number, number>();
+  /** The run's replica and client keys (simulated signatures). */
+  private readonly keys: SimKeys;
   private readonly correct: boolean[];
   private readonly faults: FaultCounts = noFaults();
   /** Agreement messages between correct replicas that were lost (liveness precondition). */
@@ -235,6 +243,7 @@ export class Simulation implements Host {
     const coalition = new Coalition();
     const factory = options.factory ?? plainCore;
     const keys = new SimKeys(s.seed, s.n);
+    this.keys = keys;
     for (let r = 0; r < s.n; r++) {
       const byz = s.byzantine.find((b) => b.replica === r);
       this.replicas.push(
@@ -317,6 +326,18 @@ export class Simulation implements Host {
     return this.correct[r] === true;
   }
 
+  clientSigner(endpoint: number): RequestSigner {
+    return this.keys.clientSigner(this.clientBase(endpoint));
+  }
+
+  clientKey(base: number): Uint8Array {
+    return this.keys.clientKey(base);
+  }
+
+  forgedRequest(): void {
+    this.faults.forgedRequests++;
+  }
+
   malformed(at: number, from: number, reason: string): void {
     this.faults.malformed++;
     this.trace.rec(Rec.Malformed, this.now(), at, from, hashString(reason));
@@ -329,6 +350,7 @@ export class Simulation implements Host {
       const verb = rejection.action === 'reject-peer' ? 'rejects' : 'ignores';
       this.trace.line(this.now(), `r${at} ${verb} ${messageType} from ${from}: ${rejection.reason}`);
     }
+    if (rejection.reason === 'forged-request' && this.isCorrect(at)) this.faults.forgedRejected++;
     // A message a correct receiver drops for being ahead of its window is as lost as a dropped one.
     if (
       fromReplica !== undefined &&

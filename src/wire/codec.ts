@@ -40,7 +40,9 @@
  *
  * | record         | fields                                                        |
  * |----------------|---------------------------------------------------------------|
- * | Request        | clientId u64, requestNo u64, operation bytes                  |
+ * | Request        | clientId u64, requestNo u64, ClientKey, Signature,            |
+ * |                | operation bytes                                               |
+ * | ClientKey      | bytes of length 32 (a raw Ed25519 public key)                 |
  * | Batch          | list<Request>                                                 |
  * | Digest         | bytes of length 32                                            |
  * | StateDigest    | bytes of length 32, or of length 0 exactly when seq = 0       |
@@ -58,10 +60,13 @@
  * A {@link Statement} encodes as the ASCII bytes `bafomet-v1/<kind>`, a zero
  * byte, then: view u64, seq u64, Digest (pre-prepare, prepare); seq u64,
  * StateDigest (checkpoint); a ViewChange without its Signature (view-change).
+ * A client's {@link RequestStatement} encodes the same way with the kind
+ * `request`: clientId u64, requestNo u64, operation bytes.
  */
 import { assert, assertNever } from '../core/assert.js';
 import { DIGEST_BYTES, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
 import {
+  CLIENT_KEY_BYTES,
   SIGNATURE_BYTES,
   type CheckpointCertificate,
   type CheckpointManifest,
@@ -74,6 +79,7 @@ import {
   type ReplyMessage,
   type ReplyStatus,
   type Request,
+  type RequestStatement,
   type Signature,
   type SignedBy,
   type Statement,
@@ -114,10 +120,11 @@ const STATUS_OF_BYTE: readonly (ReplyStatus | undefined)[] = [undefined, 'refuse
 const HEADER_BYTES = 2;
 const DIGEST_FIELD_BYTES = LENGTH_BYTES + DIGEST_BYTES;
 const SIGNATURE_FIELD_BYTES = LENGTH_BYTES + SIGNATURE_BYTES;
+const CLIENT_KEY_FIELD_BYTES = LENGTH_BYTES + CLIENT_KEY_BYTES;
 // The least each record can take, so that a list count the remaining input
 // cannot hold is refused before any element is parsed.
-/** clientId, requestNo and operation length. */
-const REQUEST_FIXED_BYTES = 2 * U64_BYTES + LENGTH_BYTES;
+/** clientId, requestNo, client key, signature and operation length. */
+const REQUEST_FIXED_BYTES = 2 * U64_BYTES + CLIENT_KEY_FIELD_BYTES + SIGNATURE_FIELD_BYTES + LENGTH_BYTES;
 /** view, seq and digest: the fields prepare, commit and pre-prepare share. */
 const SLOT_BYTES = 2 * U64_BYTES + DIGEST_FIELD_BYTES;
 const SIGNED_BY_BYTES = REPLICA_BYTES + SIGNATURE_FIELD_BYTES;
@@ -351,9 +358,10 @@ const STATEMENT_PREFIX: Readonly<Record<Statement['kind'], Uint8Array>> = {
   checkpoint: statementPrefix('checkpoint'),
   'view-change': statementPrefix('view-change'),
 };
+const REQUEST_STATEMENT_PREFIX = statementPrefix('request');
 
 /** `bafomet-v1/<kind>` and a zero byte: no prefix is a prefix of another, so kinds never collide. */
-function statementPrefix(kind: Statement['kind']): Uint8Array {
+function statementPrefix(kind: Statement['kind'] | 'request'): Uint8Array {
   const text = `bafomet-v1/${kind}`;
   const bytes = new Uint8Array(text.length + 1);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
@@ -397,6 +405,23 @@ export function encodeStatement(statement: Statement): Uint8Array {
 }
 
 /**
+ * The bytes a client's signature on a request covers [A1]: the prefix
+ * `bafomet-v1/request` and a zero byte (distinct from every replica
+ * statement's), then clientId u64, requestNo u64 and the operation as
+ * `bytes`. Injective, and covering the session id, so a signature cannot be
+ * moved to another session, number or operation. Asserts like
+ * {@link encodeMessage}.
+ */
+export function encodeRequestStatement(statement: RequestStatement): Uint8Array {
+  const w = new Writer(REQUEST_STATEMENT_PREFIX.length + 2 * U64_BYTES + LENGTH_BYTES + statement.operation.length);
+  w.raw(REQUEST_STATEMENT_PREFIX);
+  w.u64(statement.clientId, 'client id out of range');
+  w.u64(statement.requestNo, 'request number out of range');
+  w.field(statement.operation);
+  return w.done();
+}
+
+/**
  * Decodes one message from untrusted `bytes`. Never throws: malformed,
  * truncated or oversized input yields `{ ok: false, reason }`, and sizes and
  * counts are checked against `limits` and the remaining input before any
@@ -405,8 +430,9 @@ export function encodeStatement(statement: Statement): Uint8Array {
  * body is read.
  *
  * Byte fields (`operation`, `result`, a chunk's `bytes`, including the
- * operations of batches nested in view-changes, new-views and log-entries)
- * are views into `bytes`, not copies: the caller must not reuse or
+ * operations of batches nested in view-changes, new-views and log-entries,
+ * and a request's `clientKey` and `signature`, which live as long as its
+ * operation) are views into `bytes`, not copies: the caller must not reuse or
  * overwrite `bytes` while the message is alive. Digests (a manifest's chunk
  * digests too) and signatures are copied, since votes, certificates and
  * manifests outlive their frames and a copy of 32 or 64 bytes costs less
@@ -447,6 +473,8 @@ export function oversizedRequest(bytes: Uint8Array, limits: Pick<WireLimits, 're
   if (r.u8() !== WIRE_VERSION || r.u8() !== TAG.request) return undefined;
   const clientId = r.u53('client-id-out-of-range') as ClientId;
   const requestNo = r.u53('ordinal-out-of-range') as RequestNo;
+  readClientKey(r);
+  readRequestSignature(r);
   const operationBytes = r.u32();
   if (r.reason !== undefined || operationBytes <= limits.requestBytesMax || operationBytes !== r.remaining) return undefined;
   return { clientId, requestNo, operationBytes };
@@ -556,6 +584,8 @@ function readRequest(r: Reader, bytesMax: number): Request {
   return {
     clientId: r.u53('client-id-out-of-range') as ClientId,
     requestNo: r.u53('ordinal-out-of-range') as RequestNo,
+    clientKey: readClientKey(r),
+    signature: readRequestSignature(r),
     operation: readField(r, bytesMax, 'request-too-large'),
   };
 }
@@ -677,6 +707,20 @@ function readSignature(r: Reader): Signature {
   return readFixed(r, SIGNATURE_BYTES, 'signature-wrong-length');
 }
 
+/** Exactly `length` bytes behind a length field that must say so, as a view like a request's operation. */
+function readFixedView(r: Reader, length: number, wrongLength: WireRejectionReason): Uint8Array {
+  if (r.u32() !== length) r.fail(wrongLength);
+  return r.view8(length);
+}
+
+function readClientKey(r: Reader): Uint8Array {
+  return readFixedView(r, CLIENT_KEY_BYTES, 'client-key-wrong-length');
+}
+
+function readRequestSignature(r: Reader): Signature {
+  return readFixedView(r, SIGNATURE_BYTES, 'signature-wrong-length');
+}
+
 function stateDigestBytes(seq: SeqNo): number {
   return seq === 0 ? 0 : DIGEST_BYTES;
 }
@@ -733,6 +777,8 @@ function newViewBytes(message: NewViewMessage): number {
 function writeRequest(w: Writer, request: Request): void {
   w.u64(request.clientId, 'client id out of range');
   w.u64(request.requestNo, 'request number out of range');
+  w.clientKey(request.clientKey);
+  w.signature(request.signature);
   w.field(request.operation);
 }
 

@@ -17,6 +17,7 @@ export type WireRejectionReason =
   | 'replica-out-of-range'
   | 'digest-wrong-length'
   | 'signature-wrong-length'
+  | 'client-key-wrong-length'
   | 'batch-too-large'
   | 'batch-bytes-too-large'
   | 'request-too-large'

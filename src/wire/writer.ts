@@ -6,7 +6,7 @@
  */
 import { assert } from '../core/assert.js';
 import type { ReplicaId } from '../core/ids.js';
-import { SIGNATURE_BYTES, type Signature } from '../core/messages.js';
+import { CLIENT_KEY_BYTES, SIGNATURE_BYTES, type Signature } from '../core/messages.js';
 import { isOrdinal } from '../core/ordering.js';
 
 /** Largest replica id the u16 field holds. */
@@ -67,6 +67,11 @@ export class Writer {
     assert(bytes.length <= U32_MAX, 'byte field longer than 4 GiB');
     this.u32(bytes.length);
     this.raw(bytes);
+  }
+
+  clientKey(key: Uint8Array): void {
+    assert(key.length === CLIENT_KEY_BYTES, 'client key is not 32 bytes');
+    this.field(key);
   }
 
   signature(signature: Signature): void {

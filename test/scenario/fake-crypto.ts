@@ -13,11 +13,13 @@
  *   signs as itself, or how a test deliberately builds evidence a quorum
  *   signed. {@link badSignature} is a well-formed (64 bytes) signature that
  *   verifies for nobody.
+ * - Client requests: test/support/signed-requests.ts signs and checks them.
  */
 import { createHash } from 'node:crypto';
 import type { CoreCrypto } from '../../src/core/crypto.js';
 import type { Digest, ReplicaId } from '../../src/core/ids.js';
 import { SIGNATURE_BYTES, type Request, type Signature, type Statement } from '../../src/core/messages.js';
+import { verifyTestRequest } from '../support/signed-requests.js';
 
 const SEED = 'bafomet scenario harness secret';
 
@@ -118,5 +120,6 @@ export function fakeCrypto(self: number): CoreCrypto {
     chunkDigest: (bytes) => new Uint8Array(createHash('sha256').update(bytes).digest()),
     sign: (statement) => signAs(self, statement),
     verify: (signer: ReplicaId, statement, signature) => verifySignature(signer, statement, signature),
+    verifyRequest: verifyTestRequest,
   };
 }

@@ -108,6 +108,7 @@ import {
   signAs,
   verifySignature,
 } from './fake-crypto.js';
+import { signedRequest } from '../support/signed-requests.js';
 
 export { badSignature, batchDigest, batchLabel, digestName, fakeCrypto, requestLabel, signAs, verifySignature };
 
@@ -116,9 +117,9 @@ const decoder = new TextDecoder();
 
 // --- requests and messages --------------------------------------------------
 
-/** A request of client `c<client>` numbered `no`, with a text operation. */
+/** A request of client `c<client>` numbered `no`, with a text operation, signed by its client. */
 export function req(client: number, no: number, operation = `op${client}.${no}`): Request {
-  return { clientId: clientId(client), requestNo: requestNo(no), operation: encoder.encode(operation) };
+  return signedRequest(client, no, operation);
 }
 
 /**

@@ -4,6 +4,7 @@
  * for, that the regression seeds kept their generator-3 scenarios, and that
  * the exactly-once and bounded-memory checkers fail where they must.
  */
+import { signedRequest } from '../support/signed-requests.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { clientId } from '../../src/core/ids.js';
@@ -39,8 +40,8 @@ const flooder = (s: Scenario) => s.byzantineClients.find((c) => c.flood !== unde
 const late4Behaviours = (s: Scenario): string[] => s.byzantine.flatMap((b) => b.behaviours.filter((x) => LATE_4.includes(x)));
 
 describe(`scenario generator ${GENERATOR_VERSION}`, () => {
-  it('is generator 5, with three late replica behaviours', () => {
-    assert.equal(GENERATOR_VERSION, 5);
+  it('is generator 6, with three late replica behaviours', () => {
+    assert.equal(GENERATOR_VERSION, 6);
     assert.deepEqual(LATE_4.sort(), ['flood-early', 'hook-state-transfer', 'withhold-checkpoints']);
   });
 
@@ -187,11 +188,7 @@ describe('checkers added with generator 4', () => {
   const byzantineBase = 9 * CLIENT_SESSIONS_PER_KEY;
   const checkers = (): Checkers =>
     new Checkers((id) => `c${id}`, options, (id) => id - (id % CLIENT_SESSIONS_PER_KEY) === correctBase);
-  const request = (base: number, no: number): Request => ({
-    clientId: clientId(base + 1),
-    requestNo: requestNo(no),
-    operation: encodeOperation('append', 1, new Uint8Array([no])),
-  });
+  const request = (base: number, no: number): Request => signedRequest(base + 1, no, encodeOperation('append', 1, new Uint8Array([no])));
   const run = (c: Checkers, batches: Request[][]): void => {
     batches.forEach((batch, i) => {
       for (const r of batch) c.registerSent(r);

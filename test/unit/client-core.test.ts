@@ -13,6 +13,7 @@ import { clientId, replicaId, type ClientId } from '../../src/core/ids.js';
 import type { ReplyMessage, RequestMessage } from '../../src/core/messages.js';
 import { requestNo, view } from '../../src/core/ordering.js';
 import { BafometError, SessionsFullError } from '../../src/errors.js';
+import { signedRequest, signRequest, testClientKey, verifyTestRequest } from '../support/signed-requests.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -31,6 +32,7 @@ function makeClient(overrides: Partial<ClientCoreInit> = {}): ClientCore {
     retransmitTicks: 2,
     retransmitTicksMax: 8,
     queueMax: 4,
+    signer: { publicKey: testClientKey(1001), sign: (statement) => signRequest(testClientKey(1001), statement) },
     ...overrides,
   });
 }
@@ -54,7 +56,8 @@ describe('ClientCore reply quorum', () => {
     const core = makeClient();
     const sent = broadcasts(core.step({ type: 'invoke', token: 1, operation: text('op') }));
     assert.equal(sent.length, 1);
-    assert.deepEqual(sent[0]?.request, { clientId: C1, requestNo: 1, operation: text('op') });
+    assert.deepEqual(sent[0]?.request, signedRequest(C1, 1, 'op'), 'signed with the client key [A1]');
+    assert.ok(sent[0] !== undefined && verifyTestRequest(sent[0].request));
 
     assert.deepEqual(replyFrom(core, 0, reply(C1, 1, 'ok')), [], 'one reply is not enough');
     const out = replyFrom(core, 2, reply(C1, 1, 'ok'));

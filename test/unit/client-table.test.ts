@@ -17,7 +17,12 @@ import { req } from '../scenario/harness.js';
 
 const refuse = { sessionsFull: () => 'refuse' as const };
 const evict = { sessionsFull: () => 'evict-least-recent' as const };
-const limits = (clientSessionsMax: number, clientReplyCacheBytesMax = 2 ** 30): ClientTableLimits => ({ clientSessionsMax, clientReplyCacheBytesMax });
+/** Table limits; the per-key one never binds unless said. */
+const limits = (clientSessionsMax: number, clientReplyCacheBytesMax = 2 ** 30, clientSessionsPerKeyMax = 2 ** 32): ClientTableLimits => ({
+  clientSessionsMax,
+  clientSessionsPerKeyMax,
+  clientReplyCacheBytesMax,
+});
 const bytes = (length: number, fill = 1): Uint8Array => new Uint8Array(length).fill(fill);
 
 /** Admits and executes `request` with `result`, as delivery and execution would. */
@@ -62,6 +67,22 @@ describe('ClientTable admission when full (clientSessionsMax)', () => {
     assert.equal(table.size, 2);
     assert.deepEqual(summary(table.entries()), ['c2#1:1', 'c3#1:1'], 'the executed part forgets c1 too, in execution order');
     assert.equal(table.admit(req(1, 1), evict), 'new', 'which is the bug: c1#1 would run again');
+  });
+
+  it('refuses a new session of a key that has clientSessionsPerKeyMax sessions, while other keys still get in', () => {
+    const table = new ClientTable(limits(100, 2 ** 30, 2));
+    const key = (k: number, session: number): number => k * 65_536 + session;
+    assert.equal(table.admit(req(key(1, 0), 1), refuse), 'new');
+    assert.equal(table.admit(req(key(1, 1), 1), refuse), 'new');
+    assert.equal(table.admit(req(key(1, 2), 1), refuse), 'refused', 'a third session of key 1');
+    assert.equal(table.admit(req(key(1, 0), 2), refuse), 'new', 'its known sessions go on');
+    assert.equal(table.admit(req(key(2, 0), 1), refuse), 'new', 'key 2 is not affected');
+    // A checkpoint's table restores the count: key 1 stays full after a state transfer.
+    for (const [id, no] of [[key(1, 0), 2], [key(1, 1), 1], [key(2, 0), 1]] as const) table.executed(clientId(id), requestNo(no), bytes(1), false);
+    const restored = new ClientTable(limits(100, 2 ** 30, 2));
+    restored.restore(table.entries());
+    assert.equal(restored.admit(req(key(1, 3), 1), refuse), 'refused');
+    assert.equal(restored.admit(req(key(2, 1), 1), refuse), 'new');
   });
 
   it('the reply for a refused request is marked refused and carries no result', () => {

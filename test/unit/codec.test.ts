@@ -32,6 +32,7 @@ import {
   encodeBatch,
   encodeManifest,
   encodeMessage,
+  encodeRequestStatement,
   encodeStatement,
   oversizedRequest,
   stateTransferBytesMax,
@@ -70,6 +71,7 @@ const reasons = new Set<WireRejectionReason>([
   'replica-out-of-range',
   'digest-wrong-length',
   'signature-wrong-length',
+  'client-key-wrong-length',
   'batch-too-large',
   'batch-bytes-too-large',
   'request-too-large',
@@ -103,12 +105,15 @@ const bytesArb = (large: boolean): fc.Arbitrary<Uint8Array> => {
 };
 const digestArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const signatureArb = fc.uint8Array({ minLength: 64, maxLength: 64 });
+const clientKeyArb = fc.uint8Array({ minLength: 32, maxLength: 32 });
 const requestArb = (large: boolean): fc.Arbitrary<Request> =>
   fc.record(
     {
       clientId: ordinal.map((v) => clientId(v)),
       requestNo: ordinal.map((v) => v as RequestNo),
       operation: bytesArb(large),
+      clientKey: clientKeyArb,
+      signature: signatureArb,
     },
     plain,
   );
@@ -307,6 +312,8 @@ const req = (n: number, operation: Uint8Array): Request => ({
   clientId: clientId(1000 + n),
   requestNo: n as RequestNo,
   operation,
+  clientKey: new Uint8Array(32).fill(0xc0 + n),
+  signature: sig(0xa0 + n),
 });
 const prePrepare = (requests: Request[]): PrePrepareMessage => ({
   type: 'pre-prepare',
@@ -358,7 +365,7 @@ const newViewWith = (viewChanges: ViewChangeMessage[], prePrepares: PrePrepareMe
  * signature, one prepared certificate of one 1-byte request and one prepare.
  */
 const viewChange = viewChangeWith(certificate(5, [signed(2)]), [prepared([req(1, new Uint8Array([1]))], [signed(3)])]);
-/** Offsets in its encoding (421 bytes), as docs/WIRE.md lays them out. */
+/** Offsets in its encoding (525 bytes), as docs/WIRE.md lays them out. */
 const VC = {
   newView: 2,
   replica: 10,
@@ -375,15 +382,18 @@ const VC = {
   batch: 254,
   clientId: 258,
   requestNo: 266,
-  prepares: 279,
-  prepareSigner: 283,
-  prepareSignatureLength: 285,
-  signatureLength: 353,
-  end: 421,
+  clientKeyLength: 274,
+  requestSignatureLength: 310,
+  operationLength: 378,
+  prepares: 383,
+  prepareSigner: 387,
+  prepareSignatureLength: 389,
+  signatureLength: 457,
+  end: 525,
 } as const;
 /**
  * The fixed new-view: that view-change, then one pre-prepare of one 80-byte
- * request (661 bytes). The operation leaves slack behind the last digest and
+ * request (869 bytes). The operation leaves slack behind the last digest and
  * signature: shortened, they still leave the input room for a pre-prepare of
  * least size, so the tests see their length refused rather than the
  * pre-prepare count refused as `truncated` up front.
@@ -394,16 +404,28 @@ const NV = {
   view: 2,
   viewChanges: 10,
   viewChangeShift: 14 - 2,
-  prePrepares: 433,
-  prePrepareView: 437,
-  prePrepareSeq: 445,
-  prePrepareDigestLength: 453,
-  prePrepareSignatureLength: 489,
-  batch: 557,
-  clientId: 561,
-  requestNo: 569,
-  end: 661,
+  prePrepares: 537,
+  prePrepareView: 541,
+  prePrepareSeq: 549,
+  prePrepareDigestLength: 557,
+  prePrepareSignatureLength: 593,
+  batch: 661,
+  clientId: 665,
+  requestNo: 673,
+  clientKeyLength: 681,
+  requestSignatureLength: 717,
+  end: 869,
 } as const;
+/**
+ * The fixed view-change and log-entries with a 100-byte operation instead of
+ * a 1-byte one: a request's client key and signature are at the same offsets,
+ * and shortened they still leave the input room for a request of least size,
+ * so the tests see their length refused rather than the batch count refused
+ * as `truncated` up front.
+ */
+const viewChangeSlack = viewChangeWith(certificate(5, [signed(2)]), [prepared([req(1, new Uint8Array(100))], [signed(3)])]);
+const newViewSlack = newViewWith([viewChangeSlack], newView.prePrepares as PrePrepareMessage[]);
+const logEntriesSlack: Message = { type: 'log-entries', batches: [{ seq: 65 as SeqNo, requests: [req(1, new Uint8Array(100))] }] };
 /** Offsets of the view-change fields inside the fixed new-view. */
 const NV_VC = Object.fromEntries(Object.entries(VC).map(([field, at]) => [field, at + NV.viewChangeShift])) as {
   [K in keyof typeof VC]: number;
@@ -446,7 +468,7 @@ const logRequest: LogRequestMessage = { type: 'log-request', after: 5 as SeqNo }
 const chunkRequest: ChunkRequestMessage = { type: 'chunk-request', seq: 64 as SeqNo, index: 2 };
 /** A chunk of 3 bytes: seq at 2, index at 10, the bytes' length at 14 (21 bytes). */
 const chunk: ChunkMessage = { type: 'chunk', seq: 64 as SeqNo, index: 2, bytes: new Uint8Array([1, 2, 3]) };
-/** The fixed log-entries: a batch of one 1-byte request, then an empty batch (51 bytes). */
+/** The fixed log-entries: a batch of one 1-byte request, then an empty batch (155 bytes). */
 const logEntries: LogEntriesMessage = {
   type: 'log-entries',
   batches: [
@@ -454,7 +476,7 @@ const logEntries: LogEntriesMessage = {
     { seq: 66 as SeqNo, requests: [] },
   ],
 };
-const LE = { batches: 2, seq: 6, batch: 14, clientId: 18, requestNo: 26, secondSeq: 39, secondBatch: 47, end: 51 } as const;
+const LE = { batches: 2, seq: 6, batch: 14, clientId: 18, requestNo: 26, clientKeyLength: 34, requestSignatureLength: 70, secondSeq: 143, secondBatch: 151, end: 155 } as const;
 
 describe('wire codec', () => {
   describe('round-trips', () => {
@@ -499,6 +521,10 @@ describe('wire codec', () => {
       assert.equal(u32At(vc, VC.checkpointSignatures), 1);
       assert.equal(u32At(vc, VC.prepared), 1);
       assert.equal(u32At(vc, VC.batch), 1);
+      assert.equal(u32At(vc, VC.clientId + 4), 1001);
+      assert.equal(u32At(vc, VC.clientKeyLength), 32);
+      assert.equal(u32At(vc, VC.requestSignatureLength), 64);
+      assert.equal(u32At(vc, VC.operationLength), 1);
       assert.equal(u32At(vc, VC.prepares), 1);
       assert.equal(u32At(vc, VC.signatureLength), 64);
       const nv = encodeMessage(newView);
@@ -549,6 +575,8 @@ describe('wire codec', () => {
       assert.deepEqual([...le.subarray(0, 2)], [WIRE_VERSION, 15]);
       assert.equal(u32At(le, LE.batches), 2);
       assert.equal(u32At(le, LE.seq + 4), 65);
+      assert.equal(u32At(le, LE.clientKeyLength), 32);
+      assert.equal(u32At(le, LE.requestSignatureLength), 64);
       // Each batch is the Batch record of a pre-prepare.
       assert.deepEqual(le.subarray(LE.batch, LE.secondSeq), encodeBatch(logEntries.batches[0]!.requests));
       assert.equal(u32At(le, LE.secondSeq + 4), 66);
@@ -611,8 +639,10 @@ describe('wire codec', () => {
         assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
       }
       for (const request of [certificate.prePrepare.requests[0]!, result.message.prePrepares[0]!.requests[0]!]) {
-        assert.equal(request.operation.buffer, frame.buffer, 'a view, not a copy');
-        assert.equal(Object.getPrototypeOf(request.operation), Uint8Array.prototype);
+        for (const bytes of [request.operation, request.clientKey, request.signature]) {
+          assert.equal(bytes.buffer, frame.buffer, 'a view, not a copy: it lives as long as its request');
+          assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
+        }
       }
     });
 
@@ -832,6 +862,11 @@ describe('wire codec', () => {
       // [message, offset of a signature's length field]
       const cases: [Message, number][] = [
         [prePrepare([]), 54],
+        [{ type: 'request', request: req(1, new Uint8Array([1])) }, 54],
+        [{ type: 'forward', request: req(1, new Uint8Array([1])) }, 54],
+        [logEntriesSlack, LE.requestSignatureLength],
+        [viewChangeSlack, VC.requestSignatureLength],
+        [newViewSlack, NV_VC.requestSignatureLength],
         [prepare, 54],
         [checkpoint, 46],
         ...[
@@ -846,6 +881,7 @@ describe('wire codec', () => {
           NV_VC.prepareSignatureLength,
           NV_VC.signatureLength,
           NV.prePrepareSignatureLength,
+          NV.requestSignatureLength,
         ].map((at): [Message, number] => [newView, at]),
         [stateSummary, SS.checkpointSignatureLength],
       ];
@@ -858,6 +894,26 @@ describe('wire codec', () => {
         assert.equal(decodeMessage(resized(bytes, lengthAt, 64, 64), limits).ok, true);
         rejects(withU32(bytes, lengthAt, 0xffff_ffff), 'signature-wrong-length');
       }
+    });
+
+    it('client keys that are not 32 bytes', () => {
+      // [message, offset of a request's client-key length field]
+      const cases: [Message, number][] = [
+        [{ type: 'request', request: req(1, new Uint8Array([1])) }, 18],
+        [{ type: 'forward', request: req(1, new Uint8Array([1])) }, 18],
+        [viewChangeSlack, VC.clientKeyLength],
+        [newViewSlack, NV_VC.clientKeyLength],
+        [newView, NV.clientKeyLength],
+        [logEntriesSlack, LE.clientKeyLength],
+      ];
+      for (const [message, lengthAt] of cases) {
+        const bytes = encodeMessage(message);
+        assert.equal(u32At(bytes, lengthAt), 32);
+        for (const length of [0, 31, 33, 64]) rejects(resized(bytes, lengthAt, 32, length), 'client-key-wrong-length');
+        assert.equal(decodeMessage(resized(bytes, lengthAt, 32, 32), limits).ok, true);
+        rejects(withU32(bytes, lengthAt, 0xffff_ffff), 'client-key-wrong-length');
+      }
+      assert.throws(() => encodeMessage({ type: 'request', request: { ...req(1, new Uint8Array(0)), clientKey: new Uint8Array(31) } }), InvariantViolation);
     });
 
     it('a checkpoint at seq 0 with a state digest, or above 0 without one', () => {
@@ -898,7 +954,7 @@ describe('wire codec', () => {
     });
 
     it('an oversized request is named by its header (so it can be answered), and nothing else is', () => {
-      const big: Message = { type: 'request', request: { clientId: clientId(7), requestNo: 9 as RequestNo, operation: new Uint8Array(limits.requestBytesMax + 1) } };
+      const big: Message = { type: 'request', request: { ...req(0, new Uint8Array(limits.requestBytesMax + 1)), clientId: clientId(7), requestNo: 9 as RequestNo } };
       const bytes = encodeMessage(big);
       assert.deepEqual(decodeMessage(bytes, limits), { ok: false, reason: 'request-too-large' });
       assert.deepEqual(oversizedRequest(bytes, limits), { clientId: 7, requestNo: 9, operationBytes: limits.requestBytesMax + 1 });
@@ -1014,9 +1070,9 @@ describe('wire codec', () => {
 
     it('lengths and counts claiming 4 GiB in a tiny input, without allocating', () => {
       const before = process.memoryUsage().arrayBuffers;
-      // request: header, clientId, requestNo, then an operation length of 2^32 - 1.
-      const request = withU32(encodeMessage({ type: 'request', request: req(1, new Uint8Array(0)) }), 18, 0xffff_ffff);
-      assert.equal(request.length, 22);
+      // request: header, clientId, requestNo, client key, signature, then an operation length of 2^32 - 1.
+      const request = withU32(encodeMessage({ type: 'request', request: req(1, new Uint8Array(0)) }), 122, 0xffff_ffff);
+      assert.equal(request.length, 126);
       rejects(request, 'request-too-large');
       rejects(request, 'truncated', unbounded);
       // pre-prepare with an empty batch whose count claims 2^32 - 1 requests.
@@ -1191,6 +1247,31 @@ describe('wire codec', () => {
         assert.throws(() => encodeManifest(m), InvariantViolation);
         assert.throws(() => encodeMessage({ ...stateSummary, manifest: m }), InvariantViolation);
       }
+    });
+  });
+
+  describe('encodeRequestStatement', () => {
+    const statementOf = (r: Request) => ({ clientId: r.clientId, requestNo: r.requestNo, operation: r.operation });
+
+    it('is bafomet-v1/request, a zero byte, clientId u64, requestNo u64 and the operation as bytes', () => {
+      const r = req(7, new Uint8Array([9, 8]));
+      const prefix = [...'bafomet-v1/request'].map((c) => c.charCodeAt(0));
+      assert.deepEqual(
+        [...encodeRequestStatement(statementOf(r))],
+        [...prefix, 0, 0, 0, 0, 0, 0, 0, 0x03, 0xef, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 2, 9, 8],
+      );
+    });
+
+    it('is injective, and never a replica statement or a message', () => {
+      fc.assert(
+        fc.property(requestArb(false), requestArb(false), statementArb, (a, b, replicaStatement) => {
+          const ea = encodeRequestStatement(statementOf(a));
+          if (!isDeepStrictEqual(statementOf(a), statementOf(b))) assert.notDeepEqual(ea, encodeRequestStatement(statementOf(b)));
+          assert.notDeepEqual(ea.subarray(0, 19), encodeStatement(replicaStatement).subarray(0, 19));
+          assert.notEqual(ea[0], WIRE_VERSION);
+        }),
+        { numRuns: 300 },
+      );
     });
   });
 

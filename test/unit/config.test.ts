@@ -83,6 +83,24 @@ describe('parseClusterConfig', () => {
     assertFieldError(mutated((c) => (c.replicas[0]!.pubkey = key(9))), 'replicas[0].pubkey');
   });
 
+  it('parses the admitted client keys, canonical and frozen; absent means any key', () => {
+    assert.equal('clients' in parseClusterConfig(validConfig()), false);
+    const sloppy = `${key(0).slice(0, 42)}B=`;
+    const config = parseClusterConfig({ ...validConfig(), clients: [key(10), sloppy] });
+    assert.deepEqual(config.clients, [key(10), key(0)]);
+    assert.ok(Object.isFrozen(config.clients));
+    assert.deepEqual(parseClusterConfig({ ...validConfig(), clients: [] }).clients, [], 'an empty list admits no client');
+  });
+
+  it('names the offending client key', () => {
+    assertFieldError({ ...validConfig(), clients: key(10) }, 'clients');
+    assertFieldError({ ...validConfig(), clients: [key(10), 'not base64!'] }, 'clients[1]');
+    assertFieldError({ ...validConfig(), clients: [key(10), 7] }, 'clients[1]');
+    assertFieldError({ ...validConfig(), clients: [key(10), Buffer.alloc(31).toString('base64')] }, 'clients[1]');
+    assertFieldError({ ...validConfig(), clients: [key(10), key(11), key(10)] }, 'clients[2]');
+    assertFieldError({ ...validConfig(), clients: [key(2)] }, 'clients[0]');
+  });
+
   it('puts the field name in the message', () => {
     assert.throws(() => parseClusterConfig(mutated((c) => (c.replicas[2]!.port = 0))), /^ConfigError: replicas\[2\]\.port: /);
   });

@@ -23,6 +23,7 @@ import {
   type RequestNo,
 } from '../../src/core/ordering.js';
 import { PendingRequests } from '../../src/core/pending-requests.js';
+import { signedRequest } from '../support/signed-requests.js';
 
 const constructors = { seqNo, view, requestNo } as const;
 /** The real rule for a full client table (not reached here: one session). */
@@ -142,11 +143,11 @@ describe('comparisons are plain numeric order (ancestor defect 6)', () => {
   it('property: ClientTable treats a request as new iff its number exceeds every ordered one, near the top', () => {
     fc.assert(
       fc.property(fc.array(nearTop, { minLength: 1, maxLength: 30 }), (numbers) => {
-        const table = new ClientTable({ clientSessionsMax: 10, clientReplyCacheBytesMax: 1024 });
+        const table = new ClientTable({ clientSessionsMax: 10, clientSessionsPerKeyMax: 10, clientReplyCacheBytesMax: 1024 });
         const c = clientId(42);
         let highest = -1;
         for (const no of numbers) {
-          const r: Request = { clientId: c, requestNo: requestNo(no), operation: new Uint8Array(0) };
+          const r: Request = signedRequest(c, no, '');
           assert.equal(table.isNew(r), no > highest, `request ${no} after ${highest}`);
           assert.equal(table.admit(r, refuse), no > highest ? 'new' : 'old');
           highest = Math.max(highest, no);
@@ -158,12 +159,12 @@ describe('comparisons are plain numeric order (ancestor defect 6)', () => {
   it('property: PendingRequests keeps the highest request number of a session, near the top', () => {
     fc.assert(
       fc.property(fc.array(nearTop, { minLength: 1, maxLength: 30 }), (numbers) => {
-        const pending = new PendingRequests({ pendingRequestsMax: 10, pendingRequestBytesMax: 1024 });
+        const pending = new PendingRequests({ pendingRequestsMax: 10, pendingRequestBytesMax: 1024, pendingRequestsPerKeyMax: 10, pendingRequestBytesPerKeyMax: 1024 });
         const c = clientId(7);
         for (const no of numbers) {
-          pending.add({ clientId: c, requestNo: requestNo(no), operation: new Uint8Array(0) }, 0);
+          pending.add(signedRequest(c, no, ''), 0);
         }
-        const batch = pending.takeBatch(10, 1000);
+        const batch = pending.takeBatch(10, 1000, () => true);
         assert.equal(batch.length, 1);
         assert.equal(batch[0]?.requestNo, Math.max(...numbers) as RequestNo);
       }),

@@ -15,7 +15,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
-import { AckWindows } from '../ack-windows.js';
+import { AckWindows, waitUntilElapsed } from '../ack-windows.js';
 import type { MiddleboxCounts, MiddleboxFaults } from '../middlebox.js';
 import type { NetworkReport, Scenario, ScenarioContext, ScenarioOutcome } from '../types.js';
 
@@ -103,7 +103,7 @@ async function run(context: ScenarioContext): Promise<ScenarioOutcome> {
   let incomplete: number;
   let drainMs: number;
   try {
-    await delay(options.durationSec * 1000);
+    await waitUntilElapsed(start, options.durationSec * 1000);
     const faultyEnd = performance.now();
     windows.end(faultyEnd);
     // Faults stay on: an invocation caught by a dead link must still complete.
