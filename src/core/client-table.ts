@@ -89,14 +89,15 @@ export class ClientTable {
    * all unless `rules` say to evict (a mutant's rule: it forgets the least
    * recently ordered session).
    */
-  admit(request: Request, rules: Pick<DecisionPoints, 'sessionsFull'>): Admission {
+  admit(request: Request, rules: Pick<DecisionPoints, 'sessionsFull' | 'keyQuotaApplies'>): Admission {
     const { clientId, requestNo } = request;
     const last = this.ordered_.get(clientId);
     if (last !== undefined) {
       if (requestNo <= last) return 'old';
       this.ordered_.delete(clientId); // set again below, as the most recently ordered
     } else {
-      if ((this.sessionsPerKey.get(clientKeyOf(clientId)) ?? 0) >= this.limits.clientSessionsPerKeyMax) return 'refused';
+      const ofKey = this.sessionsPerKey.get(clientKeyOf(clientId)) ?? 0;
+      if (ofKey >= this.limits.clientSessionsPerKeyMax && rules.keyQuotaApplies()) return 'refused';
       if (this.ordered_.size >= this.limits.clientSessionsMax) {
         if (rules.sessionsFull() === 'refuse') return 'refused';
         const evicted = this.ordered_.keys().next().value as ClientId;

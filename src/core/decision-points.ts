@@ -142,4 +142,13 @@ export class DecisionPoints {
   sessionsFull(): 'refuse' | 'evict-least-recent' {
     return 'refuse';
   }
+
+  /**
+   * Whether a new session of a client key is refused once the table knows
+   * clientSessionsPerKeyMax of that key's sessions [E2]: yes, so one key
+   * cannot take the table from the others.
+   */
+  keyQuotaApplies(): boolean {
+    return true;
+  }
 }

@@ -104,7 +104,10 @@ export class MessageLog {
   /** Delivered batches after `after`, at most `max`, to answer a LOG-REQUEST [S14]. */
   deliveredAfter(after: SeqNo, max: number): LoggedBatch[] {
     const out: LoggedBatch[] = [];
-    for (let s = next(Math.max(after, this.stable_.seq) as SeqNo); s <= this.lastDelivered_ && out.length < max; s = next(s)) {
+    const from = Math.max(after, this.stable_.seq) as SeqNo;
+    // `after` is a peer's: at or above what was delivered there is nothing, and next() of 2^53 - 1 would overflow.
+    if (from >= this.lastDelivered_) return out;
+    for (let s = next(from); s <= this.lastDelivered_ && out.length < max; s = next(s)) {
       const batch = this.slots.get(s)?.deliveredBatch;
       if (batch === undefined) break;
       out.push({ seq: s, requests: batch.requests });

@@ -7,6 +7,7 @@ import * as x509 from '@peculiar/x509';
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
+import { SESSIONS_PER_CLIENT_KEY } from '../core/ids.js';
 
 /** Bytes in a raw Ed25519 public key. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -24,8 +25,8 @@ export interface TlsCredentials {
   readonly keyPem: string;
 }
 
-/** Sessions one client key may run: client ids are `clientIdBase(key) + index`. */
-export const CLIENT_SESSIONS_PER_KEY = 0x10000;
+/** Sessions one client key may run: client ids are `clientIdBase(key) + index` (the core counts quotas by it). */
+export const CLIENT_SESSIONS_PER_KEY = SESSIONS_PER_CLIENT_KEY;
 
 const ED25519 = { name: 'Ed25519' };
 /** Nobody checks certificate validity (only the key is compared), so make it long. */

@@ -19,7 +19,7 @@
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { GENESIS_CHECKPOINT, primaryOf } from '../core/view-change.js';
-import { bytesEqual, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
+import { bytesEqual, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
 import type {
   CheckpointCertificate,
   CheckpointManifest,
@@ -1289,6 +1289,62 @@ const floodEarly: ReplicaBehaviourSpec = {
 };
 
 /** Every replica behaviour; selection honours role, needs and gate. */
+/**
+ * Messages whose sequence numbers, views or indexes sit at the edge of what
+ * the wire carries (2^53 - 1 and just below it, 2^32 - 1), signed by itself
+ * where they must be: the class of bug the fuzzer found (a LOG-REQUEST after
+ * 2^53 - 1 made every correct replica's core overflow an ordinal and throw),
+ * now met in ordinary seeds — drawn late (generator 6).
+ */
+const extremeOrdinals: ReplicaBehaviourSpec = {
+  name: 'extreme-ordinals',
+  role: 'any',
+  needs: [],
+  gate: true,
+  late: 6,
+  weight: 3,
+  description: 'LOG-REQUESTs, STATE-QUERYs, chunk requests, votes, CHECKPOINTs and VIEW-CHANGEs at sequence numbers and views of 2^53 - 1 (and one below)',
+  make(ctx) {
+    return {
+      onTick() {
+        const r = ctx.rng;
+        if (!r.chance(0.1)) return;
+        const others = [...Array(ctx.n).keys()].filter((i) => i !== ctx.self);
+        const to = replicaId(r.pick(others));
+        const edge = ORDINAL_MAX - r.int(0, 1);
+        const s = seqNo(edge);
+        const v = toView(edge);
+        const st = ctx.status();
+        let message: ReplicaMessage;
+        switch (r.int(0, 6)) {
+          case 0:
+            message = { type: 'log-request', after: s };
+            break;
+          case 1:
+            message = { type: 'state-query', lastExecuted: s };
+            break;
+          case 2:
+            message = { type: 'chunk-request', seq: s, index: r.pick([0, 0xffff_ffff]) };
+            break;
+          case 3:
+            message = prepareBy(ctx.crypto, st.view, s, randomDigest(ctx));
+            break;
+          case 4:
+            message = commitBy(ctx.crypto, r.chance(0.5) ? st.view : v, s, randomDigest(ctx));
+            break;
+          case 5:
+            message = checkpointBy(ctx.crypto, s, randomDigest(ctx));
+            break;
+          default:
+            message = viewChangeBy(ctx.crypto, ctx.self, v, GENESIS_CHECKPOINT, []);
+        }
+        ctx.send(to, message);
+        ctx.action('extreme-ordinals');
+      },
+    };
+  },
+};
+
 export const REPLICA_BEHAVIOURS: readonly ReplicaBehaviourSpec[] = [
   silent,
   equivocate,
@@ -1313,6 +1369,7 @@ export const REPLICA_BEHAVIOURS: readonly ReplicaBehaviourSpec[] = [
   hookStateTransfer,
   withholdCheckpoints,
   floodEarly,
+  extremeOrdinals,
 ];
 
 /** The behaviour named `name` or `name:variant`, and the variant. */

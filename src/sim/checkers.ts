@@ -26,7 +26,7 @@
  *   holds more operation bytes than {@link earlyMessageBytesBound}.
  */
 import { createHash } from 'node:crypto';
-import { bytesEqual } from '../core/ids.js';
+import { bytesEqual, SESSIONS_PER_CLIENT_KEY } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { ReplicaStatus } from '../core/replica.js';
@@ -102,6 +102,8 @@ export class Checkers {
   private readonly resultsAt: (readonly Uint8Array[])[] = [];
   /** Per session, the last request number in G. */
   private readonly lastInG = new Map<number, number>();
+  /** Sessions in G per client key (the id over 65,536): at most clientSessionsPerKeyMax. */
+  private readonly sessionsPerKey = new Map<number, number>();
   private position = 0;
   /** Highest G position of any request whose result a correct client accepted. */
   private completedPosition = -1;
@@ -125,6 +127,7 @@ export class Checkers {
       readonly batchBytesMax: number;
       readonly batchRequestsMax: number;
       readonly requestBytesMax: number;
+      readonly clientSessionsPerKeyMax: number;
     },
     /** Whether the session belongs to a correct client (exactly-once is theirs). */
     private readonly correctSession: (clientId: number) => boolean,
@@ -200,6 +203,7 @@ export class Checkers {
         }
         this.reexecutedByzantine++;
       }
+      if (last === undefined) this.newSession(replica, seq, r);
       this.lastInG.set(r.clientId, Math.max(last ?? 0, r.requestNo));
     }
     const { results } = this.reference.run(seq, requests.map((r) => r.operation));
@@ -214,6 +218,24 @@ export class Checkers {
       this.position++;
     });
     if (seq % this.options.checkpointInterval === 0) this.checkpointStates.set(seq, stateKey(this.reference.snapshot(this.options.chunkBytes).state));
+  }
+
+  /**
+   * A session's first request in G: its key may have at most
+   * clientSessionsPerKeyMax sessions there (bounded memory: one key must not
+   * take the client table from the others). Sessions are never forgotten,
+   * so G counts them all.
+   */
+  private newSession(replica: number, seq: number, r: Request): void {
+    const key = Math.floor(r.clientId / SESSIONS_PER_CLIENT_KEY);
+    const count = (this.sessionsPerKey.get(key) ?? 0) + 1;
+    this.sessionsPerKey.set(key, count);
+    if (count > this.options.clientSessionsPerKeyMax) {
+      throw new CheckFailure(
+        'bounded-memory',
+        `r${replica} executes ${this.label(r)} at s${seq}: session ${count} of its key in the agreed history, over clientSessionsPerKeyMax = ${this.options.clientSessionsPerKeyMax}`,
+      );
+    }
   }
 
   /**

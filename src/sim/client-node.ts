@@ -6,7 +6,7 @@
  */
 import { assertNever } from '../core/assert.js';
 import { ClientCore, type ClientEffect, type ClientEvent, type RequestSigner } from '../core/client.js';
-import { clientId, replicaId, type ClientId } from '../core/ids.js';
+import { clientId, replicaId, SESSIONS_PER_CLIENT_KEY, type ClientId } from '../core/ids.js';
 import type { Request, RequestStatement } from '../core/messages.js';
 import { ORDINAL_MAX, requestNo, seqNo, view } from '../core/ordering.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
@@ -207,6 +207,8 @@ export class ByzantineClientNode {
   private opened = 0;
   private readonly floodSample: { readonly session: number; readonly bytes: Uint8Array }[] = [];
   private readonly signer: RequestSigner;
+  /** `session-flood` over several keys: the signer of each (index 0 is `signer`). */
+  private readonly floodSigners: RequestSigner[];
 
   constructor(
     private readonly host: Host,
@@ -218,11 +220,12 @@ export class ByzantineClientNode {
     this.sessions = [clientId(spec.base), clientId(spec.base + 1)];
     this.nextNo = [1, this.rng.int(1, 1000)];
     this.signer = host.clientSigner(spec.endpoint);
+    this.floodSigners = Array.from({ length: spec.flood?.keys ?? 1 }, (_, k) => (k === 0 ? this.signer : host.clientSigner(spec.endpoint, k)));
   }
 
-  /** A request signed with its own key (a Byzantine client holds its key, no one else's). */
-  private signed(statement: RequestStatement): Request {
-    return { ...statement, clientKey: this.signer.publicKey, signature: this.signer.sign(statement) };
+  /** A request signed with its own key (a Byzantine client holds its keys, no one else's). */
+  private signed(statement: RequestStatement, signer = this.signer): Request {
+    return { ...statement, clientKey: signer.publicKey, signature: signer.sign(statement) };
   }
 
   onFrame(_from: number, _bytes: Uint8Array): void {
@@ -309,7 +312,7 @@ export class ByzantineClientNode {
   }
 
   /**
-   * One action of `session-flood`: opens the next `burst` sessions of its key
+   * One action of `session-flood`: opens the next `burst` sessions of its keys
    * (after the two the other behaviours use), one request each to every
    * replica; or, now and then and once it has opened every session, sends a
    * request of a session opened at least `lateAfter` sessions ago again, to
@@ -329,7 +332,10 @@ export class ByzantineClientNode {
     if (this.opened >= spec.sessions) return false;
     for (let i = 0; i < spec.burst && this.opened < spec.sessions; i++) {
       const session = this.opened++;
-      const request = this.signed({ clientId: clientId(this.spec.base + 2 + session), requestNo: requestNo(r.int(1, 1_000_000)), operation: validOp() });
+      // Round-robin over its keys: key k's sessions are from base + k * 65,536 (+ 2, past the other behaviours').
+      const key = session % spec.keys;
+      const id = clientId(this.spec.base + key * SESSIONS_PER_CLIENT_KEY + 2 + Math.floor(session / spec.keys));
+      const request = this.signed({ clientId: id, requestNo: requestNo(r.int(1, 1_000_000)), operation: validOp() }, this.floodSigners[key]);
       this.host.checkers.registerSent(request);
       const bytes = encodeMessage({ type: 'request', request });
       for (const to of replicas) this.host.send(this.endpoint, to, bytes);

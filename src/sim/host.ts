@@ -36,8 +36,11 @@ export interface Host {
   clientName(clientId: number): string;
   /** The client id base owned by client endpoint `endpoint`. */
   clientBase(endpoint: number): number;
-  /** The signer of client endpoint `endpoint`'s key: for that client's node only [A1]. */
-  clientSigner(endpoint: number): RequestSigner;
+  /**
+   * The signer of client endpoint `endpoint`'s key, or of its `keyIndex`-th
+   * next key (a session flood's, generator 6): for that client's node only [A1].
+   */
+  clientSigner(endpoint: number, keyIndex?: number): RequestSigner;
   /** The public key owning the session ids from `base` (simulated, src/sim/core-api.ts). */
   clientKey(base: number): Uint8Array;
   /** A Byzantine replica built a request no client sent (counted as `forgedRequests`). */

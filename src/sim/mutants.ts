@@ -206,6 +206,17 @@ class EvictSessions extends DecisionPoints {
 }
 
 /**
+ * Lets one client key open sessions past clientSessionsPerKeyMax [E2]: a
+ * key with many sessions fills the client table, and every key after it is
+ * refused.
+ */
+class UnboundedKeySessions extends DecisionPoints {
+  override keyQuotaApplies(): boolean {
+    return false;
+  }
+}
+
+/**
  * Takes every request another replica relays, and proposes every request
  * it holds, without checking the client's signature [A2, A5]: the hole
  * client authentication closes. A Byzantine backup's forged FORWARD is
@@ -293,6 +304,12 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'forget the least recently used client session when the client table is full, instead of refusing the new one',
     make: mutated(EvictSessions),
     bias: { sessionFlood: true, options: { clientSessionsMax: 3 } },
+  },
+  {
+    name: 'unbounded-key-sessions',
+    description: 'admit sessions of a client key past clientSessionsPerKeyMax',
+    make: mutated(UnboundedKeySessions),
+    bias: { sessionFlood: true, quotas: true },
   },
   {
     name: 'lone-summary-target',

@@ -91,8 +91,13 @@ export interface ByzantineClientSpec {
 
 /** A `session-flood` client's plan (generator 4). */
 export interface SessionFloodSpec {
-  /** Sessions of its key it opens in all, one request each. */
+  /** Sessions it opens in all, one request each. */
   readonly sessions: number;
+  /**
+   * Client keys it spreads them over, round-robin (generator 6; 1 before):
+   * its own and the next ones (ids `base + k * 65,536`), each with its signer.
+   */
+  readonly keys: number;
   /** New sessions per action. */
   readonly burst: number;
   /**
@@ -170,6 +175,8 @@ export interface ScenarioBias {
   readonly poison?: boolean;
   /** Generator 5: connections die and are redialled (`reset` partitions). */
   readonly resets?: boolean;
+  /** Generator 6: a session flood spreads over keys and meets per-key quotas (`quotaDraws`). */
+  readonly quotas?: boolean;
 }
 
 /**
@@ -438,7 +445,7 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     slowNetwork: undefined,
     isolation: undefined,
   };
-  return resetDraws(poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias), bias);
+  return quotaDraws(lateDraws6(resetDraws(poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias), bias), bias), usedBases, bias);
 }
 
 /**
@@ -597,7 +604,7 @@ function lateDraws4(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioB
       base,
       behaviours: ['session-flood'],
       actions,
-      flood: { sessions, burst, lateAfter: small },
+      flood: { sessions, burst, lateAfter: small, keys: 1 },
     });
     clockRate.push(1);
   }
@@ -773,4 +780,66 @@ function resetDraws(s: Scenario, bias: ScenarioBias | undefined): Scenario {
   }
   if (!(bias?.resets ?? (drawn && bias === undefined))) return s;
   return { ...s, partitions: [...s.partitions, ...resets] };
+}
+
+/** Its own stream (suffix: the first from 0 adding nothing to the regression and mutant seeds). */
+const LATE_6_STREAM = 'scenario-late-6/0';
+
+/**
+ * Behaviours added by generator 6 (`late: 6`: `extreme-ordinals`), drawn for
+ * each Byzantine replica from a stream of their own, each with chance
+ * weight / 10, so every earlier draw is as before; none with a bias.
+ */
+function lateDraws6(s: Scenario, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, LATE_6_STREAM);
+  const extra = lateBehaviours(REPLICA_BEHAVIOURS, 6);
+  const byzantine = s.byzantine.map((b) => {
+    const added = extra.filter((spec) => r.chance(spec.weight / 10)).map((spec) => spec.name);
+    return added.length === 0 || bias !== undefined ? b : { ...b, behaviours: [...b.behaviours, ...added] };
+  });
+  return { ...s, byzantine };
+}
+
+/** Session-flood seeds whose flood meets per-key quotas (generator 6). */
+export const QUOTA_P = 0.5;
+
+/** Its own stream (suffix: the first from 0 adding nothing to the regression and mutant seeds). */
+const QUOTA_STREAM = 'scenario-quotas-6/0';
+
+/**
+ * Generator 6's client quotas: in QUOTA_P of the seeds with a session flood
+ * (or with a bias), the flood spreads its sessions over 1, 4 or 16 keys, and
+ * the table admits only a few more sessions per key than the most an honest
+ * client uses (`clientSessionsPerKeyMax`), and holds about two pending
+ * requests per honest session per key (`pendingRequestsPerKeyMax`): the
+ * flooding keys are refused while every honest session completes, and no
+ * key ever has more sessions in the agreed history than its quota (the
+ * bounded-memory checker).
+ */
+function quotaDraws(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, QUOTA_STREAM);
+  const drawn = r.chance(QUOTA_P);
+  const keys = r.pick([1, 4, 16]);
+  const sessionSlack = r.int(0, 3);
+  const pendingSlack = r.int(0, 8);
+  const floodIndex = s.byzantineClients.findIndex((c) => c.flood !== undefined);
+  const flooder = s.byzantineClients[floodIndex];
+  if (flooder?.flood === undefined || !(bias?.quotas ?? (drawn && bias === undefined))) return s;
+  // The flood's next keys must belong to nobody else and stay below 2^53.
+  const spans = (k: number): boolean => {
+    for (let i = 1; i < k; i++) {
+      const base = flooder.base + i * CLIENT_SESSIONS_PER_KEY;
+      if (usedBases.has(base) || base + CLIENT_SESSIONS_PER_KEY > Number.MAX_SAFE_INTEGER) return false;
+    }
+    return true;
+  };
+  const honestPerKey = Math.max(2, ...s.clients.map((c) => c.sessions));
+  const options: ProtocolOptions = {
+    ...s.options,
+    clientSessionsPerKeyMax: honestPerKey + sessionSlack,
+    pendingRequestsPerKeyMax: 2 * honestPerKey + pendingSlack,
+  };
+  const byzantineClients = [...s.byzantineClients];
+  byzantineClients[floodIndex] = { ...flooder, flood: { ...flooder.flood, keys: spans(keys) ? keys : 1 } };
+  return { ...s, options, byzantineClients };
 }

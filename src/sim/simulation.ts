@@ -326,8 +326,8 @@ export class Simulation implements Host {
     return this.correct[r] === true;
   }
 
-  clientSigner(endpoint: number): RequestSigner {
-    return this.keys.clientSigner(this.clientBase(endpoint));
+  clientSigner(endpoint: number, keyIndex = 0): RequestSigner {
+    return this.keys.clientSigner(this.clientBase(endpoint) + keyIndex * CLIENT_SESSIONS_PER_KEY);
   }
 
   clientKey(base: number): Uint8Array {

@@ -183,7 +183,7 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
 });
 
 describe('checkers added with generator 4', () => {
-  const options = { checkpointInterval: 4, chunkBytes: 64, logWindow: 8, batchBytesMax: 1024, batchRequestsMax: 4, requestBytesMax: 128 };
+  const options = { checkpointInterval: 4, chunkBytes: 64, logWindow: 8, batchBytesMax: 1024, batchRequestsMax: 4, requestBytesMax: 128, clientSessionsPerKeyMax: 2 };
   const correctBase = 5 * CLIENT_SESSIONS_PER_KEY;
   const byzantineBase = 9 * CLIENT_SESSIONS_PER_KEY;
   const checkers = (): Checkers =>
@@ -213,6 +213,21 @@ describe('checkers added with generator 4', () => {
     const replica = new ServiceRunner(simService);
     batches.forEach((batch, i) => c.executed(1, i + 1, batch, replica.run(i + 1, batch.map((r) => r.operation)).results));
     assert.throws(() => c.executed(1, 2, batches[1]!, [new Uint8Array(1)]), /differs/);
+  });
+
+  it('bounded-memory: no key has more than clientSessionsPerKeyMax sessions in the agreed history (generator 6)', () => {
+    const c = checkers();
+    const session = (base: number, s: number): Request => signedRequest(base + s, 1, encodeOperation('append', 1, new Uint8Array([s])));
+    // Two sessions of the Byzantine key, and a later request of one of them: within the quota.
+    run(c, [[session(byzantineBase, 1), session(byzantineBase, 2)], [signedRequest(byzantineBase + 1, 2, encodeOperation('append', 1, new Uint8Array([9])))]]);
+    assert.throws(
+      () => {
+        const third = session(byzantineBase, 3);
+        c.registerSent(third);
+        c.execute(0, 0, 3, [third]);
+      },
+      (e: unknown) => e instanceof CheckFailure && e.checker === 'bounded-memory' && /clientSessionsPerKeyMax = 2/.test(e.message),
+    );
   });
 
   it('bounded-memory: logWindow full batches of early messages, and not a byte more', () => {

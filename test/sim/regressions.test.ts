@@ -238,6 +238,15 @@ const CORE_FAULTS: readonly Case[] = [
     conditions: 'n = 7, a Byzantine primary with bad-digest and a colluding backup, logWindow 2',
     holds: (s) => s.n === 7 && s.options.logWindow === 2 && byzantineWith(s, 'bad-digest') > 0 && byzantineWith(s, 'collude') > 0,
   },
+  {
+    seed: 9,
+    what:
+      'a LOG-REQUEST after 2^53 - 1 (found by the fuzzer, test/fuzz/regressions.test.ts): MessageLog.deliveredAfter computed ' +
+      'next(after) unchecked and the ordinal overflow escaped the core at every correct replica that got it (11 of seeds 1-60 ' +
+      'failed before the fix)',
+    conditions: 'a Byzantine replica with extreme-ordinals (generator 6)',
+    holds: (s) => byzantineWith(s, 'extreme-ordinals') > 0,
+  },
 ];
 
 describe(`core faults generator ${GENERATOR_VERSION} found`, () => {

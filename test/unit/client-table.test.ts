@@ -15,8 +15,8 @@ import { requestNo, view } from '../../src/core/ordering.js';
 import { decodeClientTable, encodeClientTable } from '../../src/wire/client-table.js';
 import { req } from '../scenario/harness.js';
 
-const refuse = { sessionsFull: () => 'refuse' as const };
-const evict = { sessionsFull: () => 'evict-least-recent' as const };
+const refuse = { sessionsFull: () => 'refuse' as const, keyQuotaApplies: () => true };
+const evict = { sessionsFull: () => 'evict-least-recent' as const, keyQuotaApplies: () => true };
 /** Table limits; the per-key one never binds unless said. */
 const limits = (clientSessionsMax: number, clientReplyCacheBytesMax = 2 ** 30, clientSessionsPerKeyMax = 2 ** 32): ClientTableLimits => ({
   clientSessionsMax,

@@ -27,7 +27,7 @@ import { signedRequest } from '../support/signed-requests.js';
 
 const constructors = { seqNo, view, requestNo } as const;
 /** The real rule for a full client table (not reached here: one session). */
-const refuse = { sessionsFull: () => 'refuse' as const };
+const refuse = { sessionsFull: () => 'refuse' as const, keyQuotaApplies: () => true };
 
 /** Ordinals near the top of the range, near 2^32 and small ones. */
 const nearTop = fc.integer({ min: 0, max: 5000 }).map((d) => ORDINAL_MAX - d);
