@@ -10,3 +10,8 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 20));
   }
 }
+
+/** {@link waitFor} in the short form socket tests use: polls every 5 ms, `timeoutMs` 5 s unless said. */
+export function waitUntil(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return waitFor(condition, { timeoutMs, what, pollMs: 5 });
+}

@@ -3,15 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { after, describe, it } from 'node:test';
 import { Middlebox, NO_FAULTS, sumCounts, type MiddleboxFaults } from '../../src/chaos/middlebox.js';
-
-/** Polls `condition` until it holds, failing after a bounded deadline. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+import { waitUntil } from '../support/wait-for.js';
 
 /** A TCP server that records, per accepted connection, the bytes it received and whether it closed; it can echo. */
 interface Sink {
@@ -77,7 +69,7 @@ describe('middlebox', () => {
     const client = await dial(box.port);
     const sent = pattern(256 * 1024);
     client.socket.write(sent);
-    await waitFor(() => total(client.received) === sent.length, 'the echo');
+    await waitUntil(() => total(client.received) === sent.length, 'the echo');
     assert.ok(Buffer.concat(client.received).equals(sent));
     const counts = box.counts();
     assert.equal(counts.connections, 1);
@@ -91,7 +83,7 @@ describe('middlebox', () => {
     const client = await dial(box.port);
     const sent = pattern(1024 * 1024);
     client.socket.write(sent);
-    await waitFor(() => total(sink.connections[0]?.received ?? []) === sent.length, 'every byte at the target');
+    await waitUntil(() => total(sink.connections[0]?.received ?? []) === sent.length, 'every byte at the target');
     const received = Buffer.concat(sink.connections[0]!.received);
     let changed = 0;
     for (let i = 0; i < sent.length; i++) if (received[i] !== sent[i]) changed++;
@@ -105,7 +97,7 @@ describe('middlebox', () => {
     const box = await startBox(sink.port, { duplicateChunkProbability: 1 });
     const client = await dial(box.port);
     client.socket.write('once');
-    await waitFor(() => total(sink.connections[0]?.received ?? []) === 8, 'the chunk twice');
+    await waitUntil(() => total(sink.connections[0]?.received ?? []) === 8, 'the chunk twice');
     assert.equal(Buffer.concat(sink.connections[0]!.received).toString(), 'onceonce');
     assert.equal(box.counts().duplicatedChunks, 1);
   });
@@ -115,31 +107,31 @@ describe('middlebox', () => {
     const box = await startBox(sink.port, { cutChunkProbability: 1 });
     const client = await dial(box.port);
     client.socket.write('doomed');
-    await waitFor(() => client.closed() && sink.connections[0]?.closed === true, 'both sides closed');
+    await waitUntil(() => client.closed() && sink.connections[0]?.closed === true, 'both sides closed');
     assert.equal(total(sink.connections[0]!.received), 0);
     assert.equal(box.counts().cuts, 1);
-    await waitFor(() => box.openConnections === 0, 'the relay forgotten');
+    await waitUntil(() => box.openConnections === 0, 'the relay forgotten');
   });
 
   it('stalls a connection: nothing passes, nothing closes, until the hold bound', async () => {
     const sink = await startSink();
     const box = await startBox(sink.port, { stallChunkProbability: 1 }, { stallHoldMs: 1000 });
     const stalled = await dial(box.port);
-    await waitFor(() => sink.connections.length === 1, 'the upstream connection');
+    await waitUntil(() => sink.connections.length === 1, 'the upstream connection');
     stalled.socket.write('lost');
-    await waitFor(() => box.counts().stalls === 1, 'the stall');
+    await waitUntil(() => box.counts().stalls === 1, 'the stall');
     box.setFaults(NO_FAULTS);
     stalled.socket.write('still lost');
     // A second connection proves the box forwards; the stalled one's bytes, written first, would have arrived by then.
     const healthy = await dial(box.port);
     healthy.socket.write('fine');
-    await waitFor(() => total(sink.connections[1]?.received ?? []) === 4, 'the healthy connection');
+    await waitUntil(() => total(sink.connections[1]?.received ?? []) === 4, 'the healthy connection');
     assert.equal(total(sink.connections[0]!.received), 0);
     assert.equal(stalled.closed(), false);
     assert.equal(sink.connections[0]!.closed, false);
     // The peer closing is not passed on through a blackhole either.
     sink.connections[0]!.socket.destroy();
-    await waitFor(() => stalled.closed(), 'the hold bound closing the dialer side', 3000);
+    await waitUntil(() => stalled.closed(), 'the hold bound closing the dialer side', 3000);
     assert.equal(box.counts().stalls, 1);
   });
 
@@ -148,7 +140,7 @@ describe('middlebox', () => {
     const box = await startBox(sink.port, {}, { connectionsMax: 1 });
     await dial(box.port);
     const second = await dial(box.port);
-    await waitFor(() => second.closed(), 'the second connection refused');
+    await waitUntil(() => second.closed(), 'the second connection refused');
     const counts = box.counts();
     assert.deepEqual([counts.connections, counts.refusedConnections], [1, 1]);
     assert.deepEqual(sumCounts([counts, counts]).refusedConnections, 2);

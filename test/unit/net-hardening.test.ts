@@ -8,7 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.js';
@@ -22,32 +22,13 @@ import { DEFAULT_CONNECTION_LIMITS, resolveConnectionLimits } from '../../src/ne
 import { frameDeadlineTicks, LIVENESS_TICKS_PER_IDLE } from '../../src/net/liveness.js';
 import { TokenBucket } from '../../src/net/rate-limit.js';
 import { ReplicaNetwork, type ReplicaNetworkOptions } from '../../src/net/replica-network.js';
+import { waitUntil } from '../support/wait-for.js';
+import { freePorts } from '../../src/cluster/free-ports.js';
 
 const IDLE_MS = 400;
 const MAX_FRAME_BYTES = 1024 * 1024;
 const text = (payload: Uint8Array): string => Buffer.from(payload).toString();
 const bytes = (value: string): Uint8Array => Buffer.from(value);
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<typeof server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-/** Polls `condition` until it holds, failing after a bounded deadline. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const toClose: { close(): Promise<void> }[] = [];
 const sockets: Socket[] = [];
@@ -189,7 +170,7 @@ describe('partial frames', () => {
     // One byte every 20 ms keeps the idle timer happy (the attack heartbeats defeated) but never finishes the frame.
     const drip = setInterval(() => socket.write(Buffer.from([1])), 20);
     try {
-      await waitFor(() => socket.closed, 'the dripping connection closed', 10_000);
+      await waitUntil(() => socket.closed, 'the dripping connection closed', 10_000);
     } finally {
       clearInterval(drip);
     }
@@ -205,15 +186,15 @@ describe('partial frames', () => {
     const clients = await Promise.all([0, 1, 2, 3].map(() => rawClient(replica.port)));
     // Each holds 40 KiB of an announced 1 MiB frame: buffers of 40 to 80 KiB each, so at most two fit.
     for (const client of clients) client.write(Buffer.concat([header(MAX_FRAME_BYTES), Buffer.alloc(40 * 1024, 1)]));
-    await waitFor(() => replica.network.stats().partialFrameBudgetCloses >= 2, 'budget closes');
+    await waitUntil(() => replica.network.stats().partialFrameBudgetCloses >= 2, 'budget closes');
     assert.ok(replica.network.stats().partialFrameBytes <= budgetBytes);
-    await waitFor(() => clients.filter((c) => c.closed).length >= 2, 'the refused connections closed');
+    await waitUntil(() => clients.filter((c) => c.closed).length >= 2, 'the refused connections closed');
     // A correct client still gets its frames through; the holders' buffers go back once they are gone.
     const fresh = await rawClient(replica.port);
     fresh.write(encodeFrame(bytes('small')));
-    await waitFor(() => replica.clientFrames.some((f) => f.text === 'small'), 'a small frame');
+    await waitUntil(() => replica.clientFrames.some((f) => f.text === 'small'), 'a small frame');
     for (const client of clients) client.destroy();
-    await waitFor(() => replica.network.stats().partialFrameBytes === 0, 'the budget back');
+    await waitUntil(() => replica.network.stats().partialFrameBytes === 0, 'the budget back');
   });
 });
 
@@ -221,31 +202,31 @@ describe('handshakes and connection caps', () => {
   it('caps handshakes in progress per address and in total, closing the excess at once', async () => {
     const perAddress = await startReplica({ handshakesPerAddressMax: 2, handshakesMax: 10 });
     const held = [await halfOpen(perAddress.port), await halfOpen(perAddress.port)];
-    await waitFor(() => perAddress.network.stats().handshakesInProgress === 2, 'two handshakes pending');
+    await waitUntil(() => perAddress.network.stats().handshakesInProgress === 2, 'two handshakes pending');
     const excess = await halfOpen(perAddress.port);
     await closed(excess);
     assert.equal(perAddress.network.stats().connectionRejections['handshakes-per-address'], 1);
     for (const socket of held) socket.destroy();
-    await waitFor(() => perAddress.network.stats().handshakesInProgress === 0, 'handshakes released on close');
+    await waitUntil(() => perAddress.network.stats().handshakesInProgress === 0, 'handshakes released on close');
 
     const total = await startReplica({ handshakesPerAddressMax: 10, handshakesMax: 1 });
     const pending = await halfOpen(total.port);
-    await waitFor(() => total.network.stats().handshakesInProgress === 1, 'one handshake pending');
+    await waitUntil(() => total.network.stats().handshakesInProgress === 1, 'one handshake pending');
     await closed(await halfOpen(total.port));
     assert.equal(total.network.stats().connectionRejections['handshakes-max'], 1);
     // A completed handshake no longer counts: a client gets in once the half-open one is gone.
     pending.destroy();
-    await waitFor(() => total.network.stats().handshakesInProgress === 0, 'released');
+    await waitUntil(() => total.network.stats().handshakesInProgress === 0, 'released');
     await rawClient(total.port);
-    await waitFor(() => total.network.stats().clientConnections === 1, 'a client connected');
+    await waitUntil(() => total.network.stats().clientConnections === 1, 'a client connected');
     assert.equal(total.network.stats().handshakesInProgress, 0);
   });
 
   it('times out a silent handshake within inboundHandshakeTimeoutMs and counts it', async () => {
     const replica = await startReplica({ inboundHandshakeTimeoutMs: 150 });
     await closed(await halfOpen(replica.port));
-    await waitFor(() => replica.network.stats().connectionRejections['handshake-timeout'] === 1, 'counted as a timeout');
-    await waitFor(() => replica.network.stats().handshakesInProgress === 0, 'the handshake released');
+    await waitUntil(() => replica.network.stats().connectionRejections['handshake-timeout'] === 1, 'counted as a timeout');
+    await waitUntil(() => replica.network.stats().handshakesInProgress === 0, 'the handshake released');
   });
 
   it('defaults the inbound handshake bound to 2 s, never above handshakeTimeoutMs, and validates the limits', () => {
@@ -271,12 +252,12 @@ describe('handshakes and connection caps', () => {
     const key = generateIdentity();
     await rawClient(replica.port, key);
     await rawClient(replica.port, key);
-    await waitFor(() => replica.network.stats().clientConnections === 2, 'two connections of one key');
+    await waitUntil(() => replica.network.stats().clientConnections === 2, 'two connections of one key');
     await closed(await rawClient(replica.port, key));
     const stats = replica.network.stats();
     assert.deepEqual([stats.connectionRejections['connections-per-key'], stats.clientKeys], [1, 1]);
     await rawClient(replica.port);
-    await waitFor(() => replica.network.stats().clientKeys === 2, 'another key admitted');
+    await waitUntil(() => replica.network.stats().clientKeys === 2, 'another key admitted');
   });
 });
 
@@ -286,14 +267,14 @@ describe('admission', () => {
     const replica = await startReplica({}, { clients: [publicKeyBase64(admitted)], both: true });
     const listed = await rawClient(replica.port, admitted);
     listed.write(encodeFrame(bytes('listed')));
-    await waitFor(() => replica.clientFrames.some((f) => f.text === 'listed'), 'a frame from the listed key');
+    await waitUntil(() => replica.clientFrames.some((f) => f.text === 'listed'), 'a frame from the listed key');
     const stranger = await rawClient(replica.port);
     stranger.write(encodeFrame(bytes('stranger')));
     await closed(stranger);
     const stats = replica.network.stats();
     assert.equal(stats.connectionRejections['not-admitted'], 1);
     assert.ok(!replica.clientFrames.some((f) => f.text === 'stranger'));
-    await waitFor(() => replica.network.stats().peers[0]!.inboundConnected, 'replica 1 connected as a replica');
+    await waitUntil(() => replica.network.stats().peers[0]!.inboundConnected, 'replica 1 connected as a replica');
   });
 });
 
@@ -316,10 +297,10 @@ describe('malformed frames and floods', () => {
   it('closes a replica connection the runtime rejects; the replica redials', async () => {
     const replica = await startReplica({}, { both: true, onReplicaFrame: (network, from, t) => t === 'bad' && network.rejectReplica(from, 'malformed') });
     const peer = replica.peer!;
-    await waitFor(() => replica.network.stats().peers[0]!.inboundConnected, 'replica 1 connected');
+    await waitUntil(() => replica.network.stats().peers[0]!.inboundConnected, 'replica 1 connected');
     assert.ok(peer.sendToReplica(0, bytes('bad')));
-    await waitFor(() => replica.network.stats().replicaRejects === 1, 'rejected');
-    await waitFor(() => peer.stats().peers[0]!.connects === 2 && replica.network.stats().peers[0]!.inboundConnected, 'redialled');
+    await waitUntil(() => replica.network.stats().replicaRejects === 1, 'rejected');
+    await waitUntil(() => peer.stats().peers[0]!.connects === 2 && replica.network.stats().peers[0]!.inboundConnected, 'redialled');
   });
 
   it('throttles a client that floods: it is read at its rate, nothing is lost, nothing queues', async () => {
@@ -329,8 +310,8 @@ describe('malformed frames and floods', () => {
     const frames = 5 * rate;
     const startedAt = Date.now();
     socket.write(encodeFrames(Array.from({ length: frames }, () => bytes('x'))));
-    await waitFor(() => replica.network.stats().clientThrottles >= 1, 'throttled');
-    await waitFor(() => replica.clientFrames.length === frames, 'every frame, at the rate', 15_000);
+    await waitUntil(() => replica.network.stats().clientThrottles >= 1, 'throttled');
+    await waitUntil(() => replica.clientFrames.length === frames, 'every frame, at the rate', 15_000);
     const elapsedMs = Date.now() - startedAt;
     // Unthrottled they all arrive within milliseconds; at the rate, after one second of burst, the last
     // read (up to a 16 KiB TLS record, about 3,300 of these frames) comes before its pause: over 1 s.

@@ -7,7 +7,6 @@
  * connections alike.
  */
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { connect } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { Middlebox, NO_FAULTS, type MiddleboxFaults } from '../../src/chaos/middlebox.js';
@@ -22,6 +21,8 @@ import { IDLE_TIMEOUT_MS_MIN } from '../../src/net/limits.js';
 import type { NetLogLevel } from '../../src/net/log.js';
 import { ReplicaNetwork } from '../../src/net/replica-network.js';
 import { SendQueue } from '../../src/net/send-queue.js';
+import { waitUntil } from '../support/wait-for.js';
+import { freePorts } from '../../src/cluster/free-ports.js';
 
 /** Short enough for a quick test, long enough for a loaded 2-core box to keep its ticks. */
 const IDLE_MS = 400;
@@ -29,27 +30,6 @@ const TICK_MS = IDLE_MS / LIVENESS_TICKS_PER_IDLE;
 const MAX_FRAME_BYTES = 64 * 1024;
 const text = (payload: Uint8Array): string => Buffer.from(payload).toString();
 const bytes = (value: string): Uint8Array => Buffer.from(value);
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<typeof server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-/** Polls `condition` until it holds, failing after a bounded deadline. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 const toClose: { close(): Promise<void> }[] = [];
 after(async () => {
@@ -120,14 +100,14 @@ const peerStats = (network: ReplicaNetwork, id: number) => network.stats().peers
 /** Sets `faults` on `box` until it has injected one of them, then forwards faithfully again. */
 async function injectOnce(box: Middlebox, faults: Partial<MiddleboxFaults>, injected: () => boolean, what: string): Promise<void> {
   box.setFaults({ ...NO_FAULTS, ...faults });
-  await waitFor(injected, what);
+  await waitUntil(injected, what);
   box.setFaults(NO_FAULTS);
 }
 
 describe('link liveness', () => {
   it('keeps an idle link up on heartbeats alone, even across a stall of our own event loop', async () => {
     const { replicas, frames, link } = await twoReplicas();
-    await waitFor(() => peerStats(replicas[0]!, 1).connected && peerStats(replicas[1]!, 0).inboundConnected, 'link 0 -> 1');
+    await waitUntil(() => peerStats(replicas[0]!, 1).connected && peerStats(replicas[1]!, 0).inboundConnected, 'link 0 -> 1');
     // A deliberate observation window (not a wait for settling): four idle timeouts with no frame sent either way.
     const forwardedBefore = link.counts().bytesForwarded;
     await new Promise((resolve) => setTimeout(resolve, 4 * IDLE_MS));
@@ -150,27 +130,27 @@ describe('link liveness', () => {
 
   it('closes a replica link that a middlebox blackholes within the idle timeout, and redials', async () => {
     const { replicas, frames, link, logs } = await twoReplicas();
-    await waitFor(() => peerStats(replicas[0]!, 1).connected && peerStats(replicas[1]!, 0).inboundConnected, 'link 0 -> 1');
+    await waitUntil(() => peerStats(replicas[0]!, 1).connected && peerStats(replicas[1]!, 0).inboundConnected, 'link 0 -> 1');
     assert.ok(replicas[0]!.sendToReplica(1, bytes('before')));
-    await waitFor(() => frames[1]!.some((f) => f.text === 'before'), 'a frame before the stall');
+    await waitUntil(() => frames[1]!.some((f) => f.text === 'before'), 'a frame before the stall');
 
     const stalledAt = Date.now();
     await injectOnce(link, { stallChunkProbability: 1 }, () => link.counts().stalls === 1, 'the stall');
     // The dialer hears no heartbeats and closes its end (a blackhole passes no FIN, so it learns nothing else).
-    await waitFor(() => peerStats(replicas[0]!, 1).idleDisconnects === 1, 'the dialer closing its idle link');
+    await waitUntil(() => peerStats(replicas[0]!, 1).idleDisconnects === 1, 'the dialer closing its idle link');
     const detectedMs = Date.now() - stalledAt;
     // Detection takes at least the idle timeout and at most one tick more (plus scheduling slack on a busy box).
     assert.ok(detectedMs >= IDLE_MS - TICK_MS && detectedMs < 4 * IDLE_MS, `detected after ${detectedMs} ms`);
 
-    await waitFor(() => peerStats(replicas[0]!, 1).connects === 2 && peerStats(replicas[1]!, 0).inboundConnected, 'the redialled link');
+    await waitUntil(() => peerStats(replicas[0]!, 1).connects === 2 && peerStats(replicas[1]!, 0).inboundConnected, 'the redialled link');
     assert.ok(replicas[0]!.sendToReplica(1, bytes('after')));
-    await waitFor(() => frames[1]!.some((f) => f.text === 'after'), 'a frame on the new connection');
+    await waitUntil(() => frames[1]!.some((f) => f.text === 'after'), 'a frame on the new connection');
     assert.equal(link.counts().connections, 2);
 
     const disconnected = logs[0]!.find((l) => l.msg === 'disconnected');
     assert.deepEqual([disconnected?.level, disconnected?.fields['peer'], disconnected?.fields['reason']], ['info', 1, 'idle']);
     // The acceptor's end goes too: as idle, or replaced by the redialled connection if that came first.
-    await waitFor(() => logs[1]!.some((l) => l.msg === 'replica disconnected'), "the acceptor's end closed");
+    await waitUntil(() => logs[1]!.some((l) => l.msg === 'replica disconnected'), "the acceptor's end closed");
     const inbound = logs[1]!.find((l) => l.msg === 'replica disconnected')!;
     assert.equal(inbound.level, 'info');
     assert.equal(inbound.fields['peer'], 0);
@@ -181,7 +161,7 @@ describe('link liveness', () => {
     const { replicas, real, identities } = await twoReplicas();
     // Replica 0 goes away (else it would redial and replace the silent connection below).
     await replicas[0]!.close();
-    await waitFor(() => !peerStats(replicas[1]!, 0).inboundConnected, "replica 0's connection gone");
+    await waitUntil(() => !peerStats(replicas[1]!, 0).inboundConnected, "replica 0's connection gone");
     // Replica 0's key on a raw connection that never sends a byte, not even a heartbeat.
     const credentials = await tlsCredentials(identities[0]!);
     const socket = connect({ host: '127.0.0.1', port: real.replicas[1]!.port, rejectUnauthorized: false, cert: credentials.certPem, key: credentials.keyPem });
@@ -192,16 +172,16 @@ describe('link liveness', () => {
     const silentAt = Date.now();
     await new Promise((resolve) => socket.once('close', resolve));
     assert.ok(Date.now() - silentAt >= IDLE_MS - TICK_MS, 'not before the idle timeout');
-    await waitFor(() => peerStats(replicas[1]!, 0).idleDisconnects >= 1, 'counted as idle');
+    await waitUntil(() => peerStats(replicas[1]!, 0).idleDisconnects >= 1, 'counted as idle');
   });
 
   it('replaces a replica link whose TLS stream a corrupted byte broke', async () => {
     const { replicas, frames, link, logs } = await twoReplicas();
-    await waitFor(() => peerStats(replicas[0]!, 1).connected, 'link 0 -> 1');
+    await waitUntil(() => peerStats(replicas[0]!, 1).connected, 'link 0 -> 1');
     await injectOnce(link, { corruptByteProbability: 1 }, () => link.counts().corruptedBytes > 0, 'a corrupted byte');
-    await waitFor(() => peerStats(replicas[0]!, 1).connects === 2 && peerStats(replicas[1]!, 0).inboundConnected, 'the redialled link');
+    await waitUntil(() => peerStats(replicas[0]!, 1).connects === 2 && peerStats(replicas[1]!, 0).inboundConnected, 'the redialled link');
     assert.ok(replicas[0]!.sendToReplica(1, bytes('after')));
-    await waitFor(() => frames[1]!.some((f) => f.text === 'after'), 'a frame on the new connection');
+    await waitUntil(() => frames[1]!.some((f) => f.text === 'after'), 'a frame on the new connection');
     const reasons = [...logs[0]!, ...logs[1]!].filter((l) => /disconnected/.test(l.msg)).map((l) => String(l.fields['reason']));
     assert.ok(reasons.length > 0 && reasons.every((r) => r !== 'idle'), `TLS noticed the corruption itself: ${reasons.join('; ')}`);
   });
@@ -219,17 +199,17 @@ describe('link liveness', () => {
     });
     toClose.push(client);
     assert.ok(client.send(1, bytes('request 1')));
-    await waitFor(() => clientFrames.some((f) => f.text === 'request 1'), 'the first request');
+    await waitUntil(() => clientFrames.some((f) => f.text === 'request 1'), 'the first request');
 
     await injectOnce(clientBox, { stallChunkProbability: 1 }, () => clientBox.counts().stalls === 1, 'the stall');
-    await waitFor(() => client.stats().replicas[1]!.idleDisconnects === 1, 'the client closing its idle connection');
-    await waitFor(() => replicas[1]!.stats().clientIdleDisconnects === 1, 'the replica closing the idle session');
-    await waitFor(() => client.stats().replicas[1]!.connects === 2, 'the client reconnected');
+    await waitUntil(() => client.stats().replicas[1]!.idleDisconnects === 1, 'the client closing its idle connection');
+    await waitUntil(() => replicas[1]!.stats().clientIdleDisconnects === 1, 'the replica closing the idle session');
+    await waitUntil(() => client.stats().replicas[1]!.connects === 2, 'the client reconnected');
     assert.ok(client.send(1, bytes('request 2')));
-    await waitFor(() => clientFrames.some((f) => f.text === 'request 2'), 'a request on the new connection');
+    await waitUntil(() => clientFrames.some((f) => f.text === 'request 2'), 'a request on the new connection');
     const session = clientFrames.find((f) => f.text === 'request 2')!.session;
     assert.ok(session.send(bytes('reply 2')));
-    await waitFor(() => replies.some((r) => r.from === 1 && r.text === 'reply 2'), 'the reply on the new connection');
+    await waitUntil(() => replies.some((r) => r.from === 1 && r.text === 'reply 2'), 'the reply on the new connection');
   });
 
   it('consumes heartbeats in the framing layer, accepts them on send-only links, and refuses to send an empty payload', async () => {
@@ -246,7 +226,7 @@ describe('link liveness', () => {
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('secureConnect', resolve));
     socket.write(Buffer.concat([HEARTBEAT_FRAME, encodeFrame(bytes('one')), HEARTBEAT_FRAME, HEARTBEAT_FRAME, encodeFrame(bytes('two'))]));
-    await waitFor(() => clientFrames.length === 2, 'both frames');
+    await waitUntil(() => clientFrames.length === 2, 'both frames');
     assert.deepEqual(
       clientFrames.map((f) => f.text),
       ['one', 'two'],

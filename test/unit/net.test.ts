@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { stat, mkdtemp, rm } from 'node:fs/promises';
-import { connect as netConnect, createServer, type AddressInfo } from 'node:net';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
@@ -22,32 +22,12 @@ import {
   type NodeIdentity,
 } from '../../src/net/identity.js';
 import { ReplicaNetwork, type ReplicaNetworkOptions } from '../../src/net/replica-network.js';
+import { waitUntil } from '../support/wait-for.js';
+import { freePorts } from '../../src/cluster/free-ports.js';
 
 const MAX_FRAME_BYTES = 1024 * 1024;
 const text = (payload: Uint8Array): string => Buffer.from(payload).toString();
 const bytes = (value: string): Uint8Array => Buffer.from(value);
-
-/** Ports that were free a moment ago (bound to 0, then released). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => {
-      const server = createServer();
-      return new Promise<typeof server>((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-    }),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-/** Polls `condition` until it holds, failing after a bounded deadline. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 interface Cluster {
   readonly config: ClusterConfig;
@@ -195,26 +175,26 @@ describe('replica network', () => {
     const cluster = await makeCluster();
     const replicas = await Promise.all([0, 1, 2, 3].map((id) => startReplica(cluster, id)));
     for (const [id, replica] of replicas.entries()) replica.network.broadcast(bytes(`hello from ${id}`));
-    await waitFor(() => replicas.every((replica) => replica.replicaFrames.length === 3), 'replica broadcasts');
+    await waitUntil(() => replicas.every((replica) => replica.replicaFrames.length === 3), 'replica broadcasts');
     for (const [id, replica] of replicas.entries()) {
       const expected = [0, 1, 2, 3].filter((other) => other !== id).map((other) => `${other}:hello from ${other}`);
       assert.deepEqual(replica.replicaFrames.map((frame) => `${frame.from}:${frame.text}`).sort(), expected);
     }
     assert.ok(replicas[1]!.network.sendToReplica(2, bytes('direct')));
-    await waitFor(() => replicas[2]!.replicaFrames.some((f) => f.from === 1 && f.text === 'direct'), 'direct frame');
+    await waitUntil(() => replicas[2]!.replicaFrames.some((f) => f.from === 1 && f.text === 'direct'), 'direct frame');
     assert.throws(() => replicas[0]!.network.sendToReplica(0, bytes('self')), RangeError);
 
     const clientIdentity = generateIdentity();
     const client = await startClient(cluster.config, clientIdentity);
     client.network.broadcast(bytes('request'));
-    await waitFor(() => replicas.every((replica) => replica.clientFrames.length === 1), 'client request at all replicas');
+    await waitUntil(() => replicas.every((replica) => replica.clientFrames.length === 1), 'client request at all replicas');
     for (const [id, replica] of replicas.entries()) {
       const { session, text: received } = replica.clientFrames[0]!;
       assert.equal(received, 'request');
       assert.equal(session.clientIdBase, clientIdBase(clientIdentity.publicKey));
       assert.ok(session.send(bytes(`reply from ${id}`)));
     }
-    await waitFor(() => client.frames.length === 4, 'replies from all replicas');
+    await waitUntil(() => client.frames.length === 4, 'replies from all replicas');
     assert.deepEqual(client.frames.map((frame) => `${frame.from}:${frame.text}`).sort(), [0, 1, 2, 3].map((id) => `${id}:reply from ${id}`));
     assert.equal(client.network.clientIdBase, clientIdBase(clientIdentity.publicKey));
 
@@ -224,7 +204,7 @@ describe('replica network', () => {
     assert.equal(stats.clientConnections, 1);
 
     await client.network.close();
-    await waitFor(() => replicas.every((replica) => replica.closedSessions.length === 1), 'client sessions closed');
+    await waitUntil(() => replicas.every((replica) => replica.closedSessions.length === 1), 'client sessions closed');
     await Promise.all(replicas.map((replica) => replica.network.close()));
   });
 
@@ -242,7 +222,7 @@ describe('replica network', () => {
     });
     const impostor = await startReplica({ config: impostorConfig, identities: [...cluster.identities.slice(0, 3), impostorIdentity] }, 3);
     impostor.network.broadcast(bytes('forged'));
-    await waitFor(() => honest.every((replica) => replica.clientFrames.some((f) => f.text === 'forged')), 'forged frames as client frames');
+    await waitUntil(() => honest.every((replica) => replica.clientFrames.some((f) => f.text === 'forged')), 'forged frames as client frames');
     for (const replica of honest) {
       assert.ok(!replica.replicaFrames.some((frame) => frame.from === 3));
       assert.equal(replica.clientFrames[0]!.session.clientIdBase, clientIdBase(impostorIdentity.publicKey));
@@ -268,8 +248,8 @@ describe('replica network', () => {
     });
     const client = await startClient(wrongConfig, generateIdentity());
     client.network.broadcast(bytes('request'));
-    await waitFor(() => (client.network.stats().replicas[0]?.authFailures ?? 0) >= 1, 'auth failure');
-    await waitFor(() => replicas.slice(1).every((replica) => replica.clientFrames.length === 1), 'request at replicas 1..3');
+    await waitUntil(() => (client.network.stats().replicas[0]?.authFailures ?? 0) >= 1, 'auth failure');
+    await waitUntil(() => replicas.slice(1).every((replica) => replica.clientFrames.length === 1), 'request at replicas 1..3');
     assert.equal(replicas[0]!.clientFrames.length, 0);
     assert.equal(client.network.stats().replicas[0]!.connected, false);
   });
@@ -284,7 +264,7 @@ describe('replica network', () => {
     socket.write(Buffer.concat([encodeFrame(bytes('fine')), header]));
     await closed;
     assert.deepEqual(replica.clientFrames.map((frame) => frame.text), ['fine']);
-    await waitFor(() => replica.closedSessions.length === 1, 'session closed');
+    await waitUntil(() => replica.closedSessions.length === 1, 'session closed');
 
     const anonymous = await rawConnect(cluster.config.replicas[0]!.port, undefined);
     await new Promise((resolve) => anonymous.once('close', resolve));
@@ -305,7 +285,7 @@ describe('replica network', () => {
     const client = await startClient(cluster.config, generateIdentity());
     client.network.send(0, bytes('first'));
     client.network.send(0, bytes('second'));
-    await waitFor(() => received.length === 2, 'both frames');
+    await waitUntil(() => received.length === 2, 'both frames');
     assert.ok(logged.includes('error:frame handler threw'));
     assert.equal(client.network.stats().replicas[0]!.connects, 1);
   });
@@ -314,9 +294,9 @@ describe('replica network', () => {
     const cluster = await makeCluster();
     const replica = await startReplica(cluster, 0, { clientConnectionsMax: 1 });
     const first = await rawConnect(cluster.config.replicas[0]!.port, generateIdentity());
-    await waitFor(() => replica.network.stats().clientConnections === 1, 'first client accepted');
+    await waitUntil(() => replica.network.stats().clientConnections === 1, 'first client accepted');
     const second = await rawConnect(cluster.config.replicas[0]!.port, generateIdentity());
-    await waitFor(() => replica.network.stats().rejectedConnections === 1, 'second client refused');
+    await waitUntil(() => replica.network.stats().rejectedConnections === 1, 'second client refused');
     assert.equal(replica.network.stats().clientConnections, 1);
     first.destroy();
     second.destroy();
@@ -328,7 +308,7 @@ describe('replica network', () => {
     const socket = netConnect(cluster.config.replicas[0]!.port, '127.0.0.1');
     socket.on('error', () => {});
     await new Promise((resolve) => socket.once('close', resolve));
-    await waitFor(() => replica.network.stats().rejectedConnections === 1, 'rejection counted');
+    await waitUntil(() => replica.network.stats().rejectedConnections === 1, 'rejection counted');
   });
 
   it('reconnects after a replica restarts on the same port', async () => {
@@ -336,16 +316,16 @@ describe('replica network', () => {
     const first = await startReplica(cluster, 0);
     let second = await startReplica(cluster, 1);
     const linkTo1 = (): { connected: boolean; connects: number } => first.network.stats().peers.find((p) => p.id === 1)!;
-    await waitFor(() => linkTo1().connected, 'link 0 -> 1');
+    await waitUntil(() => linkTo1().connected, 'link 0 -> 1');
     await second.network.close();
-    await waitFor(() => !linkTo1().connected, 'link 0 -> 1 noticed the close');
+    await waitUntil(() => !linkTo1().connected, 'link 0 -> 1 noticed the close');
     // Queued while disconnected, flushed on reconnect.
     assert.ok(first.network.sendToReplica(1, bytes('after restart')));
     second = await startReplica(cluster, 1);
-    await waitFor(() => second.replicaFrames.some((f) => f.from === 0 && f.text === 'after restart'), 'frame after restart');
+    await waitUntil(() => second.replicaFrames.some((f) => f.from === 0 && f.text === 'after restart'), 'frame after restart');
     assert.equal(linkTo1().connects, 2);
     second.network.sendToReplica(0, bytes('back'));
-    await waitFor(() => first.replicaFrames.some((f) => f.from === 1 && f.text === 'back'), 'frame from restarted replica');
+    await waitUntil(() => first.replicaFrames.some((f) => f.from === 1 && f.text === 'back'), 'frame from restarted replica');
   });
 
   it('drops frames beyond the send queue bound instead of growing', async () => {
@@ -372,11 +352,11 @@ describe('replica network', () => {
     const socket = await rawConnect(cluster.config.replicas[0]!.port, generateIdentity());
     socket.write(encodeFrame(bytes('hi')));
     socket.pause();
-    await waitFor(() => replica.clientFrames.length === 1, 'client frame');
+    await waitUntil(() => replica.clientFrames.length === 1, 'client frame');
     const session = replica.clientFrames[0]!.session;
     const reply = new Uint8Array(256 * 1024);
     while (session.send(reply)) await new Promise((resolve) => setImmediate(resolve));
-    await waitFor(() => replica.closedSessions.includes(session), 'slow client disconnected');
+    await waitUntil(() => replica.closedSessions.includes(session), 'slow client disconnected');
     assert.equal(replica.network.stats().clientSlowDisconnects, 1);
     socket.destroy();
   });
