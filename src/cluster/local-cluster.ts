@@ -31,6 +31,12 @@ export interface LocalClusterOptions {
   readonly startTimeoutMs?: number;
   /** Extra environment variables of some replicas' processes, by id (e.g. to make one replica's test service misbehave). */
   readonly env?: Readonly<Record<number, Readonly<Record<string, string>>>>;
+  /**
+   * Client keys to make and list in the config's `clients` (admission closed
+   * to them); their files are `clientKeyFile(cluster.dir, i)`. Default none:
+   * any key is admitted.
+   */
+  readonly clientKeys?: number;
 }
 
 /** How one replica start differs from the cluster's: a log level of its own, its log lines handed over. */
@@ -107,7 +113,14 @@ export class LocalCluster {
     const n = options.replicas ?? 4;
     const dir = await mkdtemp(join(tmpdir(), 'bafomet-cluster-'));
     const ports = await freePorts(n);
-    const { config, configPath } = await initCluster({ replicas: n, host: '127.0.0.1', basePort: 0, ports, out: dir });
+    const { config, configPath } = await initCluster({
+      replicas: n,
+      host: '127.0.0.1',
+      basePort: 0,
+      ports,
+      out: dir,
+      ...(options.clientKeys === undefined ? {} : { clientKeys: options.clientKeys }),
+    });
     const cluster = new LocalCluster(dir, config, configPath, options);
     try {
       await Promise.all(config.replicas.map((r) => cluster.startReplica(r.id)));

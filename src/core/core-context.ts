@@ -43,9 +43,8 @@ export class CoreContext {
   }
 
   /**
-   * Whether every request of a batch another replica relayed (in a
-   * PRE-PREPARE, VIEW-CHANGE, NEW-VIEW or LOG-ENTRIES) is its client's
-   * [A2, A6-A8]. Checks all of them, so each is verified at most once.
+   * Whether every request of a PRE-PREPARE's batch is its client's [A2, A6]:
+   * stops at the first that is not (the PRE-PREPARE is refused).
    */
   relayedAuthentic(requests: readonly Request[]): boolean {
     for (const request of requests) if (!this.decide.relayedRequestAuthentic(request, this.auth)) return false;

@@ -151,4 +151,15 @@ export class DecisionPoints {
   keyQuotaApplies(): boolean {
     return true;
   }
+
+  /**
+   * Whether the client signatures of requests that evidence already proves
+   * (a VIEW-CHANGE's prepared certificates [A7], f + 1 matching LOG-ENTRIES
+   * [A8]) are checked again: no. A correct backup may have accepted one its
+   * client sent it directly with a bad signature, and re-checking makes
+   * correct replicas refuse each other's VIEW-CHANGEs for good.
+   */
+  recheckCertifiedRequests(): boolean {
+    return false;
+  }
 }

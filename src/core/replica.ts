@@ -188,8 +188,10 @@ export class ReplicaCore {
   }
 
   private onForward(request: Request): Rejection | undefined {
-    const { ctx } = this.parts;
+    const { ctx, clients } = this.parts;
     if (!ctx.isPrimary) return ignore('forward-not-primary');
+    // A request already ordered costs no verification: a replayed FORWARD is stale [R2] before it is checked [A4].
+    if (!clients.isNew(request)) return ignore('duplicate');
     if (!ctx.decide.relayedRequestAuthentic(request, ctx.auth)) return rejectPeer('forged-request'); // [A4]
     this.onRequest(request, 'forward');
     return undefined;
@@ -278,8 +280,8 @@ function stateTransferHost(parts: CoreParts): StateTransferHost {
     servable: () => parts.checkpoints.servable(),
     holdsImage: (seq) => parts.checkpoints.holdsImage(seq),
     deliveredAfter: (after, max) => log.deliveredAfter(after, max),
-    requestsAuthentic: (requests) => ctx.relayedAuthentic(requests),
     deliverProven: (seq, requests) => parts.execution.deliverProven(seq, requests),
+    requestsAuthentic: (requests) => ctx.relayedAuthentic(requests),
     installWhenIdle: (checkpoint, manifest) => parts.checkpoints.installWhenIdle(checkpoint, manifest),
     adoptStable: (checkpoint) => {
       parts.checkpoints.adoptStable(checkpoint);

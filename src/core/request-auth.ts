@@ -1,6 +1,6 @@
 /**
  * Which client requests this replica knows to be authentic, so that no
- * request is verified twice by one replica (docs/PROTOCOL.md A1-A8,
+ * request is verified twice by one replica (docs/PROTOCOL.md A1-A9,
  * docs/DESIGN.md "Client authentication").
  *
  * A request is known authentic when it came directly from its client over
@@ -28,9 +28,14 @@ interface Known {
   readonly verified: boolean;
 }
 
+/** Forged requests remembered, so a replayed forgery costs no second verification (oldest go first). */
+export const FORGED_REMEMBERED_MAX = 1024;
+
 export class RequestAuthenticator {
   /** `clientId:requestNo` -> the request known authentic under it, oldest first. */
   private readonly known = new Map<string, Known>();
+  /** `clientId:requestNo` -> a request under it whose signature failed, oldest first. */
+  private readonly forged = new Map<string, Request>();
   private bytes = 0;
   /** Signatures checked, and requests that failed: counters for status. */
   verifiedCount = 0;
@@ -56,7 +61,7 @@ export class RequestAuthenticator {
     return this.lookup(request)?.verified === true || this.verify(request);
   }
 
-  /** `request` was ordered: forget it (a VIEW-CHANGE that carries it again verifies it again [A7]). */
+  /** `request` was ordered: forget it (a VIEW-CHANGE that carries it again is proven by its certificate [A7]). */
   ordered(request: Pick<Request, 'clientId' | 'requestNo'>): void {
     const key = keyOf(request);
     const known = this.known.get(key);
@@ -71,9 +76,19 @@ export class RequestAuthenticator {
   }
 
   private verify(request: Request): boolean {
+    const key = keyOf(request);
+    const forged = this.forged.get(key);
+    // The same forgery again (a replayed FORWARD or PRE-PREPARE): refused without another verification.
+    if (forged !== undefined && sameRequest(forged, request)) {
+      this.forgedCount++;
+      return false;
+    }
     this.verifiedCount++;
     if (!this.verifyRequest(request)) {
       this.forgedCount++;
+      this.forged.delete(key);
+      this.forged.set(key, request);
+      if (this.forged.size > FORGED_REMEMBERED_MAX) this.forged.delete(this.forged.keys().next().value as string);
       return false;
     }
     this.remember(request, true);

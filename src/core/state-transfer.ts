@@ -41,10 +41,10 @@ export interface StateTransferHost {
   holdsImage(seq: SeqNo): boolean;
   /** Delivered batches after `after`, in order, at most `max`. */
   deliveredAfter(after: SeqNo, max: number): LoggedBatch[];
-  /** Whether every request of a batch another replica sent is its client's [A8]. */
-  requestsAuthentic(requests: readonly Request[]): boolean;
   /** The batch at next(lastDelivered) is proven committed: deliver it [S15]. */
   deliverProven(seq: SeqNo, requests: readonly Request[]): void;
+  /** Whether every request of a batch is its client's by its signature [A2] (a mutant's rule asks, A8). */
+  requestsAuthentic(requests: readonly Request[]): boolean;
   /** Every chunk of `checkpoint` is stored: install it once execution is idle [S12]. */
   installWhenIdle(checkpoint: CheckpointCertificate, manifest: CheckpointManifest): void;
   /** `checkpoint` is proven and at or below what this replica delivered: make it the stable one [S7]. */
@@ -317,9 +317,9 @@ export class StateTransfer {
       const s = next(this.host.lastDelivered());
       const proven = this.logVotes.proven(s, weak);
       if (proven === undefined) break;
-      // Checked once proven, not per claim, so Byzantine claims cost no verification. f + 1 matching
-      // claims include a correct replica's, so this fails only with more than f faults [A8].
-      if (!this.host.requestsAuthentic(proven.requests)) return rejectPeer('forged-request');
+      // f + 1 matching claims include a correct replica's, which delivered it: its requests are
+      // authentic by that, not by their signatures, which are not checked again [A8] (unless a mutant's rule does).
+      if (this.host.decide.recheckCertifiedRequests() && !this.host.requestsAuthentic(proven.requests)) return rejectPeer('forged-request');
       this.host.deliverProven(s, proven.requests);
       if (this.host.lastDelivered() !== s) break; // held back (execution backlog); retried on the next answer
       this.logVotes.dropUpTo(s);

@@ -162,7 +162,7 @@ export class ViewChangeMachine {
     if (known !== undefined && known.newView >= m.newView) return ignore('duplicate');
     const invalid = checkViewChange(m, ctx.rules); // [V3-V4]
     if (invalid !== undefined) return invalid;
-    if (!this.requestsAuthentic(m)) return rejectPeer('forged-request'); // [A7]
+    if (!this.certifiedRequestsPass(m)) return rejectPeer('forged-request'); // [A7]
     this.viewChanges.set(from, m);
     this.afterVote();
     return undefined;
@@ -208,14 +208,13 @@ export class ViewChangeMachine {
   }
 
   /**
-   * Whether every request in a VIEW-CHANGE's prepared certificates is its
-   * client's [A7]. Called after the certificates' signatures are checked, so
-   * only evidence a quorum signed costs request verifications.
+   * A VIEW-CHANGE's prepared certificates prove their requests [A7]: true,
+   * unless a mutant's rule checks their client signatures again.
    */
-  private requestsAuthentic(vc: ViewChangeMessage): boolean {
+  private certifiedRequestsPass(vc: ViewChangeMessage): boolean {
     const { ctx } = this.parts;
-    for (const cert of vc.prepared) if (!ctx.relayedAuthentic(cert.prePrepare.requests)) return false;
-    return true;
+    if (!ctx.decide.recheckCertifiedRequests()) return true;
+    return vc.prepared.every((cert) => ctx.relayedAuthentic(cert.prePrepare.requests));
   }
 
   /** The decision a NEW-VIEW must carry, recomputed from its own evidence, or why it is refused [V6]. */
@@ -228,8 +227,7 @@ export class ViewChangeMachine {
       voters.add(vc.replica);
       // Checked in full even if we hold a VIEW-CHANGE with the same signature: the body may differ.
       if (checkViewChange(vc, ctx.rules) !== undefined) return rejectPeer('new-view-bad-view-change');
-      // The NEW-VIEW's PRE-PREPAREs must match these certificates' digests, so this covers them too.
-      if (!this.requestsAuthentic(vc)) return rejectPeer('forged-request'); // [A7]
+      if (!this.certifiedRequestsPass(vc)) return rejectPeer('forged-request'); // [A7]
     }
     if (voters.size < quorum) return rejectPeer('new-view-without-quorum');
     const decision = ctx.decide.newViewDecision(m.viewChanges);

@@ -130,6 +130,13 @@ export interface ByzContext {
   readonly clientSessions: readonly ClientId[];
   /** A request no client sent (valid encoding, plausible client id). */
   forgeRequest(): Request;
+  /**
+   * The latest request a client sent it directly whose signature does not
+   * verify (a Byzantine client's, generator 6), if any: a client did send
+   * it, and backups it reached directly accept it (A3), so a Byzantine
+   * primary may propose it.
+   */
+  badlySignedRequest(): Request | undefined;
   /** Chunk `index` of its own kept image of checkpoint `seq`, if any. */
   imageChunk(seq: SeqNo, index: number): Uint8Array | undefined;
   /** The manifest of its own kept image of checkpoint `seq`, if any. */
@@ -356,14 +363,18 @@ const forgeRequests: ReplicaBehaviourSpec = {
   needs: ['client-authentication'],
   gate: true,
   weight: 2,
-  description: 'primary: adds a request no client sent to its batches (consistently, with a matching digest)',
+  description:
+    'primary: adds a request no client sent to its batches (consistently, with a matching digest), or a badly signed one a Byzantine client sent it',
   make(ctx) {
     return {
       onSend(outs) {
         if (!ctx.isPrimary()) return outs;
         const result = outs.filter((o) => o.message.type !== 'pre-prepare');
         for (const [m, group] of prePrepareGroups(outs)) {
-          const requests = [...m.requests, ctx.forgeRequest()];
+          // A Byzantine client's badly signed request, when it has one, half the time (no draw otherwise).
+          const bad = ctx.badlySignedRequest();
+          const added = bad !== undefined && ctx.rng.chance(0.5) ? bad : ctx.forgeRequest();
+          const requests = [...m.requests, added];
           const forged = withBatch(ctx.crypto, m, requests, ctx.batchDigest(requests));
           for (const o of group) result.push({ ...o, message: forged });
           ctx.action('forge-requests');
@@ -1432,6 +1443,12 @@ export const CLIENT_BEHAVIOURS: readonly ClientBehaviourSpec[] = [
  * Byzantine client of its own drawn late (scenario.ts, lateDraws).
  */
 export const LATE_CLIENT_BEHAVIOURS: readonly ClientBehaviourSpec[] = [
+  {
+    name: 'bad-signatures',
+    description:
+      'requests of its own sessions under its own key with a garbage signature, to every replica or a few (generator 6): ' +
+      'backups that get one directly take it on the channel (A3), the others check the signature',
+  },
   {
     name: 'session-flood',
     description:

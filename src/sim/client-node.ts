@@ -305,6 +305,13 @@ export class ByzantineClientNode {
       case 'session-flood':
         if (!this.flood(replicas, validOp)) return;
         break;
+      case 'bad-signatures': {
+        // Its own key and session, a garbage signature: what the channel lets through (A3) but the signature does not.
+        const request: Request = { ...own(validOp()), signature: r.bytes(64) };
+        const targets = r.chance(0.6) ? replicas : r.sample(replicas, r.int(1, n - 1));
+        for (const to of targets) send(to, request);
+        break;
+      }
       default:
         throw new Error(`unknown client behaviour ${behaviour}`);
     }

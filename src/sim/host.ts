@@ -43,6 +43,8 @@ export interface Host {
   clientSigner(endpoint: number, keyIndex?: number): RequestSigner;
   /** The public key owning the session ids from `base` (simulated, src/sim/core-api.ts). */
   clientKey(base: number): Uint8Array;
+  /** Whether `request` carries its client's valid (simulated) signature [A1]. */
+  verifyRequest(request: Request): boolean;
   /** A Byzantine replica built a request no client sent (counted as `forgedRequests`). */
   forgedRequest(): void;
   /** Client endpoints (correct and Byzantine). */

@@ -206,6 +206,19 @@ class EvictSessions extends DecisionPoints {
 }
 
 /**
+ * Checks again the client signatures of requests a VIEW-CHANGE's
+ * certificates or f + 1 LOG-ENTRIES already prove [A7, A8], as the first
+ * version of client authentication did: a Byzantine client's badly signed
+ * request, sent directly to the backups and proposed by a Byzantine primary,
+ * executes, and then correct replicas refuse each other's VIEW-CHANGEs.
+ */
+class RecheckCertifiedRequests extends DecisionPoints {
+  override recheckCertifiedRequests(): boolean {
+    return true;
+  }
+}
+
+/**
  * Lets one client key open sessions past clientSessionsPerKeyMax [E2]: a
  * key with many sessions fills the client table, and every key after it is
  * refused.
@@ -304,6 +317,12 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'forget the least recently used client session when the client table is full, instead of refusing the new one',
     make: mutated(EvictSessions),
     bias: { sessionFlood: true, options: { clientSessionsMax: 3 } },
+  },
+  {
+    name: 'recheck-certified-requests',
+    description: "check again the client signatures of requests a VIEW-CHANGE's certificates or f + 1 LOG-ENTRIES prove",
+    make: mutated(RecheckCertifiedRequests),
+    bias: { primary: ['forge-requests', 'silent'], badSignatures: true },
   },
   {
     name: 'unbounded-key-sessions',

@@ -445,6 +445,14 @@ export class ByzantineController implements ByzContext {
     };
   }
 
+  badlySignedRequest(): Request | undefined {
+    for (let i = this.recentRequests.length - 1; i >= 0; i--) {
+      const request = this.recentRequests[i] as Request;
+      if (!this.host.verifyRequest(request)) return request;
+    }
+    return undefined;
+  }
+
   // --- driven by the node ---------------------------------------------------
 
   received(from: ReplicaId, message: ReplicaMessage, bytes: Uint8Array): void {

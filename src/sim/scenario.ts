@@ -177,6 +177,8 @@ export interface ScenarioBias {
   readonly resets?: boolean;
   /** Generator 6: a session flood spreads over keys and meets per-key quotas (`quotaDraws`). */
   readonly quotas?: boolean;
+  /** Generator 6: the seed's Byzantine clients send badly signed requests (`bad-signatures`). */
+  readonly badSignatures?: boolean;
 }
 
 /**
@@ -797,8 +799,15 @@ function lateDraws6(s: Scenario, bias: ScenarioBias | undefined): Scenario {
     const added = extra.filter((spec) => r.chance(spec.weight / 10)).map((spec) => spec.name);
     return added.length === 0 || bias !== undefined ? b : { ...b, behaviours: [...b.behaviours, ...added] };
   });
-  return { ...s, byzantine };
+  // Byzantine clients (not a session flooder) send badly signed requests of their own sessions too, half of them.
+  const badSigners = s.byzantineClients.map((c) => c.flood === undefined && r.chance(BAD_SIGNATURES_P));
+  const wanted = (i: number): boolean => (bias === undefined ? badSigners[i] === true : bias.badSignatures === true && s.byzantineClients[i]?.flood === undefined);
+  const byzantineClients = s.byzantineClients.map((c, i) => (wanted(i) ? { ...c, behaviours: [...c.behaviours, 'bad-signatures'] } : c));
+  return { ...s, byzantine, byzantineClients };
 }
+
+/** Byzantine clients that also send badly signed requests (generator 6). */
+export const BAD_SIGNATURES_P = 0.5;
 
 /** Session-flood seeds whose flood meets per-key quotas (generator 6). */
 export const QUOTA_P = 0.5;

@@ -330,6 +330,10 @@ export class Simulation implements Host {
     return this.keys.clientSigner(this.clientBase(endpoint) + keyIndex * CLIENT_SESSIONS_PER_KEY);
   }
 
+  verifyRequest(request: Request): boolean {
+    return this.keys.verifyRequest(request);
+  }
+
   clientKey(base: number): Uint8Array {
     return this.keys.clientKey(base);
   }
