@@ -190,8 +190,12 @@ export class ReplicaCore {
   private onForward(request: Request): Rejection | undefined {
     const { ctx, clients } = this.parts;
     if (!ctx.isPrimary) return ignore('forward-not-primary');
-    // A request already ordered costs no verification: a replayed FORWARD is stale [R2] before it is checked [A4].
-    if (!clients.isNew(request)) return ignore('duplicate');
+    // A request already ordered costs no verification [A4]: it is answered from the reply cache, as from its
+    // client [R2-R3] (a backup forwards what it saw unanswered, so its client may be missing that reply).
+    if (!clients.isNew(request)) {
+      this.onRequest(request, 'forward');
+      return undefined;
+    }
     if (!ctx.decide.relayedRequestAuthentic(request, ctx.auth)) return rejectPeer('forged-request'); // [A4]
     this.onRequest(request, 'forward');
     return undefined;

@@ -247,6 +247,15 @@ const CORE_FAULTS: readonly Case[] = [
     conditions: 'a Byzantine replica with extreme-ordinals (generator 6)',
     holds: (s) => byzantineWith(s, 'extreme-ordinals') > 0,
   },
+  {
+    seed: 5600,
+    what:
+      'a FORWARD of a request already ordered was ignored unanswered (a first version of the check that spares a replayed ' +
+      'FORWARD its verification); the primary used to answer it from its reply cache, and with 2 pending places for 19 ' +
+      'sessions on a slow network a client waited 51 s for one reply (liveness bound 48.8 s)',
+    conditions: 'pendingRequestsMax 2 and a slow-but-steady liveness phase, no Byzantine replica',
+    holds: (s) => s.options.pendingRequestsMax === 2 && s.slowNetwork !== undefined && s.byzantine.length === 0,
+  },
 ];
 
 describe(`core faults generator ${GENERATOR_VERSION} found`, () => {
