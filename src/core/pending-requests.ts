@@ -40,6 +40,9 @@ interface KeyUse {
   bytes: number;
 }
 
+/** What a key with nothing held holds (read only: hold() makes a key's own record). */
+const NO_USE: Readonly<KeyUse> = { count: 0, bytes: 0 };
+
 /** Entries looked at per call when searching for requests to forward. */
 const FORWARD_SCAN_MAX = 1024;
 
@@ -66,8 +69,7 @@ export class PendingRequests {
     if (proposed !== undefined && request.requestNo <= proposed.request.requestNo) {
       return request.requestNo === proposed.request.requestNo ? 'duplicate' : 'stale';
     }
-    const key = clientKeyOf(request.clientId);
-    const use = this.perKey.get(key) ?? { count: 0, bytes: 0 };
+    const use = this.perKey.get(clientKeyOf(request.clientId)) ?? NO_USE;
     // A session's next request may arrive while its previous one is proposed
     // and not yet ordered here (f + 1 other replicas may already have
     // answered it): it waits as unproposed.

@@ -25,8 +25,7 @@ export interface TlsCredentials {
   readonly keyPem: string;
 }
 
-/** Sessions one client key may run: client ids are `clientIdBase(key) + index` (the core counts quotas by it). */
-export const CLIENT_SESSIONS_PER_KEY = SESSIONS_PER_CLIENT_KEY;
+
 
 const ED25519 = { name: 'Ed25519' };
 /** Nobody checks certificate validity (only the key is compared), so make it long. */
@@ -128,10 +127,10 @@ export function clientIdBase(publicKeyRaw: Uint8Array): number {
   const digest = createHash('sha256').update(publicKeyRaw).digest();
   // 40 bits fit exactly in a double; drop 3 to keep 37.
   const high37 = Math.floor(digest.readUIntBE(0, 5) / 8);
-  return high37 * CLIENT_SESSIONS_PER_KEY;
+  return high37 * SESSIONS_PER_CLIENT_KEY;
 }
 
 /** True if `clientId` is one of the sessions of the key whose base is `base`. */
 export function ownsClientId(base: number, clientId: number): boolean {
-  return Number.isInteger(clientId) && clientId >= base && clientId < base + CLIENT_SESSIONS_PER_KEY;
+  return Number.isInteger(clientId) && clientId >= base && clientId < base + SESSIONS_PER_CLIENT_KEY;
 }

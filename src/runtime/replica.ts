@@ -85,7 +85,7 @@ export interface ReplicaCounters {
   readonly divergences: number;
   /** Client request signatures this replica verified [A2, A5]. */
   readonly requestSignaturesVerified: number;
-  /** Requests whose client signature failed (FORWARDs, PRE-PREPAREs, proposals, view changes) [A4-A8]. */
+  /** Requests whose client signature failed (FORWARDs, PRE-PREPAREs, the primary's proposals, backups' forwards) [A4-A6, A9]. */
   readonly forgedRequestsRejected: number;
 }
 

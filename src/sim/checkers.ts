@@ -26,7 +26,7 @@
  *   holds more operation bytes than {@link earlyMessageBytesBound}.
  */
 import { createHash } from 'node:crypto';
-import { bytesEqual, SESSIONS_PER_CLIENT_KEY } from '../core/ids.js';
+import { bytesEqual, clientKeyOf } from '../core/ids.js';
 import type { Request } from '../core/messages.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { ReplicaStatus } from '../core/replica.js';
@@ -227,7 +227,7 @@ export class Checkers {
    * so G counts them all.
    */
   private newSession(replica: number, seq: number, r: Request): void {
-    const key = Math.floor(r.clientId / SESSIONS_PER_CLIENT_KEY);
+    const key = clientKeyOf(r.clientId);
     const count = (this.sessionsPerKey.get(key) ?? 0) + 1;
     this.sessionsPerKey.set(key, count);
     if (count > this.options.clientSessionsPerKeyMax) {

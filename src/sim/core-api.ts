@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { CoreCrypto } from '../core/crypto.js';
-import { bytesEqual, type Digest, type ReplicaId } from '../core/ids.js';
+import { bytesEqual, SESSIONS_PER_CLIENT_KEY, type Digest, type ReplicaId } from '../core/ids.js';
 import {
   SIGNATURE_BYTES,
   type CheckpointCertificate,
@@ -45,7 +45,6 @@ import { chunkDigest } from '../checkpoint/chunks.js';
 import { manifestDigest } from '../checkpoint/manifest-digest.js';
 import { encodeBatch, encodeRequestStatement, encodeStatement, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 import type { RequestSigner } from '../core/client.js';
-import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
 
 /** The runtime's batch digest: SHA-256 of the canonical batch encoding. */
 export function batchDigest(requests: readonly Request[]): Digest {
@@ -106,7 +105,7 @@ export class SimKeys {
   /** Whether `request` carries the key owning its id and that key's signature [A1]. */
   verifyRequest(request: Request): boolean {
     if (request.signature.length !== SIGNATURE_BYTES) return false;
-    const base = request.clientId - (request.clientId % CLIENT_SESSIONS_PER_KEY);
+    const base = request.clientId - (request.clientId % SESSIONS_PER_CLIENT_KEY);
     const key = this.clientKey(base);
     if (!bytesEqual(key, request.clientKey)) return false;
     return bytesEqual(keyedHash(this.clientSecret(key), encodeRequestStatement(request)), request.signature);

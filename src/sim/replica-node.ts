@@ -13,7 +13,7 @@ import { assert, assertNever } from '../core/assert.js';
 import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
-import { bytesEqual, clientId as toClientId, replicaId, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
+import { bytesEqual, clientId as toClientId, replicaId, SESSIONS_PER_CLIENT_KEY, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
 import { SIGNATURE_BYTES, type CheckpointManifest, type ReplicaMessage, type ReplyMessage, type Request } from '../core/messages.js';
 import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
@@ -23,7 +23,7 @@ import { CheckpointImage } from '../checkpoint/image.js';
 import { CheckpointImages } from '../checkpoint/images.js';
 import { ServiceRunner } from '../executor/runner.js';
 import { CheckFailure } from './checkers.js';
-import { CLIENT_SESSIONS_PER_KEY, ownsClientId } from '../net/identity.js';
+import { ownsClientId } from '../net/identity.js';
 import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import { batchDigest, coreInit, simCrypto, type SimKeys } from './core-api.js';
@@ -395,7 +395,7 @@ export class ByzantineController implements ByzContext {
   reply(clientId: ClientId, message: ReplyMessage): void {
     for (const e of this.clientEndpoints) {
       const base = this.host.clientBase(e);
-      if (clientId >= base && clientId < base + CLIENT_SESSIONS_PER_KEY) {
+      if (clientId >= base && clientId < base + SESSIONS_PER_CLIENT_KEY) {
         this.host.send(this.self, e, encodeMessage(message));
         return;
       }
@@ -435,12 +435,12 @@ export class ByzantineController implements ByzContext {
       return r.chance(0.5) ? { ...seen, operation } : { ...seen, clientId: toClientId(seen.clientId + 1) };
     }
     const owned = this.clientSessions.length > 0 && r.chance(0.5);
-    const clientId = owned ? r.pick(this.clientSessions) : toClientId((Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY + r.int(0, 3));
+    const clientId = owned ? r.pick(this.clientSessions) : toClientId((Math.floor(r.float() * 2 ** 37) || 1) * SESSIONS_PER_CLIENT_KEY + r.int(0, 3));
     return {
       clientId,
       requestNo: requestNo(2 ** 40 + r.u32()),
       operation,
-      clientKey: this.host.clientKey(clientId - (clientId % CLIENT_SESSIONS_PER_KEY)),
+      clientKey: this.host.clientKey(clientId - (clientId % SESSIONS_PER_CLIENT_KEY)),
       signature: r.bytes(SIGNATURE_BYTES),
     };
   }

@@ -6,7 +6,7 @@
  */
 import { defaultProtocolOptions, protocolOptionsProblem, type ProtocolOptions } from '../core/options.js';
 import { maxFaults } from '../core/quorum.js';
-import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
+import { SESSIONS_PER_CLIENT_KEY } from '../core/ids.js';
 import { CLIENT_BEHAVIOURS, lateBehaviours, REPLICA_BEHAVIOURS, selectableBehaviours } from './byzantine.js';
 import { MS, type Micros } from './event-queue.js';
 import { Rng } from './rng.js';
@@ -319,7 +319,7 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
   const usedBases = new Set<number>();
   const newBase = (): number => {
     for (;;) {
-      const base = (Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY;
+      const base = (Math.floor(r.float() * 2 ** 37) || 1) * SESSIONS_PER_CLIENT_KEY;
       if (!usedBases.has(base)) {
         usedBases.add(base);
         return base;
@@ -582,7 +582,7 @@ function lateDraws4(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioB
   const floodExtra = r.pick([16, 64, 256]);
   const burst = r.pick([1, 4, 16]);
   let base = 0;
-  do base = (Math.floor(r.float() * 2 ** 37) || 1) * CLIENT_SESSIONS_PER_KEY;
+  do base = (Math.floor(r.float() * 2 ** 37) || 1) * SESSIONS_PER_CLIENT_KEY;
   while (usedBases.has(base));
   const flooding = bias?.sessionFlood ?? (floodDrawn && !biased);
   let options = o;
@@ -591,7 +591,7 @@ function lateDraws4(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioB
   if (flooding) {
     // A table a few entries above the honest sessions (the flood overflows it), or, in some seeds, room for the flood too.
     const small = sessionCount(s) + tableSlack;
-    const sessions = Math.min(CLIENT_SESSIONS_PER_KEY - 2, FLOOD_SESSIONS_MAX, small + floodExtra);
+    const sessions = Math.min(SESSIONS_PER_CLIENT_KEY - 2, FLOOD_SESSIONS_MAX, small + floodExtra);
     const roomy = r.chance(FLOOD_ROOMY_P);
     const clientSessionsMax = bias?.options?.clientSessionsMax ?? (roomy ? small + sessions : small);
     options = { ...o, clientSessionsMax };
@@ -837,8 +837,8 @@ function quotaDraws(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioB
   // The flood's next keys must belong to nobody else and stay below 2^53.
   const spans = (k: number): boolean => {
     for (let i = 1; i < k; i++) {
-      const base = flooder.base + i * CLIENT_SESSIONS_PER_KEY;
-      if (usedBases.has(base) || base + CLIENT_SESSIONS_PER_KEY > Number.MAX_SAFE_INTEGER) return false;
+      const base = flooder.base + i * SESSIONS_PER_CLIENT_KEY;
+      if (usedBases.has(base) || base + SESSIONS_PER_CLIENT_KEY > Number.MAX_SAFE_INTEGER) return false;
     }
     return true;
   };

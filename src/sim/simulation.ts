@@ -5,9 +5,8 @@
  */
 import { InvariantViolation } from '../core/assert.js';
 import type { RequestSigner } from '../core/client.js';
-import { clientId, type ReplicaId } from '../core/ids.js';
+import { clientId, SESSIONS_PER_CLIENT_KEY, type ReplicaId } from '../core/ids.js';
 import { quorumSizes } from '../core/quorum.js';
-import { CLIENT_SESSIONS_PER_KEY } from '../net/identity.js';
 import type { Request } from '../core/messages.js';
 import type { Rejection } from '../core/rejection.js';
 import type { WireLimits } from '../wire/codec.js';
@@ -212,7 +211,7 @@ export class Simulation implements Host {
     this.checkers = new Checkers(
       (id) => this.clientName(id),
       scenario.options,
-      (id) => correctBases.has(id - (id % CLIENT_SESSIONS_PER_KEY)),
+      (id) => correctBases.has(id - (id % SESSIONS_PER_CLIENT_KEY)),
     );
     const faulty = faultyReplicas(s);
     this.correct = Array.from({ length: s.n }, (_, r) => !faulty.has(r));
@@ -327,7 +326,7 @@ export class Simulation implements Host {
   }
 
   clientSigner(endpoint: number, keyIndex = 0): RequestSigner {
-    return this.keys.clientSigner(this.clientBase(endpoint) + keyIndex * CLIENT_SESSIONS_PER_KEY);
+    return this.keys.clientSigner(this.clientBase(endpoint) + keyIndex * SESSIONS_PER_CLIENT_KEY);
   }
 
   verifyRequest(request: Request): boolean {

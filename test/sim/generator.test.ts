@@ -7,11 +7,10 @@
 import { signedRequest } from '../support/signed-requests.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { clientId } from '../../src/core/ids.js';
+import { clientId, SESSIONS_PER_CLIENT_KEY } from '../../src/core/ids.js';
 import type { Request } from '../../src/core/messages.js';
 import { requestNo } from '../../src/core/ordering.js';
 import { ServiceRunner } from '../../src/executor/runner.js';
-import { CLIENT_SESSIONS_PER_KEY } from '../../src/net/identity.js';
 import { lateBehaviours, REPLICA_BEHAVIOURS } from '../../src/sim/byzantine.js';
 import { CheckFailure, Checkers, earlyMessageBytesBound } from '../../src/sim/checkers.js';
 import {
@@ -78,7 +77,7 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
         assert.deepEqual(f.behaviours, ['session-flood']);
         assert.ok(spec.lateAfter >= sessionCount(s) && spec.lateAfter <= sessionCount(s) + 16, 'a small table: the honest sessions and a few');
         assert.ok(spec.sessions > spec.lateAfter, 'the flood overflows it');
-        assert.ok(spec.sessions <= CLIENT_SESSIONS_PER_KEY - 2);
+        assert.ok(spec.sessions <= SESSIONS_PER_CLIENT_KEY - 2);
         if (o.clientSessionsMax < sessionsInUse(s)) {
           small++;
           assert.equal(o.clientSessionsMax, spec.lateAfter);
@@ -184,10 +183,10 @@ describe(`scenario generator ${GENERATOR_VERSION}`, () => {
 
 describe('checkers added with generator 4', () => {
   const options = { checkpointInterval: 4, chunkBytes: 64, logWindow: 8, batchBytesMax: 1024, batchRequestsMax: 4, requestBytesMax: 128, clientSessionsPerKeyMax: 2 };
-  const correctBase = 5 * CLIENT_SESSIONS_PER_KEY;
-  const byzantineBase = 9 * CLIENT_SESSIONS_PER_KEY;
+  const correctBase = 5 * SESSIONS_PER_CLIENT_KEY;
+  const byzantineBase = 9 * SESSIONS_PER_CLIENT_KEY;
   const checkers = (): Checkers =>
-    new Checkers((id) => `c${id}`, options, (id) => id - (id % CLIENT_SESSIONS_PER_KEY) === correctBase);
+    new Checkers((id) => `c${id}`, options, (id) => id - (id % SESSIONS_PER_CLIENT_KEY) === correctBase);
   const request = (base: number, no: number): Request => signedRequest(base + 1, no, encodeOperation('append', 1, new Uint8Array([no])));
   const run = (c: Checkers, batches: Request[][]): void => {
     batches.forEach((batch, i) => {

@@ -6,12 +6,11 @@ import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { parseClusterConfig, type ClusterConfig } from '../../src/config.js';
-import type { ReplicaId } from '../../src/core/ids.js';
+import { SESSIONS_PER_CLIENT_KEY, type ReplicaId } from '../../src/core/ids.js';
 import { ClientNetwork } from '../../src/net/client-network.js';
 import type { ClientConnection } from '../../src/net/client-session.js';
 import { encodeFrame, encodeFrames, FrameDecoder, FrameTooLargeError } from '../../src/net/framing.js';
 import {
-  CLIENT_SESSIONS_PER_KEY,
   clientIdBase,
   generateIdentity,
   loadIdentity,
@@ -146,12 +145,12 @@ describe('identity', () => {
   it('derives client ids that stay below 2^53 and belong to one key', () => {
     const identity = generateIdentity();
     const base = clientIdBase(identity.publicKey);
-    assert.equal(base % CLIENT_SESSIONS_PER_KEY, 0);
-    assert.ok(Number.isSafeInteger(base + CLIENT_SESSIONS_PER_KEY - 1));
+    assert.equal(base % SESSIONS_PER_CLIENT_KEY, 0);
+    assert.ok(Number.isSafeInteger(base + SESSIONS_PER_CLIENT_KEY - 1));
     assert.equal(clientIdBase(Buffer.from(identity.publicKey)), base);
-    assert.ok(ownsClientId(base, base) && ownsClientId(base, base + CLIENT_SESSIONS_PER_KEY - 1));
-    assert.ok(!ownsClientId(base, base + CLIENT_SESSIONS_PER_KEY) && !ownsClientId(base, base - 1));
-    assert.ok(Number.isSafeInteger(clientIdBase(new Uint8Array(32).fill(0xff)) + CLIENT_SESSIONS_PER_KEY - 1));
+    assert.ok(ownsClientId(base, base) && ownsClientId(base, base + SESSIONS_PER_CLIENT_KEY - 1));
+    assert.ok(!ownsClientId(base, base + SESSIONS_PER_CLIENT_KEY) && !ownsClientId(base, base - 1));
+    assert.ok(Number.isSafeInteger(clientIdBase(new Uint8Array(32).fill(0xff)) + SESSIONS_PER_CLIENT_KEY - 1));
   });
 
   it('saves a private key with mode 0600 and loads it back', async () => {
