@@ -37,6 +37,7 @@ export class Agreement {
       const requests = pending.takeBatch(options.batchRequestsMax, options.batchBytesMax, (r) => this.proposable(r)); // [P4, A5]
       if (requests.length === 0) continue; // every request taken was forged and dropped
       const message = this.signedPrePrepare(this.nextSeq, ctx.crypto.batchDigest(requests), requests);
+      ctx.persist({ kind: 'pre-prepare', message }); // [D1]
       ctx.send('others', message); // [P5]
       const slot = log.slotFor(message.seq);
       slot.prePrepare = message; // [P6]
@@ -130,10 +131,35 @@ export class Agreement {
     return undefined;
   }
 
+  /**
+   * Takes back this replica's part of `slot` in the current view after a
+   * restart [D12]: the PRE-PREPARE it sent or accepted, its PREPARE (signed
+   * again: the same statement), and, if it sent a COMMIT in this view, the
+   * certificate's votes and its COMMIT. Retransmission [R7] completes the slot.
+   */
+  restoreVotes(slot: Slot, pp: PrePrepareMessage): void {
+    const { ctx } = this.parts;
+    slot.prePrepare = pp;
+    if (ctx.primaryOf(pp.view) !== ctx.id) {
+      slot.prepares.add(ctx.id, pp.digest);
+      slot.prepareSignatures.set(ctx.id, ctx.crypto.sign({ kind: 'prepare', view: pp.view, seq: pp.seq, digest: pp.digest }));
+    }
+    const cert = slot.certificate;
+    if (cert === undefined || cert.prePrepare.view !== pp.view) return;
+    for (const { replica, signature } of cert.prepares) {
+      slot.prepares.add(replica, pp.digest);
+      slot.prepareSignatures.set(replica, signature);
+      slot.verifiedPrepares.add(replica);
+    }
+    slot.commitSent = true;
+    slot.commits.add(ctx.id, pp.digest);
+  }
+
   /** Takes `m` as the slot's PRE-PREPARE and, at a backup, PREPAREs it [N6-N7]. */
   acceptPrePrepare(slot: Slot, m: PrePrepareMessage): void {
     const { ctx } = this.parts;
     slot.prePrepare = m; // [N6]
+    ctx.persist({ kind: 'pre-prepare', message: m }); // [D1]
     if (ctx.primaryOf(m.view) !== ctx.id) {
       const statement = { kind: 'prepare', view: m.view, seq: m.seq, digest: m.digest } as const;
       const prepare: PrepareMessage = { type: 'prepare', view: m.view, seq: m.seq, digest: m.digest, signature: ctx.crypto.sign(statement) };
@@ -216,6 +242,7 @@ export class Agreement {
       const digest = (slot.prePrepare as PrePrepareMessage).digest;
       slot.commitSent = true;
       slot.certificate = slot.preparedCertificate(quorum);
+      ctx.persist({ kind: 'prepared', view: ctx.view, seq: s, digest, prepares: slot.certificate.prepares }); // [D2]
       slot.commits.add(ctx.id, digest);
       const commit: CommitMessage = { type: 'commit', view: ctx.view, seq: s, digest };
       ctx.send('others', commit);

@@ -40,6 +40,7 @@ export class Checkpointing {
     const signature = ctx.crypto.sign({ kind: 'checkpoint', seq: s, stateDigest });
     const message: CheckpointMessage = { type: 'checkpoint', seq: s, stateDigest, signature }; // [C2]
     this.own.set(s, message);
+    ctx.persist({ kind: 'checkpoint', message }); // [D5]
     ctx.send('others', message);
     this.votes.add(s, ctx.id, stateDigest, signature);
     this.tryStabilize(s, stateDigest);
@@ -66,6 +67,22 @@ export class Checkpointing {
     return undefined;
   }
 
+  /**
+   * After a restart: `cert` is stable, and `manifest` describes its image if
+   * the runtime restored the service from it (this replica can serve it);
+   * without one, state transfer fetches it [D11, D13].
+   */
+  restoreStable(cert: CheckpointCertificate, manifest: CheckpointManifest | undefined): void {
+    this.adoptStable(cert);
+    if (manifest !== undefined && this.parts.log.stable.seq === cert.seq) this.stableManifest = manifest;
+  }
+
+  /** After a restart: this replica's CHECKPOINT above the stable one, resent until it stabilises [D12, C5]. */
+  restoreOwn(message: CheckpointMessage): void {
+    this.own.set(message.seq, message);
+    this.votes.add(message.seq, this.parts.ctx.id, message.stateDigest, message.signature);
+  }
+
   /** Own CHECKPOINTs that have not stabilised, again [C5]. */
   resend(): void {
     for (const message of this.own.values()) this.parts.ctx.send('others', message);
@@ -82,6 +99,7 @@ export class Checkpointing {
   adoptStable(cert: CheckpointCertificate): void {
     const { ctx, log, agreement, transfer, viewChange } = this.parts;
     if (!log.advanceStable(cert)) return;
+    ctx.persist({ kind: 'stable', certificate: cert }); // [D6]
     const own = this.ownManifests.get(cert.seq);
     const ownDigest = own === undefined ? undefined : ctx.crypto.manifestDigest(own);
     this.stableManifest = ownDigest !== undefined && bytesEqual(ownDigest, cert.stateDigest) ? own : undefined;

@@ -7,6 +7,7 @@
  */
 import type { CoreCrypto } from './crypto.js';
 import type { DecisionPoints } from './decision-points.js';
+import type { DurableRecord } from './durable.js';
 import type { ReplicaEffect } from './effects.js';
 import type { ClientId, ReplicaId } from './ids.js';
 import type { ReplicaMessage, Request } from './messages.js';
@@ -58,6 +59,11 @@ export class CoreContext {
   /** Primary of an installed view. */
   get isPrimary(): boolean {
     return this.viewActive && this.primaryOf(this.view) === this.id;
+  }
+
+  /** Appends `record` to the journal; every later send waits until it is synced [D10]. */
+  persist(record: DurableRecord): void {
+    if (this.decide.persists(record)) this.effects.push({ type: 'persist', record });
   }
 
   send(to: ReplicaId | 'others', message: ReplicaMessage): void {

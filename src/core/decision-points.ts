@@ -6,6 +6,7 @@
  * them inline; a real replica uses this class as it is.
  */
 import { batchLimitProblem } from './agreement.js';
+import type { DurableRecord } from './durable.js';
 import type { AgreementMessage } from './early-messages.js';
 import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CheckpointCertificate, PrePrepareMessage, Request, ViewChangeMessage } from './messages.js';
@@ -23,6 +24,12 @@ const VOTE_RESEND_DOUBLINGS_MAX = 3;
 
 export class DecisionPoints {
   constructor(protected readonly rules: ViewChangeRules) {}
+
+  /** Whether `record` goes to the journal [D1-D7]: always; a mutant forgets some. */
+  persists(record: DurableRecord): boolean {
+    void record;
+    return true;
+  }
 
   /** Votes needed to prepare (with the PRE-PREPARE) and to commit [N11, N13]. */
   quorum(): number {

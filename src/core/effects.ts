@@ -4,10 +4,13 @@
  * ORDERING CONTRACT: the runtime applies the effects of one step in the order
  * given. `execute` effects are emitted in strictly increasing sequence order
  * and the runtime MUST hand them to the service in that order and report each
- * with one `executed` event, in the same order. (When durable storage arrives,
- * a `persist` effect MUST be on stable storage BEFORE any later `send` of the
- * same step is put on the wire.)
+ * with one `executed` event, in the same order. A `persist` effect's record
+ * MUST be on stable storage BEFORE any `send` that follows it, in this step
+ * or a later one, is put on the wire (docs/DURABILITY.md D10): what a
+ * replica sends binds it, and a restarted replica must not contradict it.
+ * Replies and executes need not wait: they bind nothing.
  */
+import type { DurableRecord } from './durable.js';
 import type { ClientId, Digest, ReplicaId } from './ids.js';
 import type { CheckpointManifest, ReplicaMessage, ReplyMessage, Request } from './messages.js';
 import type { RequestNo, SeqNo, View } from './ordering.js';
@@ -18,6 +21,17 @@ export interface SendEffect {
   readonly type: 'send';
   readonly to: ReplicaId | 'others';
   readonly message: ReplicaMessage;
+}
+
+/**
+ * Append `record` to this replica's journal (docs/DURABILITY.md D1-D7). A
+ * runtime without durable storage ignores it; one with storage holds every
+ * later `send` until the record is synced (group commit: one sync for all
+ * records appended meanwhile).
+ */
+export interface PersistEffect {
+  readonly type: 'persist';
+  readonly record: DurableRecord;
 }
 
 /** Send a reply to the client session `clientId` (if it is connected). */
@@ -149,6 +163,7 @@ export interface DeliveredEffect {
 }
 
 export type ReplicaEffect =
+  | PersistEffect
   | SendEffect
   | ReplyEffect
   | ExecuteEffect

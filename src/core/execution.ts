@@ -40,6 +40,8 @@ export class Execution {
         if (arrived !== undefined && (oldest === undefined || arrived < oldest)) oldest = arrived;
       }
       log.delivered(s, decided, fresh);
+      // [D7] The PRE-PREPARE record holds the requests of a batch committed here; a proven one carries its own.
+      ctx.persist(decided === pp ? { kind: 'delivered', seq: s, digest: pp.digest } : { kind: 'delivered', seq: s, digest: decided.digest, requests: decided.requests });
       ctx.emit({ type: 'execute', seq: s, requests: fresh }); // [E4]
       ctx.emit({ type: 'delivered', seq: s, requests: fresh.length });
       viewChange.progressed(oldest === undefined ? undefined : ctx.now - oldest);

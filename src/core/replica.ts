@@ -25,6 +25,7 @@ import type { ReplicaMessage, Request } from './messages.js';
 import { protocolOptionsProblem, type ProtocolOptions } from './options.js';
 import type { SeqNo, View } from './ordering.js';
 import { Execution } from './execution.js';
+import { recover, type Recovered } from './recovery.js';
 import { PendingRequests } from './pending-requests.js';
 import { quorumSizes } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
@@ -46,6 +47,12 @@ export interface ReplicaCoreInit {
    * evidence that it is behind (docs/STATE-TRANSFER.md S4). Default false.
    */
   readonly recovering?: boolean;
+  /**
+   * The replica restarts from its data directory: what its journal holds
+   * and the image it restored (docs/DURABILITY.md D11-D14). The effects of
+   * recovery come out of the first {@link ReplicaCore.step}.
+   */
+  readonly recovered?: Recovered;
   /**
    * The protocol's decision points; only the simulator's mutants replace
    * them, to plant one bug and show a checker catches it. Default: the rules.
@@ -109,6 +116,7 @@ export class ReplicaCore {
     this.parts = parts;
     this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks);
     this.resendTimer.start(0);
+    if (init.recovered !== undefined) recover(parts, init.recovered);
   }
 
   /** Feeds one event; returns the effects to apply, in order. */

@@ -7,6 +7,7 @@
  */
 import { assert } from './assert.js';
 import type { CoreParts } from './core-parts.js';
+import type { DurableState } from './durable.js';
 import { bytesEqual, type ReplicaId } from './ids.js';
 import { EarlyMessages, type AgreementMessage } from './early-messages.js';
 import type { NewViewMessage, PrePrepareMessage, ViewChangeMessage } from './messages.js';
@@ -66,6 +67,24 @@ export class ViewChangeMachine {
   /** The window moved to (seq, seq + logWindow]: early messages below it will never be accepted [V9]. */
   windowMovedTo(seq: SeqNo): void {
     this.early.dropUpTo(seq);
+  }
+
+  /**
+   * After a restart: the view this replica was in or changing to [D12]. A
+   * replica that had voted for a view resends the same VIEW-CHANGE [T3];
+   * the primary of its view resends its NEW-VIEW to whoever asks [V8].
+   */
+  restore(state: DurableState): void {
+    const { ctx } = this.parts;
+    ctx.view = state.view;
+    ctx.viewActive = state.viewActive;
+    const own = state.ownViewChange;
+    if (!state.viewActive && own !== undefined) {
+      this.viewChanges.set(ctx.id, own);
+      ctx.send('others', own);
+      this.resendTimer.restart(ctx.now);
+    }
+    if (state.viewActive && state.newView?.view === state.view) this.newViewSent = state.newView;
   }
 
   // --- timers [T2-T4] ---------------------------------------------------------
@@ -144,6 +163,7 @@ export class ViewChangeMachine {
     const body = { type: 'view-change', newView: v, replica: ctx.id, checkpoint: log.stable, prepared: log.preparedCertificates() } as const;
     const message: ViewChangeMessage = { ...body, signature: ctx.crypto.sign({ kind: 'view-change', message: body }) };
     this.viewChanges.set(ctx.id, message);
+    ctx.persist({ kind: 'view-change', message }); // [D3]
     ctx.emit({ type: 'view-change-started', view: v });
     ctx.send('others', message);
     this.resendTimer.restart(ctx.now);
@@ -191,6 +211,7 @@ export class ViewChangeMachine {
     const prePrepares = decision.slots.map((slot) => agreement.signedPrePrepare(slot.seq, slot.digest, slot.requests));
     const message: NewViewMessage = { type: 'new-view', view: ctx.view, viewChanges: chosen, prePrepares };
     this.newViewSent = message;
+    ctx.persist({ kind: 'new-view', message }); // [D4]
     ctx.send('others', message);
     this.install(decision, prePrepares);
   }
@@ -203,6 +224,7 @@ export class ViewChangeMachine {
     if ('action' in decision) return decision;
     if (m.view !== ctx.view) this.early.clear();
     ctx.view = m.view;
+    ctx.persist({ kind: 'view-installed', view: m.view }); // [D4]
     this.install(decision, m.prePrepares); // [V7]
     return undefined;
   }

@@ -313,6 +313,8 @@ export class Replica {
       case 'delivered':
         this.counters.batchesDelivered++;
         break;
+      case 'persist':
+        break;
       case 'checkpoint': {
         const { seq } = effect;
         void this.checkpoints.take(seq, effect.clientTable).then((manifest) => {

@@ -248,6 +248,8 @@ export class ReplicaNode {
           this.viewChangesStarted++;
           host.viewEvent(this.id, 'started', effect.view);
           break;
+        case 'persist':
+          break;
         case 'view-installed':
           this.viewsInstalled++;
           host.viewEvent(this.id, 'installed', effect.view);

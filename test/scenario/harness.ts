@@ -74,6 +74,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { DurableState, type DurableRecord } from '../../src/core/durable.js';
 import type { ClientTableEntry, ReplicaEffect } from '../../src/core/effects.js';
 import type { ReplicaEvent } from '../../src/core/events.js';
 import { clientId, replicaId, type Digest, type ReplicaId } from '../../src/core/ids.js';
@@ -409,9 +410,11 @@ interface HarnessImage {
 }
 
 interface ReplicaNode {
-  readonly core: ReplicaCore;
+  core: ReplicaCore;
   readonly service: AppendLog;
   readonly history: ExecutedBatch[];
+  /** Every record the core persisted, in order: a disk that syncs at once and never fails. */
+  readonly journal: DurableRecord[];
   /** Execute and checkpoint effects handed out and not yet answered, in order. */
   readonly jobs: Job[];
   /** Kept checkpoint images by sequence number [S3]. */
@@ -498,6 +501,7 @@ export class Cluster {
         core: new ReplicaCore({ id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i) }),
         service: new AppendLog(),
         history: [],
+        journal: [],
         jobs: [],
         images: new Map(),
         fetching: undefined,
@@ -674,6 +678,46 @@ export class Cluster {
     this.crashed.add(i);
     this.blackhole(involving(i));
     this.drop(involving(i));
+  }
+
+  /**
+   * Replica i loses power and restarts (docs/DURABILITY.md): envelopes to and
+   * from it in flight are lost, as are its executions not yet answered.
+   * `durable` (the default): it restarts from its journal and the image of
+   * its stable checkpoint, as a replica with a data directory does.
+   * `amnesic`: it restarts with nothing, as a replica without one (or whose
+   * disk was lost) — the case that counts against f.
+   */
+  restart(i: number, mode: 'durable' | 'amnesic' = 'durable'): void {
+    const node = this.node(i);
+    this.drop(involving(i));
+    node.jobs.length = 0;
+    node.fetching = undefined;
+    const init = { id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), recovering: true };
+    if (mode === 'amnesic') {
+      node.journal.length = 0;
+      node.images.clear();
+      node.service.entries.length = 0;
+      node.history.length = 0;
+      node.installedAt = 0;
+      node.proposed.length = 0;
+      node.core = new ReplicaCore(init);
+    } else {
+      const state = new DurableState();
+      for (const record of node.journal) state.apply(record);
+      const stable = state.stable.seq;
+      const image = node.images.get(stable);
+      const table = image === undefined ? [] : this.restoreImage(i, stable, image);
+      if (image === undefined) {
+        node.service.entries.length = 0;
+        node.history.length = 0;
+        node.installedAt = 0;
+      }
+      const recovered = image === undefined ? { state } : { state, image: { seq: stable, manifest: image.manifest, clientTable: table } };
+      node.core = new ReplicaCore({ ...init, recovered });
+    }
+    this.trace.push(`r${i} restarts ${mode}`);
+    this.step(i, { type: 'tick' });
   }
 
   /** Holds back (`true`) or resumes (`false`) the `executed` answers of replica i. */
@@ -1045,6 +1089,9 @@ export class Cluster {
         }
         case 'delivered':
           break;
+        case 'persist':
+          node.journal.push(effect.record);
+          break;
         case 'diverged':
           this.trace.push(`r${i} diverged at s${effect.seq}`);
           break;
@@ -1122,24 +1169,31 @@ export class Cluster {
     const fetched = node.fetching;
     assert.ok(fetched?.seq === seq && fetched.chunks.size === manifest.chunkDigests.length, `r${i} installs s${seq} without all its chunks`);
     const chunks = manifest.chunkDigests.map((_, index) => fetched.chunks.get(index) as Uint8Array);
+    node.fetching = undefined;
+    const clientTable = this.restoreImage(i, seq, { manifest, chunks });
+    this.trace.push(`r${i} installs checkpoint s${seq} (${node.service.entries.length} entries)`);
+    this.apply(i, node.core.step({ type: 'checkpoint-installed', seq, clientTable }));
+  }
+
+  /** Replica i's service takes image `seq`'s append log, keeps the image, and forgets executions after it; returns its client table. */
+  private restoreImage(i: number, seq: number, image: HarnessImage): ClientTableEntry[] {
+    const node = this.node(i);
+    const { manifest, chunks } = image;
     const tableChunks = Math.ceil(manifest.clientTableBytes / manifest.chunkBytes);
-    const join = (parts: Uint8Array[]): string => decoder.decode(Buffer.concat(parts));
+    const join = (parts: readonly Uint8Array[]): string => decoder.decode(Buffer.concat(parts));
     const table = JSON.parse(join(chunks.slice(0, tableChunks))) as [number, number, string][];
     const entries = JSON.parse(join(chunks.slice(tableChunks))) as string[];
     node.service.entries.splice(0, node.service.entries.length, ...entries);
-    node.images.set(seq, { manifest, chunks });
-    node.fetching = undefined;
+    node.images.set(seq, image);
     node.installedAt = seq;
-    // A repair [S16] installs below what was executed: those executions were undone and run again.
+    // A repair [S16] or a restart installs below what was executed: those executions were undone and run again.
     const undone = node.history.findIndex((batch) => batch.seq > seq);
     if (undone >= 0) node.history.splice(undone);
-    this.trace.push(`r${i} installs checkpoint s${seq} (${entries.length} entries)`);
-    const clientTable = table.map(([client, requestNo, result]) => ({
+    return table.map(([client, requestNo, result]) => ({
       clientId: clientId(client),
       requestNo: requestNo as RequestNo,
       result: new Uint8Array(Buffer.from(result, 'hex')),
     }));
-    this.apply(i, node.core.step({ type: 'checkpoint-installed', seq, clientTable }));
   }
 
   /** No two non-Byzantine replicas execute different batches at one sequence number. */

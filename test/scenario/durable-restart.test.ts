@@ -1,0 +1,129 @@
+/**
+ * Restarts from the journal (docs/DURABILITY.md D1-D14), n = 4. Each case
+ * runs twice: with the journal (`durable`, what a replica with a data
+ * directory does) it must hold; without it (`amnesic`, what every replica
+ * did before durability) the same steps break it, which shows the case can
+ * fail and why the journal is needed:
+ * - a restarted backup never PREPAREs a second batch at a (view, seq) it
+ *   PREPAREd before, whatever an equivocating primary sends [D1, D12];
+ * - a restarted primary never proposes a second batch at a sequence number
+ *   it proposed before [D1, D12];
+ * - a power cut of the whole cluster loses nothing executed, and a client's
+ *   retransmission still gets its cached reply [D7, D11, D14];
+ * - rolling restarts of f + 1 replicas keep the certificates of a batch one
+ *   replica executed, so a view change cannot fill its slot with another
+ *   batch [D2, D12] (the safety hole of the issue).
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { assertSameHistories, Cluster, fastTimers, involving, prePrepare, req, where } from './harness.js';
+
+const A = req(1, 1, 'A');
+const B = req(2, 1, 'B');
+
+describe('restart from the journal', () => {
+  for (const mode of ['durable', 'amnesic'] as const) {
+    it(`${mode}: a backup that PREPAREd A at (v0, s1) and restarted ${mode === 'durable' ? 'refuses' : 'PREPAREs'} B at (v0, s1)`, () => {
+      const c = new Cluster({ n: 4, options: fastTimers, byzantine: [0] });
+      c.crash(0);
+      c.submit(A, [1]);
+      c.submit(B, [1]);
+      c.inject(0, 1, prePrepare(0, 1, [A]));
+      c.deliverAll();
+      assert.ok(c.trace.includes('r1 -> r2 prepare v0 s1 [c1#1]'));
+      c.restart(1, mode);
+      c.inject(0, 1, prePrepare(0, 1, [B]));
+      c.deliverAll();
+      const contradicted = c.trace.includes('r1 -> r2 prepare v0 s1 [c2#1]');
+      if (mode === 'durable') {
+        assert.equal(contradicted, false, 'r1 contradicted its own PREPARE');
+        assert.ok(c.rejectionsAt(1).some((r) => r.reason === 'conflicting-pre-prepare'));
+      } else {
+        assert.equal(contradicted, true, 'without its journal r1 PREPAREs both');
+      }
+    });
+
+    it(`${mode}: a primary that proposed A at s1 and restarted ${mode === 'durable' ? 'proposes B at s2' : 'proposes B at s1 too'}`, () => {
+      const c = new Cluster({ n: 4, options: fastTimers });
+      const unblock = c.blockWhere(where({ type: 'pre-prepare', from: 0 }));
+      c.submit(A, [0]);
+      c.deliverAll();
+      assert.ok(c.trace.includes('drop r0 -> r1 pre-prepare v0 s1 [c1#1]'));
+      c.restart(0, mode);
+      unblock();
+      c.submit(B, [0]);
+      c.deliverAll();
+      const twice = c.trace.includes('r0 -> r1 pre-prepare v0 s1 [c2#1]');
+      if (mode === 'amnesic') {
+        assert.equal(twice, true, 'without its journal r0 proposes a second batch at s1');
+        return;
+      }
+      assert.equal(twice, false, 'r0 proposed a second batch at s1');
+      assert.ok(c.trace.includes('r0 -> r1 pre-prepare v0 s2 [c2#1]'));
+      c.run(fastTimers.viewChangeResendTicks + 1); // R7 resends the PRE-PREPARE of s1 the block swallowed
+      assertSameHistories(c);
+      assert.deepEqual(c.history(1), [
+        { seq: 1, requests: ['c1#1'] },
+        { seq: 2, requests: ['c2#1'] },
+      ]);
+    });
+
+    it(`${mode}: a power cut of the whole cluster ${mode === 'durable' ? 'loses nothing executed' : 'loses the state'}`, () => {
+      const c = new Cluster({ n: 4, options: { ...fastTimers, checkpointInterval: 2, logWindow: 8 } });
+      for (let k = 1; k <= 5; k++) {
+        c.submit(req(k, 1, `op${k}`));
+        c.deliverAll();
+      }
+      for (const r of c.replicas) assert.deepEqual(c.serviceLog(r), ['op1', 'op2', 'op3', 'op4', 'op5']);
+      assert.equal(c.status(0).stableCheckpoint, 4);
+      for (const r of c.replicas) c.restart(r, mode);
+      const retransmitted = c.replies.length;
+      const resume = (): void => {
+        c.run(2);
+        c.submit(req(5, 1, 'op5')); // a client whose reply was lost in the power cut asks again
+        c.submit(req(6, 1, 'op6'));
+        c.run(2);
+      };
+      if (mode === 'amnesic') {
+        assert.throws(resume, /SAFETY: r0 executes \[c5#1\] at s1/, 'without journals op5 runs again, at s1, on an empty state');
+        return;
+      }
+      resume();
+      const replies = c.replies.slice(retransmitted);
+      for (const r of c.replicas) assert.deepEqual(c.serviceLog(r), ['op1', 'op2', 'op3', 'op4', 'op5', 'op6']);
+      assert.ok(replies.some((r) => r.request === 'c5#1' && r.result === 'op5:5'), 'the cached reply of op5');
+      assert.ok(replies.some((r) => r.request === 'c6#1' && r.result === 'op6:6'));
+      assertSameHistories(c);
+    });
+
+    it(`${mode}: rolling restarts of f + 1 replicas ${mode === 'durable' ? 'keep' : 'lose'} the certificates of a batch one replica executed`, () => {
+      const c = new Cluster({ n: 4, options: fastTimers });
+      // X prepares at r1..r3 (never at r0: its PREPAREs are lost) and commits only at r3.
+      const unblockPrepares = c.blockWhere(where({ type: 'prepare', to: 0 }));
+      const unblockCommits = c.blockWhere(where({ type: 'commit', to: [0, 1, 2] }));
+      const X = req(1, 1, 'X');
+      c.submit(X);
+      c.deliverAll();
+      assert.deepEqual(c.history(3), [{ seq: 1, requests: ['c1#1'] }]);
+      assert.deepEqual(c.history(1), []);
+      unblockPrepares();
+      unblockCommits();
+      // r1 and r2 lose power one after the other; r3 is cut off; r0's proposals are lost: a view change.
+      c.restart(1, mode);
+      c.restart(2, mode);
+      c.blackhole(involving(3));
+      c.blockWhere(where({ type: 'pre-prepare', from: 0, view: 0 }));
+      c.submit(req(2, 1, 'Y'), [0, 1, 2]);
+      const run = (): void => {
+        c.runUntil((c) => [0, 1, 2].every((r) => c.history(r).length >= 2), 200, { replicas: [0, 1, 2] });
+      };
+      if (mode === 'amnesic') {
+        assert.throws(run, /SAFETY/, 'without journals the new view fills s1 with another batch');
+        return;
+      }
+      run();
+      assert.ok(c.status(1).view >= 1, 'Y was ordered in a later view');
+      for (const r of [0, 1, 2]) assert.deepEqual(c.history(r)[0], { seq: 1, requests: ['c1#1'] }, `r${r} executes X at s1, as r3 did`);
+    });
+  }
+});
