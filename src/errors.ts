@@ -114,3 +114,25 @@ export class RequestRejectedError extends BafometError {
     return 'RequestRejectedError';
   }
 }
+
+/**
+ * A replica's journal is damaged before its end (not merely cut short by a
+ * crash): a record it once made durable cannot be read, so the replica no
+ * longer knows what it promised and must not start on it. `file` and
+ * `offset` say where.
+ */
+export class StoreCorruptError extends BafometError {
+  constructor(
+    readonly file: string,
+    readonly offset: number,
+    detail: string,
+  ) {
+    super(
+      'ERR_BAFOMET_STORE_CORRUPT',
+      `the journal ${file} is corrupt at byte ${offset} (${detail}); this replica cannot trust what it promised: move the data directory away to rejoin by state transfer`,
+    );
+  }
+  override get name(): string {
+    return 'StoreCorruptError';
+  }
+}

@@ -66,18 +66,22 @@ export class FileImage {
     }
   }
 
-  /** No longer kept: serves nothing more, and deletes the file once the reads in flight end. Idempotent. */
-  release(): Promise<void> {
-    this.#released ??= this.#release();
+  /**
+   * No longer kept: serves nothing more, and deletes the file once the
+   * reads in flight end — unless `deleteFile` is false (a data directory
+   * keeps it for the next start). Idempotent: the first call decides.
+   */
+  release(deleteFile = true): Promise<void> {
+    this.#released ??= this.#release(deleteFile);
     return this.#released;
   }
 
-  async #release(): Promise<void> {
+  async #release(deleteFile: boolean): Promise<void> {
     if (this.#reads > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     // A file that failed to open has nothing to close.
     const file = await this.#file?.catch(() => undefined);
     await file?.close();
-    await rm(this.path, { force: true });
+    if (deleteFile) await rm(this.path, { force: true });
   }
 }
 

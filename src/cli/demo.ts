@@ -13,12 +13,15 @@ export interface DemoOptions {
   readonly duration: number;
   readonly clients: number;
   readonly replicas: number;
+  /** Each replica keeps a data directory (journal and checkpoints, fsync'd: docs/DURABILITY.md). */
+  readonly durable: boolean;
   readonly json: boolean;
 }
 
 export interface DemoSummary {
   readonly replicas: number;
   readonly f: number;
+  readonly durable: boolean;
   readonly clients: number;
   readonly durationSec: number;
   /** Requests completed with f + 1 matching replies. */
@@ -36,8 +39,8 @@ const round = (x: number, digits = 2): number => Number(x.toFixed(digits));
 
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
   const say = (line: string): void => void process.stderr.write(line + '\n');
-  say(`starting ${options.replicas} replica processes on 127.0.0.1 ...`);
-  const cluster = await LocalCluster.start({ replicas: options.replicas });
+  say(`starting ${options.replicas} replica processes on 127.0.0.1${options.durable ? ', each with a data directory' : ', in memory'} ...`);
+  const cluster = await LocalCluster.start({ replicas: options.replicas, dataDirs: options.durable });
   let client: Client<KvRequest, KvReply> | undefined;
   try {
     say(`cluster up (n=${options.replicas}, f=${cluster.f}); running ${options.clients} clients for ${options.duration} s`);
@@ -62,6 +65,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
     const statesEqual = await settledStatesEqual(cluster);
     return {
       replicas: options.replicas,
+      durable: options.durable,
       f: cluster.f,
       clients: options.clients,
       durationSec: round(load.elapsedMs / 1000),

@@ -5,7 +5,7 @@
  * only with BAFOMET_DEBUG=1.
  */
 import { ClusterFilesExistError } from '../cluster/init.js';
-import { BafometError, ConfigError } from '../errors.js';
+import { BafometError, ConfigError, StoreCorruptError } from '../errors.js';
 import { ServiceError, ServiceLoadError } from '../executor/errors.js';
 import type { Logger } from '../log.js';
 import type { ReplicaStop } from '../runtime/replica.js';
@@ -116,6 +116,7 @@ export function explain(error: unknown): Explained {
   if (error instanceof ConfigError) return { exitCode: EXIT.usage, message: messageOf(error), hint: false };
   if (error instanceof ServiceLoadError) return { exitCode: EXIT.service, message: `the service could not be loaded: ${messageOf(error)}`, hint: true };
   if (error instanceof ServiceError) return { exitCode: EXIT.service, message: `the service failed: ${messageOf(error)}`, hint: true };
+  if (error instanceof StoreCorruptError) return { exitCode: EXIT.environment, message: messageOf(error), hint: false };
   const e = errno(error);
   if (e !== undefined && e.path !== undefined && ERRNO_TEXT[e.code] !== undefined) {
     const what = e.syscall === undefined ? e.path : `${e.syscall} ${e.path}`;

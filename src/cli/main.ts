@@ -71,11 +71,12 @@ program
   .option('--key <file>', 'private key file (default: replica-<id>.key.pem beside the config)')
   .option('--service <name|module>', "built-in service (kv, counter, 'slots?bytes=N') or a module exporting a Service", 'kv')
   .option('--protocol <json>', 'protocol options over the defaults, e.g. \'{"checkpointInterval":1024,"logWindow":2048}\'; the same on every replica', parseProtocolOption)
+  .option('--data-dir <dir>', "this replica's own directory for its journal and checkpoints: it survives a power cut and restarts from it (without it, the replica is in memory only)")
   .option('--control', 'answer status/digest commands on stdin (for local tooling); exit when stdin closes', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
   .addHelpText('after', EXIT_CODES_HELP)
   .action(
-    async (o: { config: string; id: number; key?: string; service: string; protocol?: Partial<ProtocolOptions>; control: boolean; logLevel?: LogLevel }) => {
+    async (o: { config: string; id: number; key?: string; service: string; protocol?: Partial<ProtocolOptions>; dataDir?: string; control: boolean; logLevel?: LogLevel }) => {
       await runReplicaCommand(o);
     },
   );
@@ -86,8 +87,9 @@ program
   .option('--duration <seconds>', 'how long the clients run', integer(1, 86_400), 10)
   .option('--clients <n>', 'concurrent client sessions', integer(1, 65_536), 50)
   .option('--replicas <n>', 'replica processes', integer(4, 64), 4)
+  .option('--durable', "give each replica a data directory (journal and checkpoints, fsync'd) in the demo's temporary folder", false)
   .option('--json', 'print the summary as one JSON object on the last line of stdout', false)
-  .action(async (o: { duration: number; clients: number; replicas: number; json: boolean }) => {
+  .action(async (o: { duration: number; clients: number; replicas: number; durable: boolean; json: boolean }) => {
     const summary = await runDemo(o);
     printSummary(summary, o.json);
     if (summary.wrongReplies > 0 || !summary.statesEqual) process.exitCode = 1;

@@ -22,6 +22,8 @@ export interface ReplicaCommandOptions {
   readonly logLevel?: LogLevel;
   /** Protocol options over the defaults; every replica of a cluster must be given the same. */
   readonly protocol?: Partial<ProtocolOptions>;
+  /** This replica's data directory (docs/DURABILITY.md); unset: in memory only. */
+  readonly dataDir?: string;
 }
 
 /**
@@ -83,6 +85,7 @@ export async function runReplicaCommand(options: ReplicaCommandOptions): Promise
       service: resolveServiceModule(options.service),
       logger,
       ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+      ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
     });
   } catch (error) {
     throw inReplicaContext(error, { id: options.id, host: address.host, port: address.port, configPath, keyPath });

@@ -37,6 +37,15 @@ export interface LocalClusterOptions {
    * any key is admitted.
    */
   readonly clientKeys?: number;
+  /**
+   * Give every replica process a data directory (`bafomet replica
+   * --data-dir`, which creates it): `data/replica-<id>` in the cluster
+   * folder, the same one each time replica `id` is started, so a restarted
+   * process recovers from what the killed one wrote. Removed with the folder
+   * by {@link LocalCluster.stop}. Default false: no data directory, a
+   * restarted replica starts empty.
+   */
+  readonly dataDirs?: boolean;
 }
 
 /** How one replica start differs from the cluster's: a log level of its own, its log lines handed over. */
@@ -135,9 +144,16 @@ export class LocalCluster {
     return this.config.f;
   }
 
-  /** Starts (or restarts) replica `id` and waits until it listens. */
+  /** Replica `id`'s data directory ({@link LocalClusterOptions.dataDirs}); undefined if the replicas run without one. */
+  dataDir(id: number): string | undefined {
+    return this.options.dataDirs === true ? join(this.dir, 'data', `replica-${id}`) : undefined;
+  }
+
+  /** Starts (or restarts) replica `id` (from its data directory, if it has one) and waits until it listens. */
   async startReplica(id: number, start: ReplicaStartOptions = {}): Promise<void> {
     const args = [CLI_MAIN, 'replica', '--config', this.configPath, '--id', String(id), '--control'];
+    const dataDir = this.dataDir(id);
+    if (dataDir !== undefined) args.push('--data-dir', dataDir);
     args.push('--service', this.options.service ?? 'kv');
     if (this.options.protocol !== undefined) args.push('--protocol', JSON.stringify(this.options.protocol));
     const logLevel = start.logLevel ?? this.options.logLevel;

@@ -35,6 +35,12 @@ export interface CheckpointsInit {
   readonly limits: WireLimits;
   /** Where image files go; undefined keeps images in memory. */
   readonly directory: CheckpointDirectory | undefined;
+  /**
+   * A data directory's hook (docs/DURABILITY.md D5, D11): each image taken
+   * or installed is handed to it, and the core hears of the image only once
+   * it resolves; image files then outlive {@link Checkpoints.close}.
+   */
+  readonly durable?: { kept(seq: SeqNo, image: FileImage): Promise<void> };
   readonly log: Logger;
 }
 
@@ -91,10 +97,11 @@ export class Checkpoints {
     assert(snapshot !== undefined, `checkpoint ${seq} asked for without a snapshot after its batch`);
     this.snapshots.delete(seq);
     const table = encodeClientTable(clientTable);
-    return snapshot.then((build) => {
+    return snapshot.then(async (build) => {
       if (build === undefined) return undefined;
       const image = build(table);
       if (!this.keep(seq, image)) return undefined;
+      if (image instanceof FileImage) await this.init.durable?.kept(seq, image);
       const { clientTableBytes, serviceStateBytes } = image.manifest;
       const bytes = clientTableBytes + serviceStateBytes;
       // Nothing else bounds the image, and a lagging replica refuses a manifest above the limit.
@@ -174,7 +181,14 @@ export class Checkpoints {
     // The installed checkpoint becomes the stable one, so the images below it go first.
     this.images.stableAt(seq);
     if (!this.keep(seq, image)) throw new ClosedError('replica');
+    if (image instanceof FileImage) await this.init.durable?.kept(seq, image);
     return clientTable;
+  }
+
+  /** Keeps the stable checkpoint's image a restart found in the data directory, to serve it [D11]. */
+  adopt(seq: SeqNo, image: FileImage): void {
+    this.images.stableAt(seq);
+    this.keep(seq, image);
   }
 
   /** Checkpoint `seq` is stable: the images below it are dropped [S3]. */
@@ -194,7 +208,7 @@ export class Checkpoints {
     if (this.assembly instanceof FileAssembly) this.track(this.assembly.abandon(), 'delete an abandoned image file');
     this.assembly = undefined;
     await Promise.all(this.pending);
-    await this.init.directory?.clean();
+    if (this.init.durable === undefined) await this.init.directory?.clean();
   }
 
   /** Keeps `image` unless this is closed (then drops it); returns whether it was kept. */
@@ -208,7 +222,7 @@ export class Checkpoints {
   }
 
   private drop(image: KeptImage): void {
-    if (image instanceof FileImage) this.track(image.release(), 'delete an image file');
+    if (image instanceof FileImage) this.track(image.release(!(this.closed && this.init.durable !== undefined)), 'delete an image file');
   }
 
   /** The assembly of checkpoint `seq`'s image; one of another checkpoint is abandoned [S11]. */

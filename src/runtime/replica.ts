@@ -9,13 +9,15 @@
 import { createHash } from 'node:crypto';
 import { CheckpointDirectory } from '../checkpoint/directory.js';
 import type { ClusterConfig } from '../config.js';
-import { assertNever } from '../core/assert.js';
+import { assert, assertNever } from '../core/assert.js';
 import { rejectedReply, requestTooLarge } from '../core/client-table.js';
 import type { InstallCheckpointEffect, ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { bytesEqual, replicaId, type ClientId, type ReplicaId } from '../core/ids.js';
 import type { ProtocolOptions } from '../core/options.js';
-import { seqNo } from '../core/ordering.js';
+import { seqNo, type SeqNo } from '../core/ordering.js';
+import type { Recovered } from '../core/recovery.js';
+import type { FileImage } from '../checkpoint/file-image.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
 import { ClosedError } from '../errors.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
@@ -26,6 +28,8 @@ import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
 import { decodeMessage, encodeMessage, oversizedRequest, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 import { Checkpoints } from './checkpoints.js';
+import { DurableStore, type StoredState } from './durable-store.js';
+import { decodeClientTable } from '../wire/client-table.js';
 import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
 import { frameBytesMax, replicaFrameBytesMax, resolveProtocolOptions } from './protocol-options.js';
@@ -56,7 +60,18 @@ export interface ReplicaOptions {
   /** Client connections served at once (default 10,000). */
   readonly clientConnectionsMax?: number;
   /**
-   * A directory this replica alone uses for its checkpoint images (created
+   * The directory this replica alone keeps its durable state in (created if
+   * missing; docs/DURABILITY.md): the journal of what it promised, synced
+   * before each message that binds it goes out, and its checkpoint images.
+   * Restarted with the same directory, the replica recovers locally — its
+   * view, votes, log and state — then catches up with the others. Unset,
+   * the replica is in memory only: a power cut loses everything, and a
+   * replica restarted without its data counts against f until it has
+   * caught up (D15). Takes the place of `checkpointDir`.
+   */
+  readonly dataDir?: string;
+  /**
+   * Without `dataDir`: a directory this replica alone uses for its checkpoint images (created
    * if missing). The service state of each kept image is a file there,
    * written by the executor as it encodes and read a chunk at a time to
    * serve, and a fetched image is written there chunk by chunk before it is
@@ -129,8 +144,13 @@ export class Replica {
     private readonly limits: WireLimits,
     private readonly log: Logger,
     directory: CheckpointDirectory | undefined,
+    /** The data directory, if any: records, images and the sends that wait for them [D10]. */
+    private readonly store: DurableStore | undefined,
+    restoredImage: { seq: SeqNo; image: FileImage } | undefined,
   ) {
-    this.checkpoints = new Checkpoints({ executor, options, limits, directory, log });
+    const durable = store === undefined ? undefined : { kept: (seq: SeqNo, image: FileImage) => store.imageKept(seq, image) };
+    this.checkpoints = new Checkpoints({ executor, options, limits, directory, durable, log });
+    if (restoredImage !== undefined) this.checkpoints.adopt(restoredImage.seq, restoredImage.image);
     this.ticker = setInterval(() => this.step({ type: 'tick' }), REPLICA_TICK_MS);
   }
 
@@ -141,17 +161,23 @@ export class Replica {
     const id = replicaId(options.id);
     const log = (options.logger ?? createLogger()).child({ replica: options.id });
     const identity = typeof options.identity === 'string' ? await loadIdentity(options.identity) : options.identity;
-    const directory = options.checkpointDir === undefined ? undefined : await CheckpointDirectory.open(options.checkpointDir);
-    // A process cannot tell a first start from a restart next to running replicas: it always asks where they are (S4 c).
-    const core = new ReplicaCore({
-      id,
-      n: config.replicas.length,
-      f: config.f,
-      options: protocol,
-      crypto: replicaCrypto(identity, config),
-      recovering: true,
-    });
+    const limits = wireLimitsFrom(protocol, config.replicas.length);
     let replica: Replica | undefined;
+    const opened =
+      options.dataDir === undefined
+        ? undefined
+        : await DurableStore.open({
+            dataDir: options.dataDir,
+            limits,
+            log,
+            onFatal: (error) => {
+              log.error('the journal cannot be written; replica stops', { error: error.message });
+              void replica?.shutdown({ reason: `the data directory failed: ${error.message}`, error });
+            },
+          });
+    const store = opened?.store;
+    const directory =
+      store?.directory ?? (options.checkpointDir === undefined ? undefined : await CheckpointDirectory.open(options.checkpointDir));
     const executor = await WorkerExecutor.start(
       { serviceModule: options.service, exportName: options.serviceExport ?? 'default' },
       {
@@ -162,8 +188,21 @@ export class Replica {
         },
       },
     );
+    const restored = opened === undefined ? undefined : await restore(opened.stored, executor, protocol, limits, log).catch(async (error: unknown) => {
+      await executor.close();
+      throw error;
+    });
+    // A process cannot tell a first start from a restart next to running replicas: it always asks where they are (S4 c).
+    const core = new ReplicaCore({
+      id,
+      n: config.replicas.length,
+      f: config.f,
+      options: protocol,
+      crypto: replicaCrypto(identity, config),
+      recovering: true,
+      ...(restored === undefined ? {} : { recovered: restored.recovered }),
+    });
     const clients = new ClientRegistry();
-    const limits = wireLimitsFrom(protocol, config.replicas.length);
     const network = await ReplicaNetwork.start({
       config,
       selfId: options.id,
@@ -181,8 +220,8 @@ export class Replica {
       await executor.close(); // its worker thread would keep the process alive
       throw error;
     });
-    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory);
-    log.info('replica started', { n: config.replicas.length, f: config.f });
+    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory, store, restored?.image);
+    log.info('replica started', { n: config.replicas.length, f: config.f, durable: store !== undefined });
     return replica;
   }
 
@@ -222,6 +261,7 @@ export class Replica {
     try {
       await Promise.all([this.network.close(), this.executor.close()]);
       await this.checkpoints.close();
+      await this.store?.close();
       this.log.info('replica closed');
     } finally {
       this.settleStopped(stop);
@@ -295,8 +335,13 @@ export class Replica {
     switch (effect.type) {
       case 'send': {
         const bytes = encodeMessage(effect.message);
-        if (effect.to === 'others') this.network.broadcast(bytes);
-        else this.network.sendToReplica(effect.to, bytes);
+        const { to } = effect;
+        const send = (): void => {
+          if (to === 'others') this.network.broadcast(bytes);
+          else this.network.sendToReplica(to, bytes);
+        };
+        if (this.store === undefined) send();
+        else this.store.afterSync(send); // [D10] what it binds this replica to is on disk first
         break;
       }
       case 'reply':
@@ -314,6 +359,7 @@ export class Replica {
         this.counters.batchesDelivered++;
         break;
       case 'persist':
+        this.store?.persist(effect.record);
         break;
       case 'checkpoint': {
         const { seq } = effect;
@@ -335,10 +381,14 @@ export class Replica {
       case 'install-checkpoint':
         this.installCheckpoint(effect);
         break;
-      case 'stable-checkpoint':
-        this.checkpoints.stableAt(effect.seq);
-        this.log.debug('stable checkpoint', { seq: effect.seq });
+      case 'stable-checkpoint': {
+        const { seq } = effect;
+        // Older images go once the record that replaces them is synced: a crash before keeps them usable.
+        if (this.store === undefined) this.checkpoints.stableAt(seq);
+        else this.store.afterSync(() => this.checkpoints.stableAt(seq));
+        this.log.debug('stable checkpoint', { seq });
         break;
+      }
       case 'diverged':
         this.counters.divergences++;
         this.log.error('state diverged from the checkpoint a quorum certified; repairing by state transfer', {
@@ -387,3 +437,25 @@ export class Replica {
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/**
+ * Restores the executor from the stable checkpoint's image a restart found
+ * sound [D11], and gives what the core recovers from; without an image the
+ * service keeps its initial state and state transfer fetches it [D13].
+ */
+async function restore(
+  stored: StoredState,
+  executor: Executor,
+  options: ProtocolOptions,
+  limits: WireLimits,
+  log: Logger,
+): Promise<{ recovered: Recovered; image: { seq: SeqNo; image: FileImage } | undefined }> {
+  const { state, image } = stored;
+  if (stored.restarted) log.info('recovering from the data directory', { view: state.view, stableCheckpoint: state.stable.seq, slots: state.slots().length });
+  if (image === undefined) return { recovered: { state }, image: undefined };
+  const seq = state.stable.seq;
+  const clientTable = decodeClientTable(image.clientTable, limits);
+  assert(clientTable !== undefined, `client table of the kept checkpoint ${seq} does not decode although its chunks match`);
+  await executor.restoreFromFile(image.path, options.chunkBytes);
+  return { recovered: { state, image: { seq, manifest: image.manifest, clientTable } }, image: { seq, image } };
+}

@@ -13,6 +13,10 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { EXIT } from '../../src/cli/fatal.js';
+import { defaultProtocolOptions } from '../../src/core/options.js';
+import { view } from '../../src/core/ordering.js';
+import { Journal } from '../../src/storage/journal.js';
+import { wireLimitsFrom } from '../../src/wire/codec.js';
 import { freePorts } from '../../src/cluster/free-ports.js';
 import { initCluster, replicaKeyFile } from '../../src/cluster/init.js';
 import type { ClusterConfig } from '../../src/config.js';
@@ -138,6 +142,23 @@ describe('bafomet command-line errors', { timeout: 60_000 }, () => {
     assert.match(line, /port is in use/);
     assert.ok(line.includes(`127.0.0.1:${config.replicas[0]!.port}`), line);
     assert.ok(line.includes('replicas[0].port'), line);
+  });
+
+  it('replica whose journal is corrupt in the middle: one line saying where and what to do, exit 4, journal untouched', async () => {
+    const dataDir = join(dir, 'corrupt-data');
+    const { journal } = await Journal.open(dataDir, { limits: wireLimitsFrom(defaultProtocolOptions, 4), onFatal: (error) => assert.fail(error) });
+    for (const v of [1, 2, 3]) await journal.whenDurable(journal.append({ kind: 'view-installed', view: view(v) }));
+    await journal.close();
+    const file = join(dataDir, 'journal-1.log');
+    const damaged = await readFile(file);
+    damaged[10]! ^= 0x01; // inside the first record: the two later groups show it was synced once
+    await writeFile(file, damaged);
+    const run = bafomet(['replica', '--config', configPath, '--id', '1', '--data-dir', dataDir]);
+    assert.equal(await exitCode(run), EXIT.environment);
+    const line = onlyLine(run);
+    assert.match(line, /journal-1\.log is corrupt at byte 0/);
+    assert.match(line, /move the data directory away to rejoin by state transfer/);
+    assert.deepEqual(await readFile(file), damaged);
   });
 
   it('init into a folder with keys: refuses in one line, exit 2, files untouched', async () => {

@@ -705,6 +705,10 @@ export class Cluster {
     } else {
       const state = new DurableState();
       for (const record of node.journal) state.apply(record);
+      // Compaction [D8] must fold to the same state: checked on every journal a scenario restarts from.
+      const compacted = new DurableState();
+      for (const record of state.records()) compacted.apply(record);
+      assert.deepEqual(compacted, state, `r${i}: the compacted journal folds to another state`);
       const stable = state.stable.seq;
       const image = node.images.get(stable);
       const table = image === undefined ? [] : this.restoreImage(i, stable, image);
