@@ -24,6 +24,8 @@ export interface ReplicaCommandOptions {
   readonly protocol?: Partial<ProtocolOptions>;
   /** This replica's data directory (docs/DURABILITY.md); unset: in memory only. */
   readonly dataDir?: string;
+  /** It lost its data: rejoin without voting until safe (D15). */
+  readonly rejoin?: boolean;
 }
 
 /**
@@ -86,6 +88,7 @@ export async function runReplicaCommand(options: ReplicaCommandOptions): Promise
       logger,
       ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+      rejoin: options.rejoin === true,
     });
   } catch (error) {
     throw inReplicaContext(error, { id: options.id, host: address.host, port: address.port, configPath, keyPath });

@@ -100,6 +100,7 @@ export class Checkpointing {
     const { ctx, log, agreement, transfer, viewChange } = this.parts;
     if (!log.advanceStable(cert)) return;
     ctx.persist({ kind: 'stable', certificate: cert }); // [D6]
+    ctx.rejoin?.stableAt(cert.seq); // [D15]
     const own = this.ownManifests.get(cert.seq);
     const ownDigest = own === undefined ? undefined : ctx.crypto.manifestDigest(own);
     this.stableManifest = ownDigest !== undefined && bytesEqual(ownDigest, cert.stateDigest) ? own : undefined;

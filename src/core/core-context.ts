@@ -15,6 +15,7 @@ import type { ProtocolOptions } from './options.js';
 import { view as toView, type View } from './ordering.js';
 import type { QuorumSizes } from './quorum.js';
 import type { Rejection } from './rejection.js';
+import type { RejoinGate } from './rejoin.js';
 import { RequestAuthenticator } from './request-auth.js';
 import { primaryOf, type ViewChangeRules } from './view-change.js';
 
@@ -30,6 +31,8 @@ export class CoreContext {
   view: View = toView(0);
   /** False from voting for `view` until its NEW-VIEW is installed. */
   viewActive = true;
+  /** Set for a replica that lost its data: it sends nothing binding until the gate opens [D15]. */
+  rejoin: RejoinGate | undefined;
   private effects: ReplicaEffect[] = [];
 
   constructor(
@@ -67,6 +70,7 @@ export class CoreContext {
   }
 
   send(to: ReplicaId | 'others', message: ReplicaMessage): void {
+    if (this.rejoin?.mutes(message) === true) return; // [D15] as if lost on the way
     this.effects.push({ type: 'send', to, message });
   }
 

@@ -26,6 +26,7 @@ import { protocolOptionsProblem, type ProtocolOptions } from './options.js';
 import type { SeqNo, View } from './ordering.js';
 import { Execution } from './execution.js';
 import { recover, type Recovered } from './recovery.js';
+import { RejoinGate } from './rejoin.js';
 import { PendingRequests } from './pending-requests.js';
 import { quorumSizes } from './quorum.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
@@ -53,6 +54,12 @@ export interface ReplicaCoreInit {
    * recovery come out of the first {@link ReplicaCore.step}.
    */
   readonly recovered?: Recovered;
+  /**
+   * The replica lost its data (a replaced disk): it sends nothing that binds
+   * it until its stable checkpoint is a log window above the first one it
+   * learns (docs/DURABILITY.md D15). Default false.
+   */
+  readonly rejoin?: boolean;
   /**
    * The protocol's decision points; only the simulator's mutants replace
    * them, to plant one bug and show a checker catches it. Default: the rules.
@@ -83,6 +90,8 @@ export interface ReplicaStatus {
   readonly forgedRequestsRejected: number;
   /** Requests known authentic and not yet ordered here [A2-A3]: about pendingRequests, never above pendingRequestsMax. */
   readonly authenticRequestsKnown: number;
+  /** False while a replica that lost its data rejoins without voting [D15]. */
+  readonly voting: boolean;
 }
 
 /** Most requests forwarded to the primary per tick. */
@@ -116,6 +125,7 @@ export class ReplicaCore {
     this.parts = parts;
     this.resendTimer = new Timeout('vote-resend', init.options.viewChangeResendTicks);
     this.resendTimer.start(0);
+    if (init.rejoin === true) ctx.rejoin = new RejoinGate(init.options.logWindow);
     if (init.recovered !== undefined) recover(parts, init.recovered);
   }
 
@@ -166,6 +176,7 @@ export class ReplicaCore {
       requestSignaturesVerified: ctx.auth.verifiedCount,
       forgedRequestsRejected: ctx.auth.forgedCount,
       authenticRequestsKnown: ctx.auth.size,
+      voting: ctx.rejoin?.voting ?? true,
     };
   }
 

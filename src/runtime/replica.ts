@@ -19,7 +19,7 @@ import { seqNo, type SeqNo } from '../core/ordering.js';
 import type { Recovered } from '../core/recovery.js';
 import type { FileImage } from '../checkpoint/file-image.js';
 import { ReplicaCore, type ReplicaStatus } from '../core/replica.js';
-import { ClosedError } from '../errors.js';
+import { ClosedError, ConfigError } from '../errors.js';
 import { WorkerExecutor } from '../executor/worker-executor.js';
 import type { Executor } from '../executor/executor.js';
 import { createLogger, type Logger } from '../log.js';
@@ -70,6 +70,14 @@ export interface ReplicaOptions {
    * caught up (D15). Takes the place of `checkpointDir`.
    */
   readonly dataDir?: string;
+  /**
+   * This replica lost its data (a replaced disk, a new machine for its id):
+   * it catches up but sends nothing that binds it until every sequence
+   * number it could have voted on before the loss lies below its stable
+   * checkpoint (docs/DURABILITY.md D15); until then it counts against f.
+   * Refused with a `dataDir` that holds a journal: that replica lost nothing.
+   */
+  readonly rejoin?: boolean;
   /**
    * Without `dataDir`: a directory this replica alone uses for its checkpoint images (created
    * if missing). The service state of each kept image is a file there,
@@ -151,7 +159,14 @@ export class Replica {
     const durable = store === undefined ? undefined : { kept: (seq: SeqNo, image: FileImage) => store.imageKept(seq, image) };
     this.checkpoints = new Checkpoints({ executor, options, limits, directory, durable, log });
     if (restoredImage !== undefined) this.checkpoints.adopt(restoredImage.seq, restoredImage.image);
-    this.ticker = setInterval(() => this.step({ type: 'tick' }), REPLICA_TICK_MS);
+    let rejoining = !core.status().voting;
+    this.ticker = setInterval(() => {
+      this.step({ type: 'tick' });
+      if (rejoining && this.core.status().voting) {
+        rejoining = false;
+        log.info('rejoined: this replica votes again', { stableCheckpoint: this.core.status().stableCheckpoint }); // [D15]
+      }
+    }, REPLICA_TICK_MS);
   }
 
   /** Starts the executor, listens, and connects to the other replicas. */
@@ -176,6 +191,10 @@ export class Replica {
             },
           });
     const store = opened?.store;
+    if (options.rejoin === true && opened?.stored.restarted === true) {
+      await store?.close();
+      throw new ConfigError('rejoin', `the data directory ${options.dataDir} holds a journal: this replica lost nothing; start it without rejoin`);
+    }
     const directory =
       store?.directory ?? (options.checkpointDir === undefined ? undefined : await CheckpointDirectory.open(options.checkpointDir));
     const executor = await WorkerExecutor.start(
@@ -200,6 +219,7 @@ export class Replica {
       options: protocol,
       crypto: replicaCrypto(identity, config),
       recovering: true,
+      rejoin: options.rejoin === true,
       ...(restored === undefined ? {} : { recovered: restored.recovered }),
     });
     const clients = new ClientRegistry();

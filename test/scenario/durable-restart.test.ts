@@ -21,6 +21,34 @@ import { assertSameHistories, Cluster, fastTimers, involving, prePrepare, req, w
 const A = req(1, 1, 'A');
 const B = req(2, 1, 'B');
 
+describe('a replica that lost its data rejoins without voting (D15)', () => {
+  it('it does not PREPARE B at (v0, s1) after PREPAREing A there, and votes again once the log moved a window on', () => {
+    const c = new Cluster({ n: 4, options: { ...fastTimers, checkpointInterval: 2, logWindow: 4 } });
+    const unblock = c.blockWhere(where({ type: 'pre-prepare', from: 0, to: [2, 3] }));
+    c.submit(A, [0]);
+    c.deliverAll();
+    assert.ok(c.trace.includes('r1 -> r2 prepare v0 s1 [c1#1]'));
+    unblock();
+    c.restart(1, 'rejoin');
+    assert.equal(c.status(1).voting, false);
+    // r0 turns Byzantine for a moment: the same (v0, s1) with B, to r1 only.
+    c.inject(0, 1, prePrepare(0, 1, [B], undefined, 0));
+    c.deliverAll();
+    assert.equal(c.trace.includes('r1 -> r2 prepare v0 s1 [c2#1]'), false, 'r1 PREPAREd B at (v0, s1)');
+    // The others order requests without r1 until the stable checkpoint is a log window (4) past the first r1 learns.
+    for (let k = 3; k <= 14 && !c.status(1).voting; k++) {
+      c.submit(req(k, 1));
+      c.run(fastTimers.viewChangeResendTicks + 1);
+    }
+    assert.equal(c.status(1).voting, true, `r1 votes again (stable ${c.status(1).stableCheckpoint})`);
+    const sent = c.sent.length;
+    c.submit(req(20, 1));
+    c.run(2);
+    assert.ok(c.sent.slice(sent).some((s) => s.from === 1 && s.message.type === 'prepare'), 'r1 PREPAREs again');
+    assertSameHistories(c, [0, 2, 3]);
+  });
+});
+
 describe('restart from the journal', () => {
   for (const mode of ['durable', 'amnesic'] as const) {
     it(`${mode}: a backup that PREPAREd A at (v0, s1) and restarted ${mode === 'durable' ? 'refuses' : 'PREPAREs'} B at (v0, s1)`, () => {

@@ -686,22 +686,23 @@ export class Cluster {
    * `durable` (the default): it restarts from its journal and the image of
    * its stable checkpoint, as a replica with a data directory does.
    * `amnesic`: it restarts with nothing, as a replica without one (or whose
-   * disk was lost) — the case that counts against f.
+   * disk was lost) — the case that counts against f. `rejoin`: with nothing
+   * too, but told it lost its data, so it does not vote until it is safe (D15).
    */
-  restart(i: number, mode: 'durable' | 'amnesic' = 'durable'): void {
+  restart(i: number, mode: 'durable' | 'amnesic' | 'rejoin' = 'durable'): void {
     const node = this.node(i);
     this.drop(involving(i));
     node.jobs.length = 0;
     node.fetching = undefined;
     const init = { id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), recovering: true };
-    if (mode === 'amnesic') {
+    if (mode !== 'durable') {
       node.journal.length = 0;
       node.images.clear();
       node.service.entries.length = 0;
       node.history.length = 0;
       node.installedAt = 0;
       node.proposed.length = 0;
-      node.core = new ReplicaCore(init);
+      node.core = new ReplicaCore({ ...init, rejoin: mode === 'rejoin' });
     } else {
       const state = new DurableState();
       for (const record of node.journal) state.apply(record);
