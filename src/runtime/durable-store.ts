@@ -48,6 +48,12 @@ export interface DurableStoreInit {
 export class DurableStore {
   /** Actions (sends, image deletions) waiting for the record appended before them to be synced [D10]. */
   private readonly held: { readonly ticket: number; readonly run: () => void }[] = [];
+  /**
+   * The last record a send may depend on. Deliveries and stable checkpoints
+   * bind nothing (D6, D7): a send after one of them need not wait for it.
+   * Image records come right before the CHECKPOINT record that covers them.
+   */
+  private bindingTicket = 0;
 
   private constructor(
     private readonly journal: Journal,
@@ -89,7 +95,8 @@ export class DurableStore {
 
   /** Appends a core record [D1-D7]; at a stable checkpoint, forgets images below it and may rotate [D8]. */
   persist(record: DurableRecord): void {
-    this.journal.append(record);
+    const ticket = this.journal.append(record);
+    if (record.kind !== 'delivered' && record.kind !== 'stable') this.bindingTicket = ticket;
     this.state.apply(record);
     if (record.kind !== 'stable') return;
     for (const seq of this.images.keys()) if (seq < record.certificate.seq) this.images.delete(seq);
@@ -109,13 +116,25 @@ export class DurableStore {
     this.journal.append(record);
   }
 
-  /** Runs `action` (a send, or deleting what a record replaced) once every record appended so far is synced [D10]. */
+  /**
+   * Runs `action` — a send — once every record it may depend on is synced
+   * [D10]; actions run in the order given.
+   */
   afterSync(action: () => void): void {
-    if (!this.journal.hasUndurable && this.held.length === 0) {
+    this.after(this.bindingTicket, action);
+  }
+
+  /** Runs `action` — deleting what a record replaced — once every record appended so far is synced. */
+  afterAllSynced(action: () => void): void {
+    this.after(this.journal.lastTicket, action);
+  }
+
+  private after(ticket: number, action: () => void): void {
+    if (ticket <= this.journal.durableTicket && this.held.length === 0) {
       action();
       return;
     }
-    this.held.push({ ticket: this.journal.lastTicket, run: action });
+    this.held.push({ ticket: Math.max(ticket, this.held.at(-1)?.ticket ?? 0), run: action });
   }
 
   /** Syncs what is queued and closes the journal; image files stay for the next start. */

@@ -405,7 +405,7 @@ export class Replica {
         const { seq } = effect;
         // Older images go once the record that replaces them is synced: a crash before keeps them usable.
         if (this.store === undefined) this.checkpoints.stableAt(seq);
-        else this.store.afterSync(() => this.checkpoints.stableAt(seq));
+        else this.store.afterAllSynced(() => this.checkpoints.stableAt(seq));
         this.log.debug('stable checkpoint', { seq });
         break;
       }
