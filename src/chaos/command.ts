@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '../log.js';
 import { allScenarios, scenarioNames } from './registry.js';
 import { LOSSY_DEFAULT_DURATION_SEC } from './scenarios/lossy-network.js';
+import { RESTART_ALL_RECOVERY_LIMIT_MS } from './scenarios/restart-all.js';
 import { formatReport, runChaos } from './runner.js';
 import { defaultChaosOptions, type ChaosOptions } from './types.js';
 
@@ -41,7 +42,7 @@ interface ChaosCommandOptions {
   retransmitMs: number;
   retransmitMaxMs: number;
   recoveryTimeout: number;
-  recoveryLimit: number;
+  recoveryLimit?: number;
   verifyTimeout: number;
   downRequests: number;
   downTimeout: number;
@@ -78,7 +79,7 @@ export function addChaosCommand(program: Command): void {
     .option('--retransmit-ms <ms>', "the load client's first retransmission delay", integer(10, 60_000), d.retransmitMs)
     .option('--retransmit-max-ms <ms>', "the load client's retransmission backoff ceiling", integer(10, 600_000), d.retransmitMsMax)
     .option('--recovery-timeout <ms>', 'give up waiting for recovery after a fault after this long', integer(1, 600_000), d.recoveryTimeoutMs)
-    .option('--recovery-limit <ms>', 'recoveryMs must be below this to pass', integer(1, 600_000), d.recoveryLimitMs)
+    .option('--recovery-limit <ms>', `recoveryMs must be below this to pass (default ${d.recoveryLimitMs}; restart-all: ${RESTART_ALL_RECOVERY_LIMIT_MS}, four processes start at once)`, integer(1, 600_000))
     .option('--verify-timeout <ms>', 'bound on reading every acknowledged key back at the end', integer(1, 600_000), d.verifyTimeoutMs)
     .option('--down-requests <n>', 'lagging-replica, large-state: requests acknowledged while the replica is down', integer(1, 1_000_000_000), d.downRequests)
     .option('--down-timeout <ms>', 'bound on the load reaching --down-requests', integer(1, 86_400_000), d.downTimeoutMs)

@@ -5,9 +5,10 @@ import { killPrimary } from './scenarios/kill-primary.js';
 import { laggingReplica } from './scenarios/lagging-replica.js';
 import { largeState } from './scenarios/large-state.js';
 import { lossyNetwork } from './scenarios/lossy-network.js';
+import { restartAll } from './scenarios/restart-all.js';
 import type { Scenario } from './types.js';
 
-const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState, lossyNetwork, byzantineReplica].map((s) => [s.name, s]));
+const scenarios = new Map<string, Scenario>([killPrimary, killBackup, laggingReplica, largeState, lossyNetwork, byzantineReplica, restartAll].map((s) => [s.name, s]));
 
 export function scenarioNames(): string[] {
   return [...scenarios.keys()];

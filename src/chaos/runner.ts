@@ -48,6 +48,7 @@ export function resolveChaosOptions(partial: Partial<ChaosOptions> & { readonly 
   const options: ChaosOptions = {
     ...defaultChaosOptions,
     durationSec: scenario.defaultDurationSec ?? defaultChaosOptions.durationSec,
+    recoveryLimitMs: scenario.defaultRecoveryLimitMs ?? defaultChaosOptions.recoveryLimitMs,
     seed: randomInt(0x7fff_ffff),
     ...given,
     scenario: partial.scenario,
@@ -106,7 +107,13 @@ export async function runChaos(
   say(
     `starting ${options.replicas} replica processes on 127.0.0.1 (service ${workload.service}, checkpoint every ${protocol.checkpointInterval} batches, log window ${protocol.logWindow})`,
   );
-  const cluster = await LocalCluster.start({ replicas: options.replicas, service: workload.service, logLevel: options.logLevel, ...protocolOverrides });
+  const cluster = await LocalCluster.start({
+    replicas: options.replicas,
+    service: workload.service,
+    logLevel: options.logLevel,
+    dataDirs: scenario.dataDirs === true,
+    ...protocolOverrides,
+  });
   let load: ChaosLoad | undefined;
   let network: LossyNetwork | undefined;
   try {

@@ -170,6 +170,13 @@ export interface Scenario {
   readonly requiresViewChange: boolean;
   /** `durationSec` when none is given; default 5. */
   readonly defaultDurationSec?: number;
+  /** `recoveryLimitMs` when none is given; default 3000. */
+  readonly defaultRecoveryLimitMs?: number;
+  /**
+   * Whether every replica process gets a data directory (LocalCluster
+   * `dataDirs`), the same one at each restart: it recovers from it.
+   */
+  readonly dataDirs?: boolean;
   /**
    * Whether the runner puts a middlebox on every link (lossy-network.ts)
    * before the load starts: the replicas are restarted to dial each other

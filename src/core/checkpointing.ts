@@ -77,10 +77,16 @@ export class Checkpointing {
     if (manifest !== undefined && this.parts.log.stable.seq === cert.seq) this.stableManifest = manifest;
   }
 
-  /** After a restart: this replica's CHECKPOINT above the stable one, resent until it stabilises [D12, C5]. */
-  restoreOwn(message: CheckpointMessage): void {
+  /**
+   * After a restart: this replica's CHECKPOINT above the stable one, resent
+   * until it stabilises [D12, C5], and the manifest of its image if the
+   * runtime still holds it (then it can serve the image once stable [S3]).
+   */
+  restoreOwn(message: CheckpointMessage, manifest: CheckpointManifest | undefined): void {
+    const { ctx } = this.parts;
     this.own.set(message.seq, message);
-    this.votes.add(message.seq, this.parts.ctx.id, message.stateDigest, message.signature);
+    this.votes.add(message.seq, ctx.id, message.stateDigest, message.signature);
+    if (manifest !== undefined && bytesEqual(ctx.crypto.manifestDigest(manifest), message.stateDigest)) this.ownManifests.set(message.seq, manifest);
   }
 
   /** Own CHECKPOINTs that have not stabilised, again [C5]. */

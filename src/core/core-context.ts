@@ -31,6 +31,8 @@ export class CoreContext {
   view: View = toView(0);
   /** False from voting for `view` until its NEW-VIEW is installed. */
   viewActive = true;
+  /** While recovery restores what the journal holds: nothing it does is journaled again [D11-D14]. */
+  replaying = false;
   /** Set for a replica that lost its data: it sends nothing binding until the gate opens [D15]. */
   rejoin: RejoinGate | undefined;
   private effects: ReplicaEffect[] = [];
@@ -66,7 +68,7 @@ export class CoreContext {
 
   /** Appends `record` to the journal; every later send waits until it is synced [D10]. */
   persist(record: DurableRecord): void {
-    if (this.decide.persists(record)) this.effects.push({ type: 'persist', record });
+    if (!this.replaying && this.decide.persists(record)) this.effects.push({ type: 'persist', record });
   }
 
   send(to: ReplicaId | 'others', message: ReplicaMessage): void {

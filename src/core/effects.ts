@@ -8,7 +8,8 @@
  * MUST be on stable storage BEFORE any `send` that follows it, in this step
  * or a later one, is put on the wire (docs/DURABILITY.md D10): what a
  * replica sends binds it, and a restarted replica must not contradict it.
- * Replies and executes need not wait: they bind nothing.
+ * A `reply` waits too: it tells a client its request is decided, which a
+ * crash must not undo; executes need not wait.
  */
 import type { DurableRecord } from './durable.js';
 import type { ClientId, Digest, ReplicaId } from './ids.js';

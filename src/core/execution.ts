@@ -10,6 +10,7 @@ import { refusedReply } from './client-table.js';
 import type { CoreParts } from './core-parts.js';
 import type { ReplyMessage, Request } from './messages.js';
 import type { SeqNo } from './ordering.js';
+import type { Slot } from './slot.js';
 
 export class Execution {
   constructor(private readonly parts: CoreParts) {}
@@ -41,7 +42,9 @@ export class Execution {
       }
       log.delivered(s, decided, fresh);
       // [D7] The PRE-PREPARE record holds the requests of a batch committed here; a proven one carries its own.
-      ctx.persist(decided === pp ? { kind: 'delivered', seq: s, digest: pp.digest } : { kind: 'delivered', seq: s, digest: decided.digest, requests: decided.requests });
+      if (!(slot as Slot).deliveryJournaled) {
+        ctx.persist(decided === pp ? { kind: 'delivered', seq: s, digest: pp.digest } : { kind: 'delivered', seq: s, digest: decided.digest, requests: decided.requests });
+      }
       ctx.emit({ type: 'execute', seq: s, requests: fresh }); // [E4]
       ctx.emit({ type: 'delivered', seq: s, requests: fresh.length });
       viewChange.progressed(oldest === undefined ? undefined : ctx.now - oldest);

@@ -23,19 +23,26 @@ export interface Recovered {
    * initial state and state transfer fetches the checkpoint [D13]).
    */
   readonly image?: { readonly seq: SeqNo; readonly manifest: CheckpointManifest; readonly clientTable: readonly ClientTableEntry[] };
+  /**
+   * Manifests of the images of this replica's own checkpoints above the
+   * stable one that the runtime still holds [D12]: once one becomes stable
+   * by others' votes, this replica can serve it without executing up to it.
+   */
+  readonly ownImages?: ReadonlyMap<SeqNo, CheckpointManifest>;
 }
 
 /** Restores the core's modules from `recovered` [D11-D14]; the effects it emits come out of the first step. */
 export function recover(parts: CoreParts, recovered: Recovered): void {
   const { ctx, log, clients, agreement, checkpoints, viewChange, execution } = parts;
   const { state, image } = recovered;
+  ctx.replaying = true; // what follows is in the journal already
   if (image !== undefined) {
     assert(image.seq === state.stable.seq, `image ${image.seq} is not the stable checkpoint ${state.stable.seq}`);
     clients.restore(image.clientTable); // [D11]
     log.restartAfter(image.seq);
   }
   checkpoints.restoreStable(state.stable, image?.manifest); // [D11, D13]
-  for (const message of state.ownCheckpoints.values()) checkpoints.restoreOwn(message); // [D12]
+  for (const message of state.ownCheckpoints.values()) checkpoints.restoreOwn(message, recovered.ownImages?.get(message.seq)); // [D12]
   viewChange.restore(state); // [D12]
   let highest = log.stable.seq;
   for (const [seq, durable] of state.slots()) {
@@ -43,6 +50,7 @@ export function recover(parts: CoreParts, recovered: Recovered): void {
     slot.certificate = durable.certificate; // [D12] a later VIEW-CHANGE proves what this replica prepared
     if (durable.delivered !== undefined) {
       slot.proven = durable.delivered; // [D14] runs again, in order
+      slot.deliveryJournaled = true;
       if (seq > highest) highest = seq; // decided: a primary never proposes at it again
     }
     const pp = durable.prePrepare;
@@ -53,4 +61,5 @@ export function recover(parts: CoreParts, recovered: Recovered): void {
   }
   if (ctx.viewActive) agreement.proposeAfter(Math.max(highest, log.lastDelivered) as SeqNo); // [D12]
   execution.deliver(); // [D14]
+  ctx.replaying = false;
 }

@@ -24,8 +24,10 @@ export class Slot {
   delivered = false;
   /** The batch delivered here, and its digest: kept across views to serve LOG-REQUESTs and check NEW-VIEWs. */
   deliveredBatch: { readonly digest: Digest; readonly requests: readonly Request[] } | undefined;
-  /** Proven committed by f + 1 replicas' LOG-ENTRIES, without this replica's votes [S15]. */
+  /** Proven committed by f + 1 replicas' LOG-ENTRIES, without this replica's votes [S15], or by its own journal [D14]. */
   proven: { readonly digest: Digest; readonly requests: readonly Request[] } | undefined;
+  /** Its delivery is in the journal already (restored from it): delivering it again journals nothing [D14]. */
+  deliveryJournaled = false;
   /** Tick at which this replica last answered each peer's retransmission for this slot [R8]. */
   helpedAt = new Map<ReplicaId, number>();
   /**

@@ -61,7 +61,9 @@ export class Checkpoints {
   constructor(private readonly init: CheckpointsInit) {
     const { logWindow, checkpointInterval, chunksInFlightMax } = init.options;
     this.readsMax = 2 * chunksInFlightMax;
-    this.images = new CheckpointImages<KeptImage>(Math.floor(logWindow / checkpointInterval) + 1, (image) => this.drop(image));
+    // A data directory keeps the old stable image while a fetched one installs, until the new stable record is synced.
+    const extra = init.durable === undefined ? 0 : 1;
+    this.images = new CheckpointImages<KeptImage>(Math.floor(logWindow / checkpointInterval) + 1 + extra, (image) => this.drop(image));
   }
 
   /** Queues a snapshot of the service state right behind batch `seq`, just handed to the executor [S1]. */
@@ -178,16 +180,17 @@ export class Checkpoints {
       throw error;
     }
     // Kept only now: a later stable checkpoint could otherwise delete the file being restored from.
-    // The installed checkpoint becomes the stable one, so the images below it go first.
-    this.images.stableAt(seq);
+    // The installed checkpoint becomes the stable one, so the images below it go first — in a data
+    // directory only once the record of the new stable checkpoint is synced (the stable-checkpoint effect):
+    // a crash before must find the old one's image [D11].
+    if (this.init.durable === undefined) this.images.stableAt(seq);
     if (!this.keep(seq, image)) throw new ClosedError('replica');
     if (image instanceof FileImage) await this.init.durable?.kept(seq, image);
     return clientTable;
   }
 
-  /** Keeps the stable checkpoint's image a restart found in the data directory, to serve it [D11]. */
+  /** Keeps an image a restart found in the data directory — the stable checkpoint's or a later own one — to serve it [D11, D12]. */
   adopt(seq: SeqNo, image: FileImage): void {
-    this.images.stableAt(seq);
     this.keep(seq, image);
   }
 

@@ -7,7 +7,7 @@
  * checkpoint's image, checked chunk by chunk before the service is restored
  * from it [D11, D13].
  */
-import { open } from 'node:fs/promises';
+import { access, open } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { chunkDigest } from '../checkpoint/chunks.js';
 import { CheckpointDirectory } from '../checkpoint/directory.js';
@@ -22,7 +22,32 @@ import { Journal } from '../storage/journal.js';
 import type { ImageRecord } from '../storage/records.js';
 import type { WireLimits } from '../wire/codec.js';
 
-/** A journal segment grown past this is rotated at the next stable checkpoint [D8]. */
+/**
+ * Decoder limits for the journal: what this replica wrote itself, under
+ * whatever options it ran with then (an operator may have lowered a limit
+ * since, or an image outgrew checkpointBytesMax). The frame length bounds
+ * every record and CRCs guard the bytes, so only the cluster size stays.
+ */
+export function journalLimits(limits: WireLimits): WireLimits {
+  const unbounded = 2 ** 31 - 1;
+  return {
+    batchRequestsMax: unbounded,
+    batchBytesMax: unbounded,
+    requestBytesMax: unbounded,
+    replyBytesMax: unbounded,
+    viewChangeBytesMax: unbounded,
+    newViewBytesMax: unbounded,
+    logWindow: unbounded,
+    replicas: limits.replicas,
+    chunkBytes: unbounded,
+    manifestChunksMax: unbounded,
+    logEntriesMax: unbounded,
+    clientSessionsMax: unbounded,
+    clientReplyCacheBytesMax: unbounded,
+  };
+}
+
+/** A journal segment grown past this is rotated at the next stable checkpoint or view change [D8]. */
 const ROTATE_BYTES = 8 * 1024 * 1024;
 const IMAGES_FOLDER = 'checkpoints';
 
@@ -32,6 +57,8 @@ export interface StoredState {
   readonly state: DurableState;
   /** The stable checkpoint's image, sound and ready to restore from [D11]; undefined if there is none [D13]. */
   readonly image: FileImage | undefined;
+  /** Images of checkpoints above the stable one whose files are there: this replica's own, to serve once stable [D12]. */
+  readonly laterImages: ReadonlyMap<SeqNo, FileImage>;
   /** Whether the directory held a journal (a restart) rather than nothing (a first start, or a lost disk [D15]). */
   readonly restarted: boolean;
 }
@@ -77,7 +104,7 @@ export class DurableStore {
   static async open(init: DurableStoreInit): Promise<{ store: DurableStore; stored: StoredState }> {
     const { dataDir, limits, log } = init;
     const restarted = await Journal.exists(dataDir);
-    const opened = await Journal.open(dataDir, { limits, onFatal: init.onFatal });
+    const opened = await Journal.open(dataDir, { limits: journalLimits(limits), onFatal: init.onFatal });
     if (opened.truncatedBytes > 0) log.warn('journal ended in a torn write (a crash before its sync); cut off', { bytes: opened.truncatedBytes });
     const images = new Map<SeqNo, ImageRecord>();
     const state = new DurableState();
@@ -90,7 +117,12 @@ export class DurableStore {
     const directory = await CheckpointDirectory.openKeeping(join(dataDir, IMAGES_FOLDER), new Set([...images.values()].map((r) => r.file)));
     const store = new DurableStore(opened.journal, directory, dataDir, state, images);
     const image = stable === 0 ? undefined : await store.soundImage(images.get(stable), state, log);
-    return { store, stored: { state, image, restarted } };
+    const laterImages = new Map<SeqNo, FileImage>();
+    for (const [seq, record] of images) {
+      const path = join(directory.path, record.file);
+      if (seq > stable && (await exists(path))) laterImages.set(seq, new FileImage(record.manifest, record.clientTable, path));
+    }
+    return { store, stored: { state, image, laterImages, restarted } };
   }
 
   /** Appends a core record [D1-D7]; at a stable checkpoint, forgets images below it and may rotate [D8]. */
@@ -98,9 +130,11 @@ export class DurableStore {
     const ticket = this.journal.append(record);
     if (record.kind !== 'delivered' && record.kind !== 'stable') this.bindingTicket = ticket;
     this.state.apply(record);
-    if (record.kind !== 'stable') return;
-    for (const seq of this.images.keys()) if (seq < record.certificate.seq) this.images.delete(seq);
-    if (this.journal.segmentBytes > ROTATE_BYTES) this.journal.rotate([...this.state.records(), ...this.images.values()]);
+    if (record.kind === 'stable') for (const seq of this.images.keys()) if (seq < record.certificate.seq) this.images.delete(seq);
+    // [D8] At the records that make earlier ones obsolete: a stable checkpoint, or a view change
+    // (a long one, without checkpoints, must not grow the journal without bound).
+    const compacts = record.kind === 'stable' || record.kind === 'view-change' || record.kind === 'new-view' || record.kind === 'view-installed';
+    if (compacts && this.journal.segmentBytes > ROTATE_BYTES) this.journal.rotate([...this.state.records(), ...this.images.values()]);
   }
 
   /**
@@ -117,8 +151,8 @@ export class DurableStore {
   }
 
   /**
-   * Runs `action` — a send — once every record it may depend on is synced
-   * [D10]; actions run in the order given.
+   * Runs `action` — a send or a reply — once every record it may depend on
+   * is synced [D10]; actions run in the order given.
    */
   afterSync(action: () => void): void {
     this.after(this.bindingTicket, action);
@@ -182,6 +216,15 @@ async function imageProblem(image: FileImage, certified: Uint8Array): Promise<st
     return `unreadable: ${String(error)}`;
   }
   return undefined;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** fsync of a file or folder: what was written to it survives a power cut. */

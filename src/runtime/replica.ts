@@ -28,7 +28,7 @@ import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
 import { decodeMessage, encodeMessage, oversizedRequest, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
 import { Checkpoints } from './checkpoints.js';
-import { DurableStore, type StoredState } from './durable-store.js';
+import { DurableStore, journalLimits, type StoredState } from './durable-store.js';
 import { decodeClientTable } from '../wire/client-table.js';
 import { replicaCrypto } from './replica-crypto.js';
 import { ClientRegistry } from './client-registry.js';
@@ -154,11 +154,11 @@ export class Replica {
     directory: CheckpointDirectory | undefined,
     /** The data directory, if any: records, images and the sends that wait for them [D10]. */
     private readonly store: DurableStore | undefined,
-    restoredImage: { seq: SeqNo; image: FileImage } | undefined,
+    restoredImages: ReadonlyMap<SeqNo, FileImage> | undefined,
   ) {
     const durable = store === undefined ? undefined : { kept: (seq: SeqNo, image: FileImage) => store.imageKept(seq, image) };
     this.checkpoints = new Checkpoints({ executor, options, limits, directory, durable, log });
-    if (restoredImage !== undefined) this.checkpoints.adopt(restoredImage.seq, restoredImage.image);
+    for (const [seq, image] of restoredImages ?? []) this.checkpoints.adopt(seq, image);
     let rejoining = !core.status().voting;
     this.ticker = setInterval(() => {
       this.step({ type: 'tick' });
@@ -240,7 +240,7 @@ export class Replica {
       await executor.close(); // its worker thread would keep the process alive
       throw error;
     });
-    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory, store, restored?.image);
+    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory, store, restored?.images);
     log.info('replica started', { n: config.replicas.length, f: config.f, durable: store !== undefined });
     return replica;
   }
@@ -364,9 +364,16 @@ export class Replica {
         else this.store.afterSync(send); // [D10] what it binds this replica to is on disk first
         break;
       }
-      case 'reply':
-        this.clients.get(effect.clientId as ClientId)?.send(encodeMessage(effect.message));
+      case 'reply': {
+        const { clientId, message } = effect;
+        const reply = (): void => {
+          this.clients.get(clientId as ClientId)?.send(encodeMessage(message));
+        };
+        // [D10] A reply tells a client its request is decided: only once this replica's part of that (D2) is on disk.
+        if (this.store === undefined) reply();
+        else this.store.afterSync(reply);
         break;
+      }
       case 'execute':
         this.counters.requestsExecuted += effect.requests.length;
         this.executor.execute(
@@ -460,8 +467,9 @@ const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
 
 /**
  * Restores the executor from the stable checkpoint's image a restart found
- * sound [D11], and gives what the core recovers from; without an image the
- * service keeps its initial state and state transfer fetches it [D13].
+ * sound [D11], and gives what the core recovers from and the images to keep
+ * serving (that one and later ones [D12]); without an image the service
+ * keeps its initial state and state transfer fetches it [D13].
  */
 async function restore(
   stored: StoredState,
@@ -469,13 +477,14 @@ async function restore(
   options: ProtocolOptions,
   limits: WireLimits,
   log: Logger,
-): Promise<{ recovered: Recovered; image: { seq: SeqNo; image: FileImage } | undefined }> {
-  const { state, image } = stored;
+): Promise<{ recovered: Recovered; images: ReadonlyMap<SeqNo, FileImage> }> {
+  const { state, image, laterImages } = stored;
   if (stored.restarted) log.info('recovering from the data directory', { view: state.view, stableCheckpoint: state.stable.seq, slots: state.slots().length });
-  if (image === undefined) return { recovered: { state }, image: undefined };
+  const ownImages = new Map([...laterImages].map(([seq, later]) => [seq, later.manifest]));
+  if (image === undefined) return { recovered: { state, ownImages }, images: laterImages };
   const seq = state.stable.seq;
-  const clientTable = decodeClientTable(image.clientTable, limits);
+  const clientTable = decodeClientTable(image.clientTable, journalLimits(limits));
   assert(clientTable !== undefined, `client table of the kept checkpoint ${seq} does not decode although its chunks match`);
   await executor.restoreFromFile(image.path, options.chunkBytes);
-  return { recovered: { state, image: { seq, manifest: image.manifest, clientTable } }, image: { seq, image } };
+  return { recovered: { state, image: { seq, manifest: image.manifest, clientTable }, ownImages }, images: new Map([[seq, image], ...laterImages]) };
 }

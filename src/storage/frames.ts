@@ -13,13 +13,17 @@
  * holds) never read as a frame: a zero-length frame would have CRC 0 and
  * pass its check.
  *
- * A writer that syncs in groups ends each group with a marker frame
- * ({@link groupEnd}: tag 0, then the u64 offset where the group starts;
- * records start with a version byte of 1 or more). The markers are how a
- * reader tells a torn last group from a record that went bad later.
+ * A writer that syncs in groups starts each segment with a marker frame
+ * carrying a random salt ({@link segmentStart}) and ends each group with
+ * one ({@link groupEnd}) holding the offset where the group starts and the
+ * salt (markers start with a 0 byte; records with a version of 1 or more).
+ * The markers are how a reader tells a torn last group from a record that
+ * went bad later; the salt keeps bytes a client chose — its operations
+ * inside records — from passing for a marker.
  */
 import { crc32 } from 'node:zlib';
 import { assert } from '../core/assert.js';
+import { bytesEqual } from '../core/ids.js';
 
 /** Length and CRC in front of every payload. */
 export const FRAME_HEADER_BYTES = 8;
@@ -40,6 +44,8 @@ export interface ParsedFrames {
   readonly payloads: Uint8Array[];
   /** Where each payload's frame starts in the input. */
   readonly offsets: number[];
+  /** The segment's salt, if it starts with a valid segment-start marker. */
+  readonly salt?: Uint8Array;
   /** Bytes the valid frames take: where the first bad frame (if any) starts. */
   readonly validBytes: number;
   readonly tail: FramesTail;
@@ -47,16 +53,33 @@ export interface ParsedFrames {
   readonly corruptAt?: number;
 }
 
-/** First payload byte of a group-end marker; a record's first byte (its version) is never 0. */
-const GROUP_END_TAG = 0;
-const GROUP_END_BYTES = 1 + 8;
+/** First payload byte of a marker; a record's first byte (its version) is never 0. */
+const MARKER_TAG = 0;
+const SEGMENT_START = 1;
+const GROUP_END = 2;
+/** Bytes of a segment's salt: random, so no bytes written before the segment existed can carry it. */
+export const SALT_BYTES = 8;
+const SEGMENT_START_BYTES = 2 + SALT_BYTES;
+const GROUP_END_BYTES = 2 + 8 + SALT_BYTES;
 
-/** The marker that ends a group of frames written and synced together, the first of which starts at `groupStart`. */
-export function groupEnd(groupStart: number): Uint8Array {
+/** The marker a segment starts with, carrying its `salt`. */
+export function segmentStart(salt: Uint8Array): Uint8Array {
+  assert(salt.length === SALT_BYTES, 'salt size');
+  return frame(Uint8Array.of(MARKER_TAG, SEGMENT_START, ...salt));
+}
+
+/**
+ * The marker that ends a group of frames written and synced together, the
+ * first of which starts at `groupStart`, in the segment salted with `salt`.
+ */
+export function groupEnd(groupStart: number, salt: Uint8Array): Uint8Array {
   assert(Number.isSafeInteger(groupStart) && groupStart >= 0, `group start ${groupStart}`);
+  assert(salt.length === SALT_BYTES, 'salt size');
   const payload = new Uint8Array(GROUP_END_BYTES);
-  payload[0] = GROUP_END_TAG;
-  new DataView(payload.buffer).setBigUint64(1, BigInt(groupStart), true);
+  payload[0] = MARKER_TAG;
+  payload[1] = GROUP_END;
+  new DataView(payload.buffer).setBigUint64(2, BigInt(groupStart), true);
+  payload.set(salt, 2 + 8);
   return frame(payload);
 }
 
@@ -79,40 +102,53 @@ export function frame(payload: Uint8Array): Uint8Array {
  *   the last group, which a crash cut before its sync returned (the kernel
  *   may even have written that group's pages out of order, so valid frames
  *   of the same group may follow): cut off at `validBytes`;
- * - `corrupt`: a complete later group — a group-end marker whose group
- *   starts after the bad frame and reads valid from its start to the
- *   marker — follows it, so the bad frame was once synced: a record in the
- *   middle went bad, and nothing after it may be trusted.
+ * - `corrupt`: a complete later group — a group-end marker with the
+ *   segment's salt whose group starts after the bad frame and reads valid
+ *   from its start to the marker — follows it, so the bad frame was once
+ *   synced: a record in the middle went bad, and nothing after it may be
+ *   trusted.
  *
- * Group-end markers are not returned among the payloads. The search for a
- * later group tries every offset after the bad frame, so a damaged length
- * field cannot hide what lies behind it; a marker planted inside a record
- * counts only if a valid chain of frames leads to it from the offset it names.
+ * A bad first frame followed by any valid frame is `corrupt` too: it is
+ * where the salt is, and only damage after the sync leaves frames behind it.
+ * Markers are not returned among the payloads. The search for a later
+ * group tries every offset after the bad frame, so a damaged length field
+ * cannot hide what lies behind it; a marker planted inside a record does not
+ * know the salt.
  */
 export function parseFrames(bytes: Uint8Array): ParsedFrames {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const payloads: Uint8Array[] = [];
   const offsets: number[] = [];
+  const first = frameAt(bytes, view, 0);
+  const salt = first !== undefined && isMarker(first, SEGMENT_START, SEGMENT_START_BYTES) ? first.subarray(2) : undefined;
+  const found = salt === undefined ? {} : { salt };
   let at = 0;
   for (let payload = frameAt(bytes, view, at); payload !== undefined; payload = frameAt(bytes, view, at)) {
-    if (!isGroupEnd(payload)) {
+    if (payload[0] !== MARKER_TAG) {
       payloads.push(payload);
       offsets.push(at);
     }
     at += FRAME_HEADER_BYTES + payload.length;
   }
-  if (at === bytes.length) return { payloads, offsets, validBytes: at, tail: 'clean' };
-  for (let candidate = at + 1; candidate + FRAME_HEADER_BYTES < bytes.length; candidate++) {
-    const payload = frameAt(bytes, view, candidate);
-    if (payload === undefined || !isGroupEnd(payload)) continue;
-    const start = Number(new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(1, true));
-    if (start > at && start <= candidate && chainsTo(bytes, view, start, candidate)) return { payloads, offsets, validBytes: at, tail: 'corrupt', corruptAt: at };
+  if (at === bytes.length) return { payloads, offsets, validBytes: at, tail: 'clean', ...found };
+  // A bad first frame with anything valid after it: the segment's start (and salt) went bad after it was
+  // synced — a crash tearing a new segment's first group leaves nothing behind it.
+  if (at === 0) {
+    for (let candidate = 1; candidate + FRAME_HEADER_BYTES < bytes.length; candidate++) {
+      if (frameAt(bytes, view, candidate) !== undefined) return { payloads, offsets, validBytes: 0, tail: 'corrupt', corruptAt: 0 };
+    }
   }
-  return { payloads, offsets, validBytes: at, tail: 'torn' };
+  for (let candidate = at + 1; salt !== undefined && candidate + FRAME_HEADER_BYTES < bytes.length; candidate++) {
+    const payload = frameAt(bytes, view, candidate);
+    if (payload === undefined || !isMarker(payload, GROUP_END, GROUP_END_BYTES) || !bytesEqual(payload.subarray(2 + 8), salt)) continue;
+    const start = Number(new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getBigUint64(2, true));
+    if (start > at && start <= candidate && chainsTo(bytes, view, start, candidate)) return { payloads, offsets, validBytes: at, tail: 'corrupt', corruptAt: at, ...found };
+  }
+  return { payloads, offsets, validBytes: at, tail: 'torn', ...found };
 }
 
-function isGroupEnd(payload: Uint8Array): boolean {
-  return payload.length === GROUP_END_BYTES && payload[0] === GROUP_END_TAG;
+function isMarker(payload: Uint8Array, kind: number, length: number): boolean {
+  return payload.length === length && payload[0] === MARKER_TAG && payload[1] === kind;
 }
 
 /** Whether valid frames lead from `from` exactly to `to`. */

@@ -19,7 +19,8 @@ import { dirname, join, resolve } from 'node:path';
 import { assert } from '../core/assert.js';
 import { StoreCorruptError } from '../errors.js';
 import type { WireLimits } from '../wire/codec.js';
-import { frame, groupEnd, parseFrames, type ParsedFrames } from './frames.js';
+import { frame, groupEnd, parseFrames, SALT_BYTES, segmentStart, type ParsedFrames } from './frames.js';
+import { randomBytes } from 'node:crypto';
 import { decodeRecord, encodeRecord } from './record-codec.js';
 import type { JournalRecord } from './records.js';
 
@@ -91,6 +92,8 @@ export class Journal {
     private handle: FileHandle,
     private segment: number,
     private segmentBytes_: number,
+    /** The current segment's salt, in each group-end marker (frames.ts). */
+    private salt: Uint8Array,
   ) {}
 
   /**
@@ -119,8 +122,9 @@ export class Journal {
     const file = join(dir, segmentName(segment));
     if (newest === undefined) {
       const handle = await open(file, 'wx');
+      const { salt, bytes } = await startSegment(handle);
       await settle(handle, dir, leftovers);
-      return { journal: new Journal(dir, options.onFatal, handle, segment, 0), records: [], file, truncatedBytes: 0 };
+      return { journal: new Journal(dir, options.onFatal, handle, segment, bytes, salt), records: [], file, truncatedBytes: 0 };
     }
     const bytes = await readFile(file);
     const parsed = parseFrames(bytes);
@@ -130,8 +134,15 @@ export class Journal {
     const records = decodeAll(file, parsed, options.limits);
     const truncatedBytes = bytes.length - parsed.validBytes;
     const handle = await open(file, 'r+');
+    if (parsed.salt === undefined) {
+      // The crash tore the segment's very first group: nothing in it was ever synced.
+      await handle.truncate(0);
+      const { salt, bytes: start } = await startSegment(handle);
+      await settle(handle, dir, leftovers);
+      return { journal: new Journal(dir, options.onFatal, handle, segment, start, salt), records, file, truncatedBytes };
+    }
     await settle(handle, dir, leftovers, truncatedBytes > 0 ? parsed.validBytes : undefined);
-    const journal = new Journal(dir, options.onFatal, handle, segment, parsed.validBytes);
+    const journal = new Journal(dir, options.onFatal, handle, segment, parsed.validBytes, parsed.salt);
     return { journal, records, file, truncatedBytes };
   }
 
@@ -266,9 +277,9 @@ export class Journal {
   private async commit(group: readonly Pending[]): Promise<void> {
     const lastRotation = group.findLastIndex((pending) => pending.rotate);
     const frames = group.slice(Math.max(lastRotation, 0)).flatMap((pending) => pending.frames);
-    // The marker that ends the group says where it starts: how a reader tells a torn tail from corruption.
-    const bytes = Buffer.concat([...frames, groupEnd(lastRotation < 0 ? this.segmentBytes_ : 0)]);
     if (lastRotation < 0) {
+      // The marker that ends the group says where it starts: how a reader tells a torn tail from corruption.
+      const bytes = Buffer.concat([...frames, groupEnd(this.segmentBytes_, this.salt)]);
       await writeAll(this.handle, bytes, this.segmentBytes_);
       this.bytesWritten_ += bytes.length;
       this.segmentBytes_ += bytes.length;
@@ -276,6 +287,8 @@ export class Journal {
       this.syncs_++;
       return;
     }
+    const salt = newSalt();
+    const bytes = Buffer.concat([segmentStart(salt), ...frames, groupEnd(0, salt)]);
     const next = this.segment + 1;
     const file = join(this.dir, segmentName(next));
     const temporary = `${file}.tmp`;
@@ -297,6 +310,7 @@ export class Journal {
     const oldFile = join(this.dir, segmentName(this.segment));
     this.handle = handle;
     this.segment = next;
+    this.salt = salt;
     this.segmentBytes_ = bytes.length;
     await old.close();
     await unlink(oldFile);
@@ -360,6 +374,19 @@ async function settle(handle: FileHandle, dir: string, leftovers: readonly strin
     await handle.close();
     throw error;
   }
+}
+
+/** A new random salt: client bytes written into records cannot know it (frames.ts). */
+function newSalt(): Uint8Array {
+  return new Uint8Array(randomBytes(SALT_BYTES));
+}
+
+/** Writes a new segment's first group (its salted start marker) into the empty file `handle`; the caller syncs. */
+async function startSegment(handle: FileHandle): Promise<{ salt: Uint8Array; bytes: number }> {
+  const salt = newSalt();
+  const start = Buffer.concat([segmentStart(salt), groupEnd(0, salt)]);
+  await writeAll(handle, start, 0);
+  return { salt, bytes: start.length };
 }
 
 /** Decodes every payload, or throws naming the first that does not decode and its offset in `file`. */

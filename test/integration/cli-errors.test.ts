@@ -151,7 +151,7 @@ describe('bafomet command-line errors', { timeout: 60_000 }, () => {
     await journal.close();
     const file = join(dataDir, 'journal-1.log');
     const damaged = await readFile(file);
-    damaged[10]! ^= 0x01; // inside the first record: the two later groups show it was synced once
+    damaged[10]! ^= 0x01; // in the marker that starts the segment: the later groups show it was synced once
     await writeFile(file, damaged);
     const run = bafomet(['replica', '--config', configPath, '--id', '1', '--data-dir', dataDir]);
     assert.equal(await exitCode(run), EXIT.environment);

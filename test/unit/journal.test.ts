@@ -8,7 +8,7 @@ import type { Request } from '../../src/core/messages.js';
 import { defaultProtocolOptions } from '../../src/core/options.js';
 import type { RequestNo, SeqNo, View } from '../../src/core/ordering.js';
 import { StoreCorruptError } from '../../src/errors.js';
-import { FRAME_HEADER_BYTES, frame, groupEnd, parseFrames } from '../../src/storage/frames.js';
+import { FRAME_HEADER_BYTES, frame, groupEnd, parseFrames, segmentStart } from '../../src/storage/frames.js';
 import { Journal, type OpenedJournal } from '../../src/storage/journal.js';
 import { encodeRecord } from '../../src/storage/record-codec.js';
 import type { JournalRecord } from '../../src/storage/records.js';
@@ -83,8 +83,11 @@ async function journalWith(rs: readonly JournalRecord[]): Promise<string> {
   return dir;
 }
 
+const SALT = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
 /** Bytes of a group holding one record: its frame and the group-end marker. */
-const groupBytes = (r: JournalRecord, start: number): number => frame(encodeRecord(r)).length + groupEnd(start).length;
+const groupBytes = (r: JournalRecord): number => frame(encodeRecord(r)).length + groupEnd(0, SALT).length;
+/** Bytes of a new segment's first group: its salted start marker. */
+const headerBytes = segmentStart(SALT).length + groupEnd(0, SALT).length;
 
 describe('frames', () => {
   const a = frame(Uint8Array.of(1, 2, 3));
@@ -112,34 +115,43 @@ describe('frames', () => {
     assert.deepEqual({ ...parseFrames(zeros), payloads: [] }, { payloads: [], offsets: [0, a.length], validBytes: both.length, tail: 'torn' });
   });
 
+  const header = Uint8Array.of(...segmentStart(SALT), ...groupEnd(0, SALT));
+
   it('calls a bad frame followed by a complete later group corruption, wherever the damage is', () => {
-    const first = Uint8Array.of(...a, ...groupEnd(0));
-    const twoGroups = Uint8Array.of(...first, ...b, ...groupEnd(first.length));
-    for (let at = 0; at < a.length; at++) {
+    const first = Uint8Array.of(...header, ...a, ...groupEnd(header.length, SALT));
+    const twoGroups = Uint8Array.of(...first, ...b, ...groupEnd(first.length, SALT));
+    for (let at = header.length; at < header.length + a.length; at++) {
       const damaged = Uint8Array.of(...twoGroups);
       damaged[at]! ^= 0x10;
       const parsed = parseFrames(damaged);
       assert.equal(parsed.tail, 'corrupt', `damage at ${at}`);
-      assert.equal(parsed.corruptAt, 0);
-      assert.equal(parsed.validBytes, 0);
+      assert.equal(parsed.corruptAt, header.length);
+      assert.equal(parsed.validBytes, header.length);
+      assert.deepEqual(parsed.salt, SALT);
     }
   });
 
   it('calls a bad frame followed only by frames of its own group a torn tail (pages written out of order)', () => {
-    const oneGroup = Uint8Array.of(...a, ...b, ...groupEnd(0));
-    for (let at = 0; at < a.length; at++) {
+    const oneGroup = Uint8Array.of(...header, ...a, ...b, ...groupEnd(header.length, SALT));
+    for (let at = header.length; at < header.length + a.length; at++) {
       const damaged = Uint8Array.of(...oneGroup);
       damaged[at]! ^= 0x10;
       assert.equal(parseFrames(damaged).tail, 'torn', `damage at ${at}`);
     }
   });
 
-  it('ignores a group-end marker planted inside a record that no chain of frames leads to', () => {
-    const planted = frame(Uint8Array.of(1, ...groupEnd(1000)));
-    const bytes = Uint8Array.of(...a, ...planted, ...groupEnd(0));
-    const damaged = Uint8Array.of(...bytes);
-    damaged[0]! ^= 0x10;
-    assert.equal(parseFrames(damaged).tail, 'torn');
+  it('a later group planted by a client inside a record, without the salt, does not make a tear corruption', () => {
+    // Client bytes: a chain of frames ending in a group-end marker that names its start, as a real group would.
+    const forged = (start: number): Uint8Array => Uint8Array.of(...b, ...groupEnd(start, new Uint8Array(8)));
+    const record = frame(Uint8Array.of(1, ...forged(0)));
+    const groupStart = header.length + a.length + 8 + 1; // where the forged chain lands
+    const plantedRecord = frame(Uint8Array.of(1, ...forged(groupStart)));
+    for (const planted of [record, plantedRecord]) {
+      const bytes = Uint8Array.of(...header, ...a, ...planted, ...groupEnd(header.length, SALT));
+      const damaged = Uint8Array.of(...bytes);
+      damaged[header.length]! ^= 0x10;
+      assert.equal(parseFrames(damaged).tail, 'torn');
+    }
   });
 });
 
@@ -192,8 +204,8 @@ describe('journal', () => {
     const source = await journalWith(rs);
     const bytes = await readFile(join(source, 'journal-1.log'));
     const lastFrame = frame(encodeRecord(rs[2]!)).length;
-    const lastStart = bytes.length - lastFrame - groupEnd(0).length;
-    assert.equal(lastStart, groupBytes(rs[0]!, 0) + groupBytes(rs[1]!, 0));
+    const lastStart = bytes.length - lastFrame - groupEnd(0, SALT).length;
+    assert.equal(lastStart, headerBytes + groupBytes(rs[0]!) + groupBytes(rs[1]!));
     for (let cut = lastStart; cut < lastStart + lastFrame; cut++) {
       const dir = freshDir();
       await mkdir(dir);
@@ -227,7 +239,7 @@ describe('journal', () => {
     const dir = await journalWith(rs);
     const file = join(dir, 'journal-1.log');
     const bytes = await readFile(file);
-    const secondStart = groupBytes(rs[0]!, 0);
+    const secondStart = headerBytes + groupBytes(rs[0]!);
     const damaged = Uint8Array.of(...bytes);
     damaged[secondStart + FRAME_HEADER_BYTES + 5]! ^= 0x01;
     await writeFile(file, damaged);
