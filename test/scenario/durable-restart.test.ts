@@ -16,7 +16,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertSameHistories, Cluster, fastTimers, involving, prePrepare, req, where } from './harness.js';
+import { assertSameHistories, Cluster, commit, fastTimers, involving, prepare, prePrepare, req, viewChange, where } from './harness.js';
 
 const A = req(1, 1, 'A');
 const B = req(2, 1, 'B');
@@ -152,6 +152,57 @@ describe('restart from the journal', () => {
       run();
       assert.ok(c.status(1).view >= 1, 'Y was ordered in a later view');
       for (const r of [0, 1, 2]) assert.deepEqual(c.history(r)[0], { seq: 1, requests: ['c1#1'] }, `r${r} executes X at s1, as r3 did`);
+    });
+  }
+});
+
+/**
+ * Found by an adversarial review: a replica counts its own COMMIT, executes
+ * and replies before its prepared record (D2) is synced. Had the reply gone
+ * out at once, a power cut before the sync would erase the certificate at
+ * the one correct replica besides the (then partitioned) primary that had
+ * it, while the client, with a Byzantine replica's matching reply, holds
+ * f + 1 replies: a view change without either then puts another batch at
+ * s1. Replies wait for the sync (D10): the client never sees X acknowledged.
+ * n = 4, r3 Byzantine (the test speaks for it), r1's disk syncs only when told.
+ */
+describe('a reply waits for the records it depends on (D10)', () => {
+  for (const repliesWait of [true, false]) {
+    it(`${repliesWait ? 'replies after the sync' : 'replies before the sync (the old rule)'}: ${repliesWait ? 'nothing acknowledged is lost' : 'an acknowledged request is lost'}`, () => {
+      const c = new Cluster({ n: 4, options: fastTimers, byzantine: [3] });
+      c.blackhole(involving(3));
+      c.holdSyncs(1, repliesWait);
+      const X = req(1, 1, 'X');
+      const unblock = c.blockWhere(where({ type: 'pre-prepare', to: 2 }));
+      c.submit(X, [0]);
+      c.deliverWhere(where({ type: 'request' }));
+      c.deliverWhere(where({ type: 'pre-prepare', to: 1 }));
+      c.sync(1); // r1's PRE-PREPARE record: its PREPARE goes out
+      c.deliverWhere(where({ type: 'prepare', from: 1, to: 0 }));
+      c.inject(3, 0, prepare(0, 1, [X]));
+      c.deliverWhere(where({ type: 'prepare', from: 3, to: 0 }));
+      c.deliverWhere(where({ type: 'commit', from: 0, to: 1 }));
+      c.inject(3, 1, commit(0, 1, [X]));
+      c.deliverWhere(where({ type: 'commit', from: 3, to: 1 }));
+      c.inject(3, 1, prepare(0, 1, [X])); // r1 prepares and commits in one step, its prepared record unsynced
+      c.deliverWhere(where({ type: 'prepare', from: 3, to: 1 }));
+      assert.deepEqual(c.history(1), [{ seq: 1, requests: ['c1#1'] }]);
+      const fromCorrect = c.replies.filter((r) => r.request === 'c1#1' && r.from !== 3).length;
+      const acknowledged = fromCorrect + 1 >= 2; // r3 sends its matching reply too
+      assert.equal(acknowledged, !repliesWait);
+      c.restart(1); // power cut before the sync
+      c.syncAtOnce(1);
+      unblock();
+      c.blackhole(involving(0));
+      c.submit(req(2, 1, 'Y'), [1, 2]);
+      c.inject(3, [1, 2], viewChange({ newView: 1, replica: 3 }));
+      c.runUntil((c) => c.status(2).view === 1 && c.status(2).viewActive, 300, { replicas: [1, 2] });
+      c.inject(3, [1, 2], prepare(1, 1, [req(2, 1, 'Y')]));
+      c.inject(3, [1, 2], commit(1, 1, [req(2, 1, 'Y')]));
+      c.runUntil((c) => c.history(2).length >= 1, 300, { replicas: [1, 2] });
+      assert.deepEqual(c.history(2)[0], { seq: 1, requests: ['c2#1'] }, 'the new view put Y at s1');
+      // Y at s1 is harmless only if no client was told X was decided there.
+      assert.equal(acknowledged, !repliesWait);
     });
   }
 });

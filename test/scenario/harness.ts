@@ -413,8 +413,14 @@ interface ReplicaNode {
   core: ReplicaCore;
   readonly service: AppendLog;
   readonly history: ExecutedBatch[];
-  /** Every record the core persisted, in order: a disk that syncs at once and never fails. */
+  /** Every record the core persisted and the disk synced, in order. */
   readonly journal: DurableRecord[];
+  /**
+   * With {@link Cluster.holdSyncs}: records persisted but not synced yet,
+   * and the sends and replies waiting for them (D10); a restart loses both.
+   * Without it the disk syncs at once.
+   */
+  disk: { readonly unsynced: DurableRecord[]; readonly held: (() => void)[]; readonly repliesWait: boolean } | undefined;
   /** Execute and checkpoint effects handed out and not yet answered, in order. */
   readonly jobs: Job[];
   /** Kept checkpoint images by sequence number [S3]. */
@@ -502,6 +508,7 @@ export class Cluster {
         service: new AppendLog(),
         history: [],
         journal: [],
+        disk: undefined,
         jobs: [],
         images: new Map(),
         fetching: undefined,
@@ -694,6 +701,7 @@ export class Cluster {
     this.drop(involving(i));
     node.jobs.length = 0;
     node.fetching = undefined;
+    if (node.disk !== undefined) node.disk = { unsynced: [], held: [], repliesWait: node.disk.repliesWait }; // lost with the power
     const init = { id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), recovering: true };
     if (mode !== 'durable') {
       node.journal.length = 0;
@@ -721,8 +729,35 @@ export class Cluster {
       const recovered = image === undefined ? { state } : { state, image: { seq: stable, manifest: image.manifest, clientTable: table } };
       node.core = new ReplicaCore({ ...init, recovered });
     }
+    // With a disk that syncs late, executions a crash undid are judged by what clients saw (the test's
+    // replies), not as first executions; otherwise every execution counts, even one a crash lost.
+    if (node.disk !== undefined) this.forgetExecutionsAbove(i, node.installedAt);
     this.trace.push(`r${i} restarts ${mode}`);
     this.step(i, { type: 'tick' });
+  }
+
+  /**
+   * Replica i's disk syncs only when the test calls {@link sync}: until
+   * then its sends wait, and its replies too unless `repliesWait` is false
+   * (the rule before an adversarial review found that an acknowledged
+   * request could be lost).
+   */
+  holdSyncs(i: number, repliesWait = true): void {
+    this.node(i).disk = { unsynced: [], held: [], repliesWait };
+  }
+
+  /** Replica i's disk syncs at once again (after syncing what waits). */
+  syncAtOnce(i: number): void {
+    this.sync(i);
+    this.node(i).disk = undefined;
+  }
+
+  /** Replica i's disk syncs what was persisted; what waited for it goes out, in order. */
+  sync(i: number): void {
+    const disk = this.node(i).disk;
+    assert.ok(disk !== undefined, `r${i} syncs at once`);
+    this.node(i).journal.push(...disk.unsynced.splice(0));
+    for (const send of disk.held.splice(0)) send();
   }
 
   /** Holds back (`true`) or resumes (`false`) the `executed` answers of replica i. */
@@ -1023,6 +1058,13 @@ export class Cluster {
   private apply(i: number, effects: readonly ReplicaEffect[]): void {
     const node = this.node(i);
     for (const effect of effects) {
+      const disk = node.disk;
+      // [D10] Sends (and, unless the test says otherwise, replies) wait for the records persisted before them.
+      const waits = effect.type === 'send' || (effect.type === 'reply' && disk?.repliesWait === true);
+      if (waits && disk !== undefined && (disk.unsynced.length > 0 || disk.held.length > 0)) {
+        disk.held.push(() => this.apply(i, [effect]));
+        continue;
+      }
       switch (effect.type) {
         case 'send': {
           const m = effect.message;
@@ -1095,7 +1137,7 @@ export class Cluster {
         case 'delivered':
           break;
         case 'persist':
-          node.journal.push(effect.record);
+          (disk?.unsynced ?? node.journal).push(effect.record);
           break;
         case 'diverged':
           this.trace.push(`r${i} diverged at s${effect.seq}`);
@@ -1199,6 +1241,20 @@ export class Cluster {
       requestNo: requestNo as RequestNo,
       result: new Uint8Array(Buffer.from(result, 'hex')),
     }));
+  }
+
+  /**
+   * Replica i lost its executions above `seq` in a restart: they no longer
+   * count as the first execution of their sequence numbers unless another
+   * replica made them too (what a client saw is checked by its replies).
+   */
+  private forgetExecutionsAbove(i: number, seq: number): void {
+    for (const [s, first] of this.executedAt) {
+      if (s <= seq || first.by !== i) continue;
+      const other = this.replicas.find((r) => r !== i && this.node(r).history.some((b) => b.seq === s));
+      if (other === undefined) this.executedAt.delete(s);
+      else this.executedAt.set(s, { ...first, by: other });
+    }
   }
 
   /** No two non-Byzantine replicas execute different batches at one sequence number. */
