@@ -188,6 +188,9 @@ export class DurableState {
       case 'new-view':
         this.moveTo(record.message.view, true);
         this.newView_ = record.message;
+        // Its PRE-PREPAREs are this primary's proposals in the view, even if their own records were lost
+        // in the same torn group (simulator seed 8631): it must never propose another batch at their seqs.
+        for (const pp of record.message.prePrepares) this.apply({ kind: 'pre-prepare', message: pp });
         return;
       case 'view-installed':
         this.moveTo(record.view, true);
@@ -220,16 +223,15 @@ export class DurableState {
   }
 
   /**
-   * Records that fold to this state [D8]: the stable certificate, the
-   * view, own CHECKPOINTs, then each slot's PRE-PREPAREs, certificate and
-   * delivery. A journal rotated at a stable checkpoint starts with these.
+   * Records that fold to this state [D8]: the stable certificate, own
+   * CHECKPOINTs, each slot's PRE-PREPAREs, certificate and delivery, then
+   * the view (last: a NEW-VIEW's PRE-PREPAREs would otherwise take the
+   * slots before an older view's certificate is folded). A journal rotated
+   * at a stable checkpoint starts with these.
    */
   records(): DurableRecord[] {
     const out: DurableRecord[] = [];
     if (this.stable_.seq > 0) out.push({ kind: 'stable', certificate: this.stable_ });
-    if (this.ownViewChange_ !== undefined && !this.viewActive_) out.push({ kind: 'view-change', message: this.ownViewChange_ });
-    else if (this.newView_ !== undefined) out.push({ kind: 'new-view', message: this.newView_ });
-    else if (this.view_ > 0) out.push({ kind: 'view-installed', view: this.view_ });
     for (const message of this.ownCheckpoints_.values()) out.push({ kind: 'checkpoint', message });
     for (const [seq, slot] of this.slots()) {
       const cert = slot.certificate;
@@ -247,6 +249,9 @@ export class DurableState {
         );
       }
     }
+    if (this.ownViewChange_ !== undefined && !this.viewActive_) out.push({ kind: 'view-change', message: this.ownViewChange_ });
+    else if (this.newView_ !== undefined) out.push({ kind: 'new-view', message: this.newView_ });
+    else if (this.view_ > 0) out.push({ kind: 'view-installed', view: this.view_ });
     return out;
   }
 

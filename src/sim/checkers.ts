@@ -23,11 +23,24 @@
  *   its request in the reference replay of G, and a request invoked after
  *   another one completed is ordered after it in G;
  * - bounded memory: a correct replica's early-message buffer [V9] never
- *   holds more operation bytes than {@link earlyMessageBytesBound}.
+ *   holds more operation bytes than {@link earlyMessageBytesBound};
+ * - own votes (generator 7): no correct replica puts two binding messages on
+ *   the wire that contradict each other, in one incarnation or across its
+ *   restarts from its disk (docs/DURABILITY.md D12): PRE-PREPAREs (its own or
+ *   in its NEW-VIEW), PREPAREs or COMMITs for one (view, seq) with different
+ *   digests, CHECKPOINTs for one seq with different state digests, two
+ *   different VIEW-CHANGEs for one new view, two different NEW-VIEWs for one
+ *   view. A replica restarted without its data starts afresh (D15: it
+ *   counts against f);
+ * - nothing lost (generator 7): a replica restarted from its disk resumes
+ *   from the agreed state at its image's checkpoint; and at the end of a run
+ *   held to liveness, some correct replica that is up holds the whole agreed
+ *   history, each request once: its service state is the reference replay's
+ *   after the last batch of G (the others hold prefixes of it).
  */
 import { createHash } from 'node:crypto';
 import { bytesEqual, clientKeyOf } from '../core/ids.js';
-import type { Request } from '../core/messages.js';
+import type { ReplicaMessage, Request } from '../core/messages.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { ReplicaStatus } from '../core/replica.js';
 import { ServiceRunner } from '../executor/runner.js';
@@ -42,7 +55,9 @@ export type CheckerName =
   | 'liveness'
   | 'authentication'
   | 'bounded-memory'
-  | 'bounded-work';
+  | 'bounded-work'
+  | 'own-votes'
+  | 'nothing-lost';
 
 /**
  * Full batches per sequence number of the log window that a correct
@@ -81,6 +96,7 @@ export class CheckFailure extends Error {
 const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
 const requestKey = (r: Request): string => `${r.clientId}:${r.requestNo}`;
 const stateKey = (state: Uint8Array): string => createHash('sha256').update(state).digest('hex');
+const contentKey = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('base64');
 
 interface Expected {
   readonly result: Uint8Array;
@@ -117,6 +133,12 @@ export class Checkers {
   /** The most early-message operation bytes any correct replica held. */
   earlyBytesPeak = 0;
   private readonly earlyBound: number;
+  /**
+   * Per correct replica, what its binding messages said (across its
+   * incarnations, until it restarts without its data): statement -> content
+   * and the incarnation that first said it.
+   */
+  private readonly said = new Map<number, Map<string, { readonly content: string; readonly incarnation: number }>>();
 
   constructor(
     private readonly name: (clientId: number) => string,
@@ -256,6 +278,101 @@ export class Checkers {
       throw new CheckFailure('agreement', `r${replica} installs a state at s${seq} that differs from the agreed history's`);
     }
     this.lastExecuted.set(who, seq);
+  }
+
+  /**
+   * Correct replica `replica` restarted from its disk as incarnation
+   * `incarnation`, its service restored from its image of checkpoint `seq`
+   * (docs/DURABILITY.md D11): that is the agreed state after s`seq`, and its
+   * history goes on from there. (Without an image it starts from the initial
+   * state, at 0.)
+   */
+  restored(replica: number, incarnation: number, seq: number, serviceState: Uint8Array): void {
+    if (seq > this.agreed.length) {
+      throw new CheckFailure('nothing-lost', `r${replica} restarts from an image of s${seq} before any correct replica executed s${this.agreed.length + 1}`);
+    }
+    const expected = this.checkpointStates.get(seq);
+    if (expected === undefined || expected !== stateKey(serviceState)) {
+      throw new CheckFailure('nothing-lost', `r${replica} restarts from an image of s${seq} that differs from the agreed history's state there`);
+    }
+    this.lastExecuted.set(`${replica}.${incarnation}`, seq);
+  }
+
+  /**
+   * End of a run held to liveness: correct replica `replica` (incarnation
+   * `incarnation`, up) must hold all of G, each request once: it executed
+   * (or installed) through the last batch of G, and its service state is
+   * the reference replay's there.
+   */
+  holdsEverything(replica: number, incarnation: number, serviceState: Uint8Array): void {
+    const last = this.lastExecuted.get(`${replica}.${incarnation}`) ?? 0;
+    if (last < this.agreed.length) {
+      throw new CheckFailure(
+        'nothing-lost',
+        `r${replica} ends at s${last} of ${this.agreed.length} agreed batches: what correct replicas executed is not in its final state`,
+      );
+    }
+    if (stateKey(serviceState) !== stateKey(this.reference.snapshot(this.options.chunkBytes).state)) {
+      throw new CheckFailure('nothing-lost', `r${replica}'s final service state is not the agreed history's after s${this.agreed.length}`);
+    }
+  }
+
+  /** Whether correct replica `replica` (incarnation `incarnation`) executed or installed every batch of G. */
+  caughtUp(replica: number, incarnation: number): boolean {
+    return this.lastExecutedBy(replica, incarnation) >= this.agreed.length;
+  }
+
+  /** The last batch correct replica `replica` executed or installed in incarnation `incarnation`. */
+  lastExecutedBy(replica: number, incarnation: number): number {
+    return this.lastExecuted.get(`${replica}.${incarnation}`) ?? 0;
+  }
+
+  /**
+   * Correct replica `replica` put `message` (encoded as `bytes`) on the
+   * wire: it must not contradict a binding message it sent before, in this
+   * incarnation or an earlier one restarted from its disk [D12].
+   */
+  replicaSent(replica: number, incarnation: number, message: ReplicaMessage, bytes: Uint8Array): void {
+    switch (message.type) {
+      case 'pre-prepare':
+        return this.says(replica, incarnation, `a PRE-PREPARE for (v${message.view}, s${message.seq})`, latin1(message.digest));
+      case 'prepare':
+        return this.says(replica, incarnation, `a PREPARE for (v${message.view}, s${message.seq})`, latin1(message.digest));
+      case 'commit':
+        return this.says(replica, incarnation, `a COMMIT for (v${message.view}, s${message.seq})`, latin1(message.digest));
+      case 'checkpoint':
+        return this.says(replica, incarnation, `a CHECKPOINT for s${message.seq}`, latin1(message.stateDigest));
+      case 'view-change':
+        return this.says(replica, incarnation, `a VIEW-CHANGE for v${message.newView}`, contentKey(bytes));
+      case 'new-view':
+        this.says(replica, incarnation, `a NEW-VIEW for v${message.view}`, contentKey(bytes));
+        for (const pp of message.prePrepares) this.says(replica, incarnation, `a PRE-PREPARE for (v${pp.view}, s${pp.seq})`, latin1(pp.digest));
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** Correct replica `replica` restarted without its data: what it said before no longer binds it (D15). */
+  forgetSent(replica: number): void {
+    this.said.delete(replica);
+  }
+
+  private says(replica: number, incarnation: number, statement: string, content: string): void {
+    let said = this.said.get(replica);
+    if (said === undefined) {
+      said = new Map();
+      this.said.set(replica, said);
+    }
+    const before = said.get(statement);
+    if (before === undefined) {
+      said.set(statement, { content, incarnation });
+      return;
+    }
+    if (before.content !== content) {
+      const when = before.incarnation === incarnation ? 'earlier in this incarnation' : `in incarnation ${before.incarnation}, before restarting from its disk`;
+      throw new CheckFailure('own-votes', `r${replica} (incarnation ${incarnation}) sends ${statement} that contradicts the one it sent ${when}`);
+    }
   }
 
   /** Correct replica `replica`'s service returned `results` for batch `seq` (G[seq]: `execute` checked it). */

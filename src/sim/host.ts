@@ -18,6 +18,8 @@ export interface Host {
   /** A mutant's runtime rule: a request the service threw on stops the replica, as before rollback existed. */
   readonly serviceFailureStops: boolean;
   now(): Micros;
+  /** Whether the fault phase is on (disks are slow now and then only in it). */
+  inFaultPhase(): boolean;
   /** A random stream for `purpose` (derived from the seed). */
   rng(purpose: string): Rng;
   /** Puts a frame on the wire from `from` (the real sender) presenting identity `claimed`. */

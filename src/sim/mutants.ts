@@ -11,6 +11,7 @@
  */
 import type { CoreCrypto } from '../core/crypto.js';
 import { DecisionPoints } from '../core/decision-points.js';
+import type { DurableRecord } from '../core/durable.js';
 import { replicaId, type Digest, type ReplicaId } from '../core/ids.js';
 import type { MessageLog } from '../core/message-log.js';
 import type { CheckpointCertificate, PrePrepareMessage, Request, ViewChangeMessage } from '../core/messages.js';
@@ -245,6 +246,24 @@ class UncheckedRequests extends DecisionPoints {
   }
 }
 
+/**
+ * Keeps its votes in memory only, as every replica did before durability
+ * [D1, D2]: PRE-PREPARE and prepared records never reach the journal (nor
+ * the delivered records that lean on a PRE-PREPARE record for their
+ * requests: the fold would refuse them). A replica restarted from its disk
+ * takes back its view and stable checkpoint but not what it proposed,
+ * PREPAREd or COMMITted in it: as primary it proposes other batches at the
+ * same sequence numbers, as backup it PREPAREs whatever comes, and after a
+ * power cut of the whole cluster a view change may fill an executed slot
+ * with another batch.
+ */
+class VolatileVotes extends DecisionPoints {
+  override persists(record: DurableRecord): boolean {
+    if (record.kind === 'pre-prepare' || record.kind === 'prepared') return false;
+    return record.kind !== 'delivered' || record.requests !== undefined;
+  }
+}
+
 /** A core whose decision points are `Rules` (one rule broken). */
 function mutated(Rules: new (rules: ViewChangeRules) => DecisionPoints): CoreFactory {
   return (init) => new ReplicaCore({ ...init, decisions: (rules) => new Rules(rules) });
@@ -370,6 +389,12 @@ export const MUTANTS: readonly Mutant[] = [
     description: 'take and propose client requests without checking their signatures (forwarded, proposed or relayed)',
     make: mutated(UncheckedRequests),
     bias: { backup: ['forward-forged'] },
+  },
+  {
+    name: 'volatile-votes',
+    description: 'forget its PRE-PREPAREs, PREPAREs and COMMITs on a restart (they never reach the journal)',
+    make: mutated(VolatileVotes),
+    bias: { powerLoss: 'power-cut' },
   },
   {
     name: 'service-failure-stops',

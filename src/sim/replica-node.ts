@@ -17,6 +17,7 @@ import { bytesEqual, clientId as toClientId, replicaId, SESSIONS_PER_CLIENT_KEY,
 import { SIGNATURE_BYTES, type CheckpointManifest, type ReplicaMessage, type ReplyMessage, type Request } from '../core/messages.js';
 import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
+import type { Recovered } from '../core/recovery.js';
 import { ReplicaCore, type ReplicaCoreInit, type ReplicaStatus } from '../core/replica.js';
 import { CheckpointAssembly } from '../checkpoint/assembly.js';
 import { CheckpointImage } from '../checkpoint/image.js';
@@ -27,6 +28,7 @@ import { ownsClientId } from '../net/identity.js';
 import { decodeClientTable, encodeClientTable } from '../wire/client-table.js';
 import { decodeMessage, encodeMessage } from '../wire/codec.js';
 import { batchDigest, coreInit, simCrypto, type SimKeys } from './core-api.js';
+import { SimDisk, type CrashOutcome, type Recovery } from './disk.js';
 import {
   behaviourSpec,
   type ByzContext,
@@ -47,6 +49,11 @@ export type CoreFactory = (init: ReplicaCoreInit) => ReplicaCore;
 
 export const plainCore: CoreFactory = (init) => new ReplicaCore(init);
 
+/** A send or reply held until the disk has synced every record persisted before it [D10]. */
+interface HeldSend {
+  readonly ticket: number;
+  readonly release: () => void;
+}
 
 export class ReplicaNode {
   readonly id: ReplicaId;
@@ -70,6 +77,21 @@ export class ReplicaNode {
   /** Views installed and view changes started (this incarnation and before). */
   viewsInstalled = 0;
   viewChangesStarted = 0;
+  /**
+   * Its disk (generator 7), if the seed's replicas have durable storage;
+   * undefined: in memory only (persist effects are ignored, nothing waits).
+   */
+  readonly disk: SimDisk | undefined;
+  /** Sends waiting for the disk [D10], in the order the core emitted them. */
+  private held: HeldSend[] = [];
+  /** Nesting of apply() (a checkpoint's image is taken within a step): the disk syncs after the outermost. */
+  private depth = 0;
+  /** Stable checkpoints reached (the journal is rotated at every storage.rotateEvery-th). */
+  private stableCount = 0;
+  /** Sends that had to wait for a sync. */
+  heldSends = 0;
+  /** The last batch its service ran in this incarnation (or the checkpoint it restored or installed). */
+  ranThrough = 0;
 
   constructor(
     private readonly host: Host,
@@ -82,6 +104,8 @@ export class ReplicaNode {
     this.crypto = simCrypto(keys, this.id);
     this.execRng = host.rng(`execute-${id}`);
     this.byzantine = byzantine === undefined ? undefined : new ByzantineController(host, this, byzantine.behaviours, byzantine.coalition);
+    const storage = host.scenario.storage;
+    this.disk = storage.durable ? new SimDisk(host, storage, host.rng(`disk-${id}`), (ticket) => this.onDurable(ticket)) : undefined;
     this.core = this.newCore(false);
     this.runner = new ServiceRunner(simService);
     this.images = this.newImages();
@@ -92,11 +116,12 @@ export class ReplicaNode {
     return this.byzantine === undefined;
   }
 
-  private newCore(recovering: boolean): ReplicaCore {
+  private newCore(recovering: boolean, recovered?: Recovered): ReplicaCore {
     const { n, f, options } = this.host.scenario;
     // Byzantine replicas run the real core underneath; mutants plant bugs in correct ones.
     const factory = this.byzantine === undefined ? this.factory : plainCore;
-    return factory(coreInit(this.id, n, f, options, this.crypto, recovering));
+    const init = coreInit(this.id, n, f, options, this.crypto, recovering);
+    return factory(recovered === undefined ? init : { ...init, recovered });
   }
 
   private newImages(): CheckpointImages {
@@ -104,21 +129,105 @@ export class ReplicaNode {
     return new CheckpointImages(Math.floor(logWindow / checkpointInterval) + 1);
   }
 
-  /** Crash: volatile state is gone; frames in flight to it die with its connections. */
-  crash(): void {
+  /**
+   * Crash: volatile state is gone, held sends with it; frames in flight to
+   * it die with its connections; its disk keeps what was synced and maybe
+   * part of the rest (the outcome, if it has a disk).
+   */
+  crash(): CrashOutcome | undefined {
     this.down = true;
+    this.held = [];
+    return this.disk?.crash();
   }
 
-  /** Restart with what survives a crash today: nothing (no durable storage yet); it asks the others for their state. */
-  restart(): void {
+  /**
+   * Restart. `durable`: from its disk, as a replica with a data directory
+   * (docs/DURABILITY.md D11-D14): the journal's fold, the image of its
+   * stable checkpoint if the disk holds it (the service restored from it),
+   * and the core built with `recovered`; its first step (a tick) emits what
+   * recovery does. `amnesic` (or no disk): with nothing, as a replica without
+   * a data directory or whose disk was lost (D15); it asks the others for
+   * their state. Returns what recovery read, if it read a disk.
+   */
+  restart(mode: 'durable' | 'amnesic'): Recovery | undefined {
+    const host = this.host;
     this.down = false;
     this.incarnation++;
-    this.core = this.newCore(true);
     this.runner = new ServiceRunner(simService);
     this.images = this.newImages();
     this.assembly = undefined;
     this.bound.clear();
-    this.execTail = this.host.now();
+    this.held = [];
+    this.execTail = host.now();
+    this.ranThrough = 0;
+    const disk = this.disk;
+    if (disk === undefined || mode === 'amnesic') {
+      disk?.wipe();
+      // A replica without its data may contradict what it sent before (D15): it counts against f.
+      if (this.checked) host.checkers.forgetSent(this.id);
+      this.core = this.newCore(true);
+      return undefined;
+    }
+    const recovery = disk.recover(host.limits);
+    const stable = recovery.state.stable.seq;
+    const image = stable > 0 ? disk.image(stable) : undefined;
+    let recovered: Recovered = { state: recovery.state };
+    if (image !== undefined) {
+      const clientTable = decodeClientTable(image.clientTable, host.limits);
+      assert(clientTable !== undefined, `r${this.id}: the client table of its image of checkpoint ${stable} does not decode`);
+      this.runner.restore(image.serviceState.slice());
+      this.ranThrough = stable;
+      this.images.keep(stable, image);
+      this.images.stableAt(stable);
+      if (this.checked) host.checkers.restored(this.id, this.incarnation, stable, image.serviceState);
+      recovered = { state: recovery.state, image: { seq: stable, manifest: image.manifest, clientTable } };
+    }
+    this.core = this.newCore(true, recovered);
+    this.step({ type: 'tick' }); // the effects of recovery come out of the first step
+    return recovery;
+  }
+
+  /** The disk synced every ticket up to `ticket`: sends held for them go on the wire, in order [D10]. */
+  private onDurable(ticket: number): void {
+    if (this.down) return;
+    const host = this.host;
+    let released = 0;
+    while (released < this.held.length && (this.held[released] as HeldSend).ticket <= ticket) released++;
+    host.trace.rec(Rec.Synced, host.now(), this.id, ticket, released);
+    if (released === 0) return;
+    const out = this.held.splice(0, released);
+    for (const h of out) h.release();
+  }
+
+  /** A correct replica's message to `targets`: now, or once the disk synced what was persisted before it [D10]. */
+  private sendBinding(targets: readonly ReplicaId[], message: ReplicaMessage): void {
+    const bytes = encodeMessage(message);
+    const disk = this.disk;
+    if (disk !== undefined && (this.held.length > 0 || disk.durableTicket < disk.lastTicket)) {
+      this.held.push({ ticket: disk.lastTicket, release: () => this.wire(targets, bytes, message) });
+      this.heldSends++;
+      return;
+    }
+    this.wire(targets, bytes, message);
+  }
+
+  /**
+   * A correct replica's reply: once the disk synced what was persisted
+   * before it [D10] — it tells a client its request is decided, and the
+   * prepared record behind that (D2) may still be on its way to the disk.
+   */
+  private replyWhenSynced(clientId: ClientId, message: ReplyMessage): void {
+    const disk = this.disk;
+    if (disk !== undefined && (this.held.length > 0 || disk.durableTicket < disk.lastTicket)) {
+      this.held.push({ ticket: disk.lastTicket, release: () => this.sendReply(clientId, message) });
+      return;
+    }
+    this.sendReply(clientId, message);
+  }
+
+  private wire(targets: readonly ReplicaId[], bytes: Uint8Array, message: ReplicaMessage): void {
+    if (this.checked) this.host.checkers.replicaSent(this.id, this.incarnation, message, bytes);
+    for (const to of targets) this.host.send(this.id, to, bytes);
   }
 
   onFrame(from: number, bytes: Uint8Array): void {
@@ -166,6 +275,7 @@ export class ReplicaNode {
   onExecuted(incarnation: number, seq: number, requests: readonly Request[]): void {
     if (this.down || incarnation !== this.incarnation) return;
     const { results, failed } = this.runner.run(seq, requests.map((r) => r.operation));
+    this.ranThrough = seq;
     const host = this.host;
     if (failed.length > 0 && host.serviceFailureStops && this.checked) {
       if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} stops: its service threw (mutant)`);
@@ -183,6 +293,17 @@ export class ReplicaNode {
   }
 
   private apply(effects: readonly ReplicaEffect[]): void {
+    this.depth++;
+    try {
+      this.applyEffects(effects);
+    } finally {
+      this.depth--;
+    }
+    // Group commit: one sync for everything this step persisted (and what waited for the one in flight).
+    if (this.depth === 0 && !this.down) this.disk?.kick();
+  }
+
+  private applyEffects(effects: readonly ReplicaEffect[]): void {
     const host = this.host;
     const byz = this.byzantine;
     const outs: Out[] = [];
@@ -191,16 +312,16 @@ export class ReplicaNode {
       switch (effect.type) {
         case 'send': {
           if (byz !== undefined) {
+            // A Byzantine replica's sends do not wait for its disk: it may contradict itself anyway.
             for (const to of this.targets(effect.to)) outs.push({ to, message: effect.message, delay: 0 });
             break;
           }
-          const bytes = encodeMessage(effect.message);
-          for (const to of this.targets(effect.to)) host.send(this.id, to, bytes);
+          this.sendBinding(this.targets(effect.to), effect.message);
           break;
         }
         case 'reply':
           if (byz !== undefined) reps.push({ clientId: effect.clientId, message: effect.message });
-          else this.sendReply(effect.clientId, effect.message);
+          else this.replyWhenSynced(effect.clientId, effect.message);
           break;
         case 'execute':
           this.execute(effect.seq, effect.requests);
@@ -214,6 +335,7 @@ export class ReplicaNode {
           const { state, chunkDigests } = this.runner.snapshot(chunkBytes);
           const image = CheckpointImage.build(encodeClientTable(effect.clientTable), state, chunkDigests, chunkBytes);
           this.images.keep(effect.seq, image);
+          this.disk?.keepImage(effect.seq, image); // synced before the CHECKPOINT naming it goes out [D5]
           host.trace.rec(Rec.Snapshot, host.now(), this.id, effect.seq, checksum(this.crypto.manifestDigest(image.manifest)));
           this.step({ type: 'checkpoint-taken', seq: effect.seq, manifest: image.manifest });
           break;
@@ -235,6 +357,9 @@ export class ReplicaNode {
           break;
         case 'stable-checkpoint': {
           this.images.stableAt(effect.seq);
+          // [D8] The journal may shed what lies below: a new file with the fold's records.
+          const every = host.scenario.storage.rotateEvery;
+          if (this.disk !== undefined && every > 0 && ++this.stableCount % every === 0) this.disk.rotate();
           host.trace.rec(Rec.Stable, host.now(), this.id, effect.seq);
           if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} stable checkpoint s${effect.seq}`);
           const delivered = this.core.status().lastDelivered;
@@ -249,6 +374,7 @@ export class ReplicaNode {
           host.viewEvent(this.id, 'started', effect.view);
           break;
         case 'persist':
+          this.disk?.append(effect.record); // [D1-D7]; later sends wait for its sync [D10]
           break;
         case 'view-installed':
           this.viewsInstalled++;
@@ -288,8 +414,10 @@ export class ReplicaNode {
     const clientTable = decodeClientTable(image.clientTable, host.limits);
     assert(clientTable !== undefined, `r${this.id}: the client table of checkpoint ${seq} does not decode`);
     this.runner.restore(image.serviceState.slice()); // the service may keep views into it; the image is served as is
+    this.ranThrough = seq;
     this.images.stableAt(seq); // an installed checkpoint is stable: what this replica kept below it is moot
     this.images.keep(seq, image);
+    this.disk?.keepImage(seq, image);
     this.assembly = undefined;
     if (host.trace.verbose) host.trace.line(host.now(), `r${this.id} installs checkpoint s${seq} (${image.serviceState.length} state bytes)`);
     host.checkpointInstalled();
@@ -323,6 +451,11 @@ export class ReplicaNode {
 
   status(): ReplicaStatus {
     return this.core.status();
+  }
+
+  /** Its service's state now (the nothing-lost checker compares it with the agreed history's). */
+  serviceState(): Uint8Array {
+    return this.runner.snapshot(this.host.scenario.options.chunkBytes).state;
   }
 }
 

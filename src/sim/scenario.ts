@@ -56,6 +56,45 @@ export interface CrashSpec {
   readonly at: Micros;
   /** Undefined: stays down. */
   readonly restartAt: Micros | undefined;
+  /**
+   * Generator 7: the replica restarts without its data (a lost disk, or a
+   * replica without a data directory): it counts against f until it caught
+   * up (docs/DURABILITY.md D15). Always so when `storage.durable` is false.
+   */
+  readonly lostDisk?: boolean;
+}
+
+/**
+ * Generator 7: the replicas' disks (docs/SIMULATOR.md, "Disks"). With
+ * `durable`, every replica journals its `persist` effects to a simulated
+ * disk and holds its sends until they are synced [D10]; a crash keeps what
+ * was synced (and maybe part of the rest) and the replica restarts from it.
+ * Without, replicas are in memory only, as before generator 7.
+ */
+export interface StorageSpec {
+  readonly durable: boolean;
+  /** Time one fsync takes, uniform in [syncMin, syncMax] µs. */
+  readonly syncMin: Micros;
+  readonly syncMax: Micros;
+  /** In the fault phase, a sync is slow with this chance: up to slowSyncMax more. */
+  readonly slowSyncP: number;
+  readonly slowSyncMax: Micros;
+  /** On a crash: the chance that a prefix of the unsynced tail survives, and that it ends mid-frame (torn). */
+  readonly tailKeepP: number;
+  readonly tornP: number;
+  /** The journal is rotated at every rotateEvery-th stable checkpoint [D8] (0: never). */
+  readonly rotateEvery: number;
+}
+
+/**
+ * Generator 7: crashes of replicas with durable storage, which are benign
+ * (not counted against f): a power cut of the whole cluster at once, or
+ * restarts one after another (`rolling`), every replica restarting from its
+ * disk within the fault phase.
+ */
+export interface PowerLossSpec {
+  readonly kind: 'power-cut' | 'rolling';
+  readonly crashes: readonly CrashSpec[];
 }
 
 export interface ByzantineReplicaSpec {
@@ -146,6 +185,10 @@ export interface Scenario {
   readonly slowNetwork: SlowNetwork | undefined;
   /** Generator 5: which replicas lag, miss quorums and crash, if the seed draws that (lateDraws5). */
   readonly isolation: { readonly lagging: number; readonly isolated: number; readonly crashed: number | undefined } | undefined;
+  /** Generator 7: the replicas' disks. */
+  readonly storage: StorageSpec;
+  /** Generator 7: benign crashes of replicas with durable storage (a power cut, rolling restarts). */
+  readonly powerLoss: PowerLossSpec | undefined;
 }
 
 /** Steers generation toward what makes a planted bug observable (mutant runs). */
@@ -179,6 +222,13 @@ export interface ScenarioBias {
   readonly quotas?: boolean;
   /** Generator 6: the seed's Byzantine clients send badly signed requests (`bad-signatures`). */
   readonly badSignatures?: boolean;
+  /**
+   * Generator 7: replicas have durable storage, with these disk parameters
+   * (a biased seed is otherwise in memory only, as in generator 6).
+   */
+  readonly storage?: Partial<StorageSpec>;
+  /** Generator 7: a power cut of the whole cluster, or rolling restarts (implies durable storage). */
+  readonly powerLoss?: PowerLossSpec['kind'];
 }
 
 /**
@@ -186,7 +236,7 @@ export interface ScenarioBias {
  * reproducible within one version; regression seeds are re-found after a bump,
  * see test/sim/regressions.test.ts).
  */
-export const GENERATOR_VERSION = 6;
+export const GENERATOR_VERSION = 7;
 
 export const TICK_PERIOD: Micros = 10 * MS;
 
@@ -446,8 +496,11 @@ export function generateScenario(seed: number, bias?: ScenarioBias): Scenario {
     executeDelayMax: r.pick([0, 200, 2000, 20_000]),
     slowNetwork: undefined,
     isolation: undefined,
+    storage: IN_MEMORY,
+    powerLoss: undefined,
   };
-  return quotaDraws(lateDraws6(resetDraws(poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias), bias), bias), usedBases, bias);
+  const g6 = quotaDraws(lateDraws6(resetDraws(poisonDraws(lateDraws5(lateDraws4(scenario, usedBases, bias), bias), bias), bias), bias), usedBases, bias);
+  return diskDraws7(g6, bias);
 }
 
 /**
@@ -633,7 +686,10 @@ export function sessionsInUse(s: Pick<Scenario, 'clients' | 'byzantineClients'>)
   return sessionCount(s) + s.byzantineClients.reduce((sum, c) => sum + (c.flood?.sessions ?? 0), 0);
 }
 
-/** Replicas that are Byzantine or crash at some point. */
+/**
+ * Replicas that are Byzantine or crash at some point, counted against f: not
+ * the benign power loss of replicas with durable storage (generator 7).
+ */
 export function faultyReplicas(s: Scenario): Set<number> {
   return new Set([...s.byzantine.map((b) => b.replica), ...s.crashes.map((c) => c.replica)]);
 }
@@ -652,7 +708,10 @@ export function describeScenario(s: Scenario): string[] {
     ...s.partitions.map(
       (p) => `partition ${p.kind} ${ms(p.start)}-${ms(p.end)}: {${p.a.map(name).join(',')}} ${p.kind === 'one-way' ? '-/->' : '<-/->'} {${p.b.map(name).join(',')}}`,
     ),
-    ...s.crashes.map((c) => `crash r${c.replica} at ${ms(c.at)}${c.restartAt !== undefined ? `, restart at ${ms(c.restartAt)}` : ', no restart'}`),
+    ...s.crashes.map(
+      (c) =>
+        `crash r${c.replica} at ${ms(c.at)}${c.restartAt !== undefined ? `, restart at ${ms(c.restartAt)}${c.lostDisk === true || !s.storage.durable ? ' without its data' : ' from its disk'}` : ', no restart'}`,
+    ),
     ...s.byzantine.map((b) => `Byzantine r${b.replica}: ${b.behaviours.join(', ')}`),
     ...s.clients.map((c) => `client c${c.endpoint - s.n}: ${c.sessions} session(s), ${c.operations.length} operations`),
     ...s.byzantineClients.map(
@@ -664,6 +723,17 @@ export function describeScenario(s: Scenario): string[] {
       ? [
           `liveness phase on a slow network: ${s.slowNetwork.latencyMin}-${s.slowNetwork.latencyMax}us per hop ` +
             `(${s.slowNetwork.factor.toFixed(2)} x viewChangeTimeoutTicks ${o.viewChangeTimeoutTicks})`,
+        ]
+      : []),
+    s.storage.durable
+      ? `disks: sync ${s.storage.syncMin}-${s.storage.syncMax}us` +
+        (s.storage.slowSyncP > 0 ? `, slow (fault phase) with ${s.storage.slowSyncP} up to ${ms(s.storage.slowSyncMax)} more` : '') +
+        `; a crash keeps unsynced bytes with ${s.storage.tailKeepP}, torn ${s.storage.tornP}; rotation ${s.storage.rotateEvery > 0 ? `every ${s.storage.rotateEvery} stable checkpoint(s)` : 'never'}`
+      : 'replicas in memory only (no data directory)',
+    ...(s.powerLoss !== undefined
+      ? [
+          `${s.powerLoss.kind}: ` +
+            s.powerLoss.crashes.map((c) => `r${c.replica} ${ms(c.at)}-${c.restartAt !== undefined ? ms(c.restartAt) : 'never'}`).join(', '),
         ]
       : []),
     ...(s.isolation !== undefined
@@ -851,4 +921,157 @@ function quotaDraws(s: Scenario, usedBases: ReadonlySet<number>, bias: ScenarioB
   const byzantineClients = [...s.byzantineClients];
   byzantineClients[floodIndex] = { ...flooder, flood: { ...flooder.flood, keys: spans(keys) ? keys : 1 } };
   return { ...s, options, byzantineClients };
+}
+
+/** Replicas in memory only: no disk (as before generator 7, and a biased seed unless its bias asks for storage). */
+export const IN_MEMORY: StorageSpec = {
+  durable: false,
+  syncMin: 0,
+  syncMax: 0,
+  slowSyncP: 0,
+  slowSyncMax: 0,
+  tailKeepP: 0,
+  tornP: 0,
+  rotateEvery: 0,
+};
+
+/** Seeds whose replicas have durable storage (generator 7); the others are in memory only. */
+export const DURABLE_P = 0.85;
+/** Of the durable seeds: a power cut of every replica at once, and rolling restarts of every replica. */
+export const POWER_CUT_P = 0.15;
+export const ROLLING_P = 0.1;
+/** Of the durable seeds, those whose syncs are now and then slow in the fault phase. */
+export const SLOW_SYNC_P = 0.25;
+/** A restart of a crash counted against f (generator 1's crashes) in a durable seed loses its disk with this chance. */
+export const LOST_DISK_P = 0.25;
+/** Fsync latencies: a fast SSD, an ordinary one, a slow disk (µs). */
+export const SYNC_LATENCIES: readonly (readonly [Micros, Micros])[] = [
+  [20, 200],
+  [100, 2000],
+  [2000, 15_000],
+];
+/**
+ * The liveness bound grows by this many syncs at the slowest latency (each
+ * protocol step of a replica may wait for one: a few rounds of requests and
+ * view changes), plus one slow sync, plus {@link diskLoadBound}.
+ */
+export const SYNC_BOUND_ROUNDS = 60;
+/** Syncs one batch waits for in a row: the primary's PRE-PREPARE, the backups' PREPAREs, the COMMITs. */
+export const SYNCS_PER_BATCH = 3;
+
+/**
+ * What the disk adds to ordering a seed's load: a correct request may queue
+ * behind all the others (admission is in arrival order), and the cluster
+ * orders at worst min(pendingRequestsMax, batchRequestsMax x pipelineMax)
+ * requests per round, each round waiting for SYNCS_PER_BATCH syncs in a row
+ * (seed 1763 of a first draft of generator 7: pendingRequestsMax 2, 340
+ * requests and 2-15 ms syncs order one request per 20 ms, 7 s in all, and
+ * failed a bound that left the load out).
+ */
+export function diskLoadBound(options: ProtocolOptions, requests: number, syncMax: Micros): Micros {
+  const perRound = Math.max(1, Math.min(options.pendingRequestsMax, options.batchRequestsMax * options.pipelineMax));
+  return Math.ceil(requests / perRound) * SYNCS_PER_BATCH * syncMax;
+}
+
+/**
+ * Its own stream. The suffix is the first from 0 whose draws add no fault (no
+ * power loss, no lost disk) to the regression seeds and keep the two seeds at
+ * which mutants are caught without bias (636, 5926) in memory, as in
+ * generator 6.
+ */
+const DISK_STREAM = 'scenario-disk-7/8796';
+
+/**
+ * Generator 7's disks and benign crashes, from a stream of their own after
+ * everything else, so every earlier draw is as in generator 6 (always drawn
+ * in full and in this order, then chosen or overridden by a bias):
+ *
+ * 1. storage: durable in DURABLE_P of the seeds (else in memory, as before),
+ *    a sync latency class, slow syncs in the fault phase (SLOW_SYNC_P of
+ *    them), what a crash keeps of the unsynced tail and whether it is torn,
+ *    and how often the journal is rotated;
+ * 2. whether each restart of the seed's own crashes (counted against f)
+ *    loses the disk (LOST_DISK_P);
+ * 3. benign power loss, in durable seeds: a power cut of every replica at
+ *    once (POWER_CUT_P; restarted together or each after its own delay), or
+ *    rolling restarts of every replica in a random order, each down for
+ *    5-300 ms, the next one crashing -100 to +300 ms after the previous one
+ *    restarted (ROLLING_P). A replica down then for a crash of its own is
+ *    left out. Everything restarts within the fault phase.
+ *
+ * A bias gets memory-only replicas and none of this unless it asks
+ * (`storage`, `powerLoss`), so mutants' biased seeds are as in generator 6.
+ */
+function diskDraws7(s: Scenario, bias: ScenarioBias | undefined): Scenario {
+  const r = Rng.derive(s.seed, DISK_STREAM);
+  const durableDrawn = r.chance(DURABLE_P);
+  const [syncMin, syncMax] = r.pick(SYNC_LATENCIES) as readonly [Micros, Micros];
+  const slow = r.chance(SLOW_SYNC_P);
+  const slowP = r.pick([0.02, 0.1, 0.3]);
+  const slowMax = r.int(20, 400) * MS;
+  const tailKeepP = r.pick([0, 0.5, 1]);
+  const tornP = r.pick([0, 0.5, 1]);
+  const rotateEvery = r.pick([0, 1, 1, 2, 4]);
+  const lost = s.crashes.map(() => r.chance(LOST_DISK_P));
+  const lossDraw = r.float();
+  const faultMs = Math.floor(s.faultEnd / MS);
+  const cutAt = r.int(5, Math.max(5, Math.floor(faultMs * 0.8))) * MS;
+  const together = r.chance(0.5);
+  const cutDown = Array.from({ length: s.n }, () => r.int(1, 300) * MS);
+  const rollStart = r.int(0, Math.floor(faultMs / 3)) * MS;
+  const order = r.shuffled(Array.from({ length: s.n }, (_, i) => i));
+  const downs = order.map(() => r.int(5, 300) * MS);
+  const gaps = order.map(() => r.int(-100, 300) * MS);
+
+  const biased = bias !== undefined;
+  const durable = biased ? bias.powerLoss !== undefined || bias.storage !== undefined : durableDrawn;
+  if (!durable) {
+    return { ...s, storage: IN_MEMORY };
+  }
+  const storage: StorageSpec = {
+    durable: true,
+    syncMin,
+    syncMax,
+    slowSyncP: slow && !biased ? slowP : 0,
+    slowSyncMax: slow && !biased ? slowMax : 0,
+    tailKeepP,
+    tornP,
+    rotateEvery,
+    ...bias?.storage,
+  };
+  const crashes = s.crashes.map((c, i) => (c.restartAt !== undefined && lost[i] === true && !biased ? { ...c, lostDisk: true } : c));
+  const kind: PowerLossSpec['kind'] | undefined = biased
+    ? bias.powerLoss
+    : lossDraw < POWER_CUT_P
+      ? 'power-cut'
+      : lossDraw < POWER_CUT_P + ROLLING_P
+        ? 'rolling'
+        : undefined;
+  // A replica down for a crash of its own meanwhile is left out of the power loss.
+  const free = (replica: number, from: Micros, to: Micros): boolean =>
+    !crashes.some((c) => c.replica === replica && c.at <= to && (c.restartAt ?? Infinity) >= from);
+  const last = s.faultEnd - MS;
+  const lossCrashes: CrashSpec[] = [];
+  if (kind === 'power-cut') {
+    for (let replica = 0; replica < s.n; replica++) {
+      const restartAt = Math.min(last, cutAt + (together ? (cutDown[0] as Micros) : (cutDown[replica] as Micros)));
+      if (restartAt > cutAt && free(replica, cutAt, restartAt)) lossCrashes.push({ replica, at: cutAt, restartAt });
+    }
+  } else if (kind === 'rolling') {
+    let t = rollStart;
+    for (let i = 0; i < order.length; i++) {
+      const replica = order[i] as number;
+      if (t >= last - MS) break;
+      const restartAt = Math.min(last, t + (downs[i] as Micros));
+      if (free(replica, t, restartAt)) lossCrashes.push({ replica, at: t, restartAt });
+      t = Math.max(t + MS, restartAt + (gaps[i] as Micros));
+    }
+  }
+  const powerLoss = kind !== undefined && lossCrashes.length > 0 ? { kind, crashes: lossCrashes } : undefined;
+  const requests =
+    s.clients.reduce((sum, c) => sum + c.operations.length, 0) +
+    s.byzantineClients.reduce((sum, c) => sum + (c.flood !== undefined ? c.flood.sessions + c.actions.length : 0), 0);
+  const livenessBound =
+    s.livenessBound + SYNC_BOUND_ROUNDS * storage.syncMax + storage.slowSyncMax + diskLoadBound(s.options, requests, storage.syncMax);
+  return { ...s, crashes, storage, powerLoss, livenessBound };
 }

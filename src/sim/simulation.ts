@@ -82,6 +82,19 @@ export interface FaultCounts {
   resetLost: number;
   crashes: number;
   restarts: number;
+  /** Generator 7: crashes of a power loss (benign: replicas with durable storage), and restarts from a disk or without data. */
+  powerLossCrashes: number;
+  durableRestarts: number;
+  amnesicRestarts: number;
+  /** Crashes that kept part of a disk's unsynced tail, those cut mid-frame, and the unsynced bytes lost. */
+  keptTails: number;
+  tornTails: number;
+  lostTailBytes: number;
+  /** Disk syncs, those slow (fault phase), journal rotations, and sends held for a sync [D10]. */
+  syncs: number;
+  slowSyncs: number;
+  rotations: number;
+  heldSends: number;
   byzantineActions: number;
   /** Requests no client sent that Byzantine replicas built, and the messages correct replicas refused for carrying one. */
   forgedRequests: number;
@@ -104,6 +117,16 @@ export function noFaults(): FaultCounts {
     resetLost: 0,
     crashes: 0,
     restarts: 0,
+    powerLossCrashes: 0,
+    durableRestarts: 0,
+    amnesicRestarts: 0,
+    keptTails: 0,
+    tornTails: 0,
+    lostTailBytes: 0,
+    syncs: 0,
+    slowSyncs: 0,
+    rotations: 0,
+    heldSends: 0,
     byzantineActions: 0,
     forgedRequests: 0,
     forgedRejected: 0,
@@ -188,6 +211,10 @@ export class Simulation implements Host {
   private stopAt: Micros;
   private readonly hardStop: Micros;
   private draining = false;
+  /** Every correct request completed, but no correct replica that is up holds all of G yet: wait for one (nothing-lost). */
+  private catchingUp = false;
+  /** When the drain began: a replica still catching up may extend it by up to a liveness bound. */
+  private drainStart: Micros = 0;
   /** The liveness verdict cannot be `checked` any more: the run is cut short. */
   private unchecked = false;
   private events = 0;
@@ -260,6 +287,10 @@ export class Simulation implements Host {
 
   now(): Micros {
     return this.queue.now;
+  }
+
+  inFaultPhase(): boolean {
+    return this.faultPhase;
   }
 
   rng(purpose: string): Rng {
@@ -395,19 +426,30 @@ export class Simulation implements Host {
       this.schedule();
       for (;;) {
         const t = this.queue.peekTime();
-        if (t === undefined || t > this.stopAt) break;
+        if (t === undefined || (t > this.stopAt && !this.awaitsCatchUp(t))) break;
         const event = this.queue.pop() as SimEvent;
         this.dispatch(event);
+        if (this.catchingUp) this.maybeDrain();
         if (++this.events > EVENTS_MAX) throw new CheckFailure('bounded-work', `more than ${EVENTS_MAX} events: messages multiply faster than the run progresses`);
       }
       this.queue.now = Math.max(this.queue.now, this.stopAt);
       liveness = this.livenessVerdict();
-      if (liveness === 'checked') this.checkLiveness();
+      if (liveness === 'checked') {
+        this.checkLiveness();
+        this.checkNothingLost();
+      }
     } catch (error) {
       failure = classify(error, this.now());
       if (this.trace.verbose) this.trace.line(this.now(), `FAILURE ${failure.kind}: ${failure.message}`);
     }
     const c = this.network.counters;
+    for (const r of this.replicas) {
+      this.faults.heldSends += r.heldSends;
+      if (r.disk === undefined) continue;
+      this.faults.syncs += r.disk.syncs;
+      this.faults.slowSyncs += r.disk.slowSyncs;
+      this.faults.rotations += r.disk.rotations;
+    }
     Object.assign(this.faults, {
       dropped: c.dropped,
       duplicated: c.duplicated,
@@ -456,11 +498,16 @@ export class Simulation implements Host {
       for (const at of b.spec.actions) q.at(at, { k: BYZ_CLIENT, node: i });
     });
     for (const crash of s.crashes) {
-      q.at(crash.at, { k: CALL, fn: () => this.crash(crash.replica) });
+      q.at(crash.at, { k: CALL, fn: () => this.crash(crash.replica, false) });
       if (crash.restartAt !== undefined) {
         const at = crash.restartAt;
-        q.at(at, { k: CALL, fn: () => this.restart(crash.replica) });
+        const mode = s.storage.durable && crash.lostDisk !== true ? 'durable' : 'amnesic';
+        q.at(at, { k: CALL, fn: () => this.restart(crash.replica, mode) });
       }
+    }
+    for (const crash of s.powerLoss?.crashes ?? []) {
+      q.at(crash.at, { k: CALL, fn: () => this.crash(crash.replica, true) });
+      if (crash.restartAt !== undefined) q.at(crash.restartAt, { k: CALL, fn: () => this.restart(crash.replica, 'durable') });
     }
     for (const p of s.partitions) {
       q.at(p.start, {
@@ -589,20 +636,97 @@ export class Simulation implements Host {
     }
   }
 
-  private crash(r: number): void {
+  /** Replica `r` crashes; `powerLoss`: a benign crash of a power loss (generator 7). */
+  private crash(r: number, powerLoss: boolean): void {
     const node = this.replicas[r] as ReplicaNode;
-    node.crash();
+    if (node.down) return;
+    const outcome = node.crash();
     this.faults.crashes++;
+    if (powerLoss) this.faults.powerLossCrashes++;
     this.trace.rec(Rec.Crash, this.now(), r);
-    if (this.trace.verbose) this.trace.line(this.now(), `r${r} crashes`);
+    if (outcome !== undefined) {
+      this.trace.rec(Rec.DiskCrash, this.now(), r, outcome.keptTailBytes, outcome.lostTailBytes, outcome.torn ? 1 : 0);
+      if (outcome.keptTailBytes > 0) this.faults.keptTails++;
+      if (outcome.torn) this.faults.tornTails++;
+      this.faults.lostTailBytes += outcome.lostTailBytes;
+    }
+    if (this.trace.verbose) {
+      const disk =
+        outcome === undefined
+          ? ''
+          : `; its disk keeps ${outcome.keptTailBytes} unsynced byte(s)${outcome.torn ? ' (torn mid-frame)' : ''} and loses ${outcome.lostTailBytes}`;
+      this.trace.line(this.now(), `r${r} crashes${powerLoss ? ' (power loss)' : ''}${disk}`);
+    }
   }
 
-  private restart(r: number): void {
+  private restart(r: number, mode: 'durable' | 'amnesic'): void {
     const node = this.replicas[r] as ReplicaNode;
-    node.restart();
+    if (!node.down) return;
     this.faults.restarts++;
-    this.trace.rec(Rec.Restart, this.now(), r);
-    if (this.trace.verbose) this.trace.line(this.now(), `r${r} restarts with empty state`);
+    this.trace.rec(Rec.Restart, this.now(), r, mode === 'durable' ? 1 : 0); // an empty restart is recorded as before generator 7
+    if (mode === 'durable') this.faults.durableRestarts++;
+    else this.faults.amnesicRestarts++;
+    if (this.trace.verbose) {
+      this.trace.line(this.now(), mode === 'durable' ? `r${r} restarts from its disk` : `r${r} restarts with empty state (no data)`);
+    }
+    const recovery = node.restart(mode);
+    if (recovery !== undefined && this.trace.verbose) {
+      const st = node.status();
+      this.trace.line(
+        this.now(),
+        `r${r} recovered ${recovery.records} journal record(s)${recovery.truncatedBytes > 0 ? `, cut a torn tail of ${recovery.truncatedBytes} byte(s)` : ''}: ` +
+          `view ${st.view}${st.viewActive ? '' : ' (changing)'}, stable checkpoint s${st.stableCheckpoint}, delivered s${st.lastDelivered}`,
+      );
+    }
+  }
+
+  /**
+   * Whether the drain, over at `t`, goes on: G grew during it (a Byzantine
+   * client's requests) and no correct replica that is up holds all of it;
+   * for at most a liveness bound.
+   */
+  private awaitsCatchUp(t: Micros): boolean {
+    if (!this.draining || this.unchecked || t > Math.min(this.hardStop, this.drainStart + this.scenario.livenessBound)) return false;
+    return this.holderOfG(true) === undefined;
+  }
+
+  /**
+   * A correct replica that is up and executed (handed its service) or
+   * installed all of G, if any — with `ran`, one whose service also ran it
+   * all; the first replica if every correct one is down.
+   */
+  private holderOfG(ran: boolean): ReplicaNode | undefined {
+    let up = false;
+    const g = this.checkers.batchesOrdered;
+    for (const r of this.replicas) {
+      if (r.down || !r.checked) continue;
+      up = true;
+      if (this.checkers.caughtUp(r.id, r.incarnation) && (!ran || r.ranThrough >= g)) return r;
+    }
+    return up ? undefined : this.replicas[0];
+  }
+
+  /**
+   * Nothing executed is lost (generator 7): once every correct request
+   * completed, some correct replica that is up holds all of G, each request
+   * once (its service state is the reference replay's after G). The others
+   * hold prefixes of G (total order, agreement); a correct replica may stay
+   * behind in a quiet cluster (alone in a view change, or a few batches
+   * past the last stable checkpoint with nothing pending), so "every" would
+   * be a liveness property PBFT does not have.
+   */
+  private checkNothingLost(): void {
+    const holder = this.holderOfG(false);
+    if (holder === undefined) {
+      const ends = this.replicas.filter((r) => !r.down && r.checked).map((r) => `r${r.id} at s${this.checkers.lastExecutedBy(r.id, r.incarnation)}`);
+      throw new CheckFailure(
+        'nothing-lost',
+        `no correct replica that is up holds the ${this.checkers.batchesOrdered} agreed batches (${ends.join(', ')}): executed batches were lost`,
+      );
+    }
+    // Its state is compared once its service ran all of G (a run cut at its hard stop may end with batches in the executor).
+    const ran = this.holderOfG(true);
+    if (ran !== undefined && !ran.down) this.checkers.holdsEverything(ran.id, ran.incarnation, ran.serviceState());
   }
 
   /**
@@ -617,10 +741,18 @@ export class Simulation implements Host {
     this.stopAt = Math.min(this.stopAt, Math.max(this.now(), s.faultEnd, s.workloadEnd) + UNCHECKED_TAIL);
   }
 
-  /** Once faults are over and every correct request completed, run DRAIN longer and stop. */
+  /**
+   * Once faults are over, every correct request completed and (in a run held
+   * to liveness) some correct replica that is up holds all of G, run DRAIN
+   * longer and stop. Until one does, the run goes on (up to its stop), and
+   * the nothing-lost checker then fails it.
+   */
   private maybeDrain(): void {
-    if (this.faultPhase || this.clientsDone < this.clients.length) return;
+    if (this.faultPhase || this.clientsDone < this.clients.length || this.draining) return;
+    this.catchingUp = !this.unchecked && this.holderOfG(true) === undefined;
+    if (this.catchingUp) return;
     this.draining = true;
+    this.drainStart = this.now();
     this.stopAt = Math.min(this.stopAt, this.now() + DRAIN);
   }
 

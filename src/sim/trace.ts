@@ -37,6 +37,10 @@ export const Rec = {
   Stable: 23,
   ViewChange: 24,
   ViewInstalled: 25,
+  /** A replica's disk synced (generator 7): replica, ticket, held sends released. */
+  Synced: 26,
+  /** What a crash left of a disk's unsynced tail: replica, kept bytes, lost bytes, torn. */
+  DiskCrash: 27,
 } as const;
 export type Rec = (typeof Rec)[keyof typeof Rec];
 

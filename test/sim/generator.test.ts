@@ -39,8 +39,8 @@ const flooder = (s: Scenario) => s.byzantineClients.find((c) => c.flood !== unde
 const late4Behaviours = (s: Scenario): string[] => s.byzantine.flatMap((b) => b.behaviours.filter((x) => LATE_4.includes(x)));
 
 describe(`scenario generator ${GENERATOR_VERSION}`, () => {
-  it('is generator 6, with three late replica behaviours', () => {
-    assert.equal(GENERATOR_VERSION, 6);
+  it('is generator 7 (disks and power loss: test/sim/durability.test.ts), with three late replica behaviours', () => {
+    assert.equal(GENERATOR_VERSION, 7);
     assert.deepEqual(LATE_4.sort(), ['flood-early', 'hook-state-transfer', 'withhold-checkpoints']);
   });
 

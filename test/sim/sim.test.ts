@@ -33,10 +33,31 @@ describe(`the simulator, seeds 1..${SEEDS}`, () => {
     });
   }
 
-  it('exercised every fault kind, both cluster sizes, view changes, slow networks, floods and the liveness phase', () => {
+  it('exercised every fault kind, both cluster sizes, view changes, slow networks, floods, power loss and the liveness phase', () => {
     assert.equal(summary.seeds, SEEDS);
     const f = summary.faults;
-    for (const kind of ['dropped', 'duplicated', 'reordered', 'delayed', 'partitions', 'crashes', 'restarts', 'byzantineActions', 'authRejected', 'malformed'] as const) {
+    for (const kind of [
+      'dropped',
+      'duplicated',
+      'reordered',
+      'delayed',
+      'partitions',
+      'crashes',
+      'restarts',
+      'byzantineActions',
+      'authRejected',
+      'malformed',
+      // generator 7: disks and power loss
+      'powerLossCrashes',
+      'durableRestarts',
+      'amnesicRestarts',
+      'keptTails',
+      'tornTails',
+      'syncs',
+      'slowSyncs',
+      'rotations',
+      'heldSends',
+    ] as const) {
       assert.ok(f[kind] > 0, `no ${kind} in ${SEEDS} seeds`);
     }
     for (const behaviour of [
