@@ -7,7 +7,7 @@
  * checkpoint's image, checked chunk by chunk before the service is restored
  * from it [D11, D13].
  */
-import { access, open } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { chunkDigest } from '../checkpoint/chunks.js';
 import { CheckpointDirectory } from '../checkpoint/directory.js';
@@ -19,6 +19,7 @@ import type { CheckpointManifest } from '../core/messages.js';
 import type { SeqNo } from '../core/ordering.js';
 import type { Logger } from '../log.js';
 import { Journal } from '../storage/journal.js';
+import { syncPath } from '../storage/sync-path.js';
 import type { ImageRecord } from '../storage/records.js';
 import type { WireLimits } from '../wire/codec.js';
 
@@ -143,8 +144,8 @@ export class DurableStore {
    * record [D5]; a restart can restore from the image [D11].
    */
   async imageKept(seq: SeqNo, image: { readonly manifest: CheckpointManifest; readonly clientTable: Uint8Array; readonly path: string }): Promise<void> {
-    await syncFile(image.path);
-    await syncFile(this.directory.path);
+    await syncPath(image.path);
+    await syncPath(this.directory.path);
     const record: ImageRecord = { kind: 'image', seq, manifest: image.manifest, clientTable: image.clientTable, file: basename(image.path) };
     if (seq >= this.state.stable.seq) this.images.set(seq, record);
     this.journal.append(record);
@@ -227,12 +228,3 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** fsync of a file or folder: what was written to it survives a power cut. */
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -19,6 +19,7 @@ import { dirname, join, resolve } from 'node:path';
 import { assert } from '../core/assert.js';
 import { StoreCorruptError } from '../errors.js';
 import type { WireLimits } from '../wire/codec.js';
+import { syncPath } from './sync-path.js';
 import { frame, groupEnd, parseFrames, SALT_BYTES, segmentStart, type ParsedFrames } from './frames.js';
 import { randomBytes } from 'node:crypto';
 import { decodeRecord, encodeRecord } from './record-codec.js';
@@ -307,7 +308,7 @@ export class Journal {
       this.bytesWritten_ += bytes.length;
       this.syncs_++; // the write itself, O_DSYNC
       await rename(temporary, file);
-      await syncDirectory(this.dir);
+      await syncPath(this.dir);
       this.syncs_++;
     } catch (error) {
       // The journal is failing with `error`; a failure to close as well would add nothing.
@@ -376,7 +377,7 @@ async function settle(handle: FileHandle, dir: string, leftovers: readonly strin
   try {
     if (truncateTo !== undefined) await handle.truncate(truncateTo);
     await handle.sync();
-    await syncDirectory(dir);
+    await syncPath(dir);
     for (const name of leftovers) await unlink(join(dir, name));
   } catch (error) {
     await handle.close();
@@ -412,19 +413,11 @@ async function createDirectory(dir: string): Promise<void> {
   if (first === undefined) return;
   const top = resolve(first);
   for (let created = resolve(dir); ; created = dirname(created)) {
-    await syncDirectory(dirname(created));
+    await syncPath(dirname(created));
     if (created === top) return;
   }
 }
 
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Writes all of `bytes` at `position`, however many writes the system takes. */
 async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
