@@ -351,10 +351,19 @@ describe(`core faults generator ${GENERATOR_VERSION} found, fixed`, () => {
 });
 
 /**
- * Open (docs/SIMULATOR.md, findings 19-20): each runs as a `todo` (reported,
+ * Open (docs/SIMULATOR.md, findings 19-21): each runs as a `todo` (reported,
  * not failing the suite) until the core is fixed; then drop the `todo`.
  */
 const OPEN_CORE_FAULTS: readonly Case[] = [
+  {
+    seed: 3305,
+    what:
+      'after a power cut r0 (and r3) recover delivered up to s24, r1 and r2 to s17 and s16; r3 then crashes for good: r1 and r2 ' +
+      'can complete s18-s24 neither by votes (r0 does not resend votes for slots it delivered) nor from LOG-ENTRIES (f + 1 = 2 ' +
+      'matching senders, only r0 has them) (finding 21, liveness)',
+    conditions: 'n = 4 and a power cut',
+    holds: (s) => s.n === 4 && s.powerLoss?.kind === 'power-cut',
+  },
   {
     seed: 9756,
     what:
@@ -375,7 +384,7 @@ const OPEN_CORE_FAULTS: readonly Case[] = [
 
 describe(`open core faults generator ${GENERATOR_VERSION} found`, () => {
   for (const c of OPEN_CORE_FAULTS) {
-    it(`seed ${c.seed}: ${c.what}`, { todo: 'open: the core is not fixed yet (docs/SIMULATOR.md, findings 19-20)' }, () => {
+    it(`seed ${c.seed}: ${c.what}`, { todo: 'open: the core is not fixed yet (docs/SIMULATOR.md, findings 19-21)' }, () => {
       stillHolds(c);
       const result = runSeed(c.seed);
       assert.ok(result.ok, `seed ${c.seed} fails (${result.failure?.kind}): ${result.failure?.message}`);
