@@ -39,10 +39,74 @@ export function lostWrites(session: number, entry: KeyLedger, found: string | nu
   return { lost: entry.acked.length, corrupt: true };
 }
 
+/** What {@link readKeys} could read, besides what its judge made of each value. */
+export interface KeysRead {
+  readonly keysChecked: number;
+  /** Acknowledged puts whose key could not be read within the bound. */
+  readonly unverifiedWrites: number;
+  readonly unverifiedKeys: number;
+}
+
 /**
- * Reads every key of `ledger` with ordered `get`s through a fresh client and
- * counts lost writes. Bounded by `timeoutMs`: keys not read by then are
+ * Reads every key of `ledger` with ordered `get`s through a fresh client of
+ * `sessions` sessions, and hands each value read (`error: …` for a failed
+ * read) to `judge`. Bounded by `timeoutMs`: keys not read by then are
  * unverified (the cluster could not order requests any more).
+ */
+export async function readKeys(
+  cluster: LocalCluster,
+  ledger: ReadonlyMap<string, LedgerEntry>,
+  options: {
+    readonly sessions: number;
+    readonly timeoutMs: number;
+    readonly workload: ChaosWorkload;
+    readonly protocol?: Partial<ProtocolOptions>;
+  },
+  judge: (key: string, read: LedgerEntry, value: string | null) => void,
+): Promise<KeysRead> {
+  const { workload } = options;
+  const keys = [...ledger.keys()];
+  const client = await Client.connect({
+    config: cluster.config,
+    service: workload.codecs,
+    sessions: options.sessions,
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+  });
+  let next = 0;
+  let keysChecked = 0;
+  const unverified = new Set(keys);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs)));
+  const worker = async (): Promise<void> => {
+    while (next < keys.length) {
+      const key = keys[next++] as string;
+      const read = ledger.get(key)!;
+      let value: string | null;
+      try {
+        const reply = await client.invoke(workload.get(read.session, read.index));
+        value = reply.ok ? (reply.value ?? null) : `error: ${reply.error}`;
+      } catch {
+        return; // closed at the deadline
+      }
+      unverified.delete(key);
+      keysChecked++;
+      judge(key, read, value);
+    }
+  };
+  try {
+    await Promise.race([Promise.all(Array.from({ length: options.sessions }, worker)), deadline]);
+  } finally {
+    clearTimeout(timer);
+    await client.close();
+  }
+  let unverifiedWrites = 0;
+  for (const key of unverified) unverifiedWrites += ledger.get(key)!.entry.acked.length;
+  return { keysChecked, unverifiedWrites, unverifiedKeys: unverified.size };
+}
+
+/**
+ * Reads every key of `ledger` back ({@link readKeys}) and counts lost
+ * writes against it.
  */
 export async function readBack(
   cluster: LocalCluster,
@@ -55,49 +119,16 @@ export async function readBack(
     readonly protocol?: Partial<ProtocolOptions>;
   },
 ): Promise<ReadBackResult> {
-  const keys = [...ledger.keys()];
   // Only its get requests are used, and they do not depend on the session count.
   const workload = options.workload ?? kvWorkload(options.sessions);
-  const client = await Client.connect({
-    config: cluster.config,
-    service: workload.codecs,
-    sessions: options.sessions,
-    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
-  });
-  let next = 0;
-  let keysChecked = 0;
   let lost = 0;
   let corruptKeys = 0;
-  const unverified = new Set(keys);
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs)));
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++] as string;
-      const { session, index, entry } = ledger.get(key)!;
-      let value: string | null;
-      try {
-        const reply = await client.invoke(workload.get(session, index));
-        value = reply.ok ? (reply.value ?? null) : `error: ${reply.error}`;
-      } catch {
-        return; // closed at the deadline
-      }
-      unverified.delete(key);
-      keysChecked++;
-      const verdict = lostWrites(session, entry, value);
-      lost += verdict.lost;
-      if (verdict.corrupt) corruptKeys++;
-    }
-  };
-  try {
-    await Promise.race([Promise.all(Array.from({ length: options.sessions }, worker)), deadline]);
-  } finally {
-    clearTimeout(timer);
-    await client.close();
-  }
-  let unverifiedWrites = 0;
-  for (const key of unverified) unverifiedWrites += ledger.get(key)!.entry.acked.length;
-  return { keysChecked, lostWrites: lost, corruptKeys, unverifiedWrites, unverifiedKeys: unverified.size };
+  const read = await readKeys(cluster, ledger, { ...options, workload }, (_key, { session, entry }, value) => {
+    const verdict = lostWrites(session, entry, value);
+    lost += verdict.lost;
+    if (verdict.corrupt) corruptKeys++;
+  });
+  return { ...read, lostWrites: lost, corruptKeys };
 }
 
 export interface SettleResult {

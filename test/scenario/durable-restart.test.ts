@@ -200,9 +200,8 @@ describe('a reply waits for the records it depends on (D10)', () => {
       c.inject(3, [1, 2], prepare(1, 1, [req(2, 1, 'Y')]));
       c.inject(3, [1, 2], commit(1, 1, [req(2, 1, 'Y')]));
       c.runUntil((c) => c.history(2).length >= 1, 300, { replicas: [1, 2] });
+      // Y at s1 is harmless only if no client was told X was decided there (asserted above).
       assert.deepEqual(c.history(2)[0], { seq: 1, requests: ['c2#1'] }, 'the new view put Y at s1');
-      // Y at s1 is harmless only if no client was told X was decided there.
-      assert.equal(acknowledged, !repliesWait);
     });
   }
 });

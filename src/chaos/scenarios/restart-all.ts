@@ -22,12 +22,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { LocalCluster } from '../../cluster/local-cluster.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../../core/options.js';
-import { Client } from '../../runtime/client.js';
 import { currentView } from '../kill-cycles.js';
 import type { LedgerEntry } from '../load.js';
 import { protocolForInterval } from '../protocol.js';
 import type { FaultReport, Scenario, ScenarioContext, ScenarioOutcome } from '../types.js';
-import { lostWrites } from '../verify.js';
+import { lostWrites, readKeys } from '../verify.js';
 import { kvWorkload, type ChaosWorkload } from '../workload.js';
 
 /** Bound on the load's first acknowledgement, before any fault. */
@@ -113,52 +112,23 @@ async function checkAfterRestart(
   live: ReadonlyMap<string, LedgerEntry>,
   options: { readonly workload: ChaosWorkload; readonly protocol: ProtocolOptions; readonly timeoutMs: number },
 ): Promise<RestartCheck> {
-  const { workload } = options;
-  const keys = [...atKill.keys()];
-  const client = await Client.connect({ config: cluster.config, service: workload.codecs, sessions: READ_BACK_SESSIONS, protocol: options.protocol });
-  const unverified = new Set(keys);
-  let next = 0;
-  let keysChecked = 0;
   let keysVerified = 0;
   let lost = 0;
   let keysRewritten = 0;
   let corruptKeys = 0;
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeoutMs)));
-  const worker = async (): Promise<void> => {
-    while (next < keys.length) {
-      const key = keys[next++] as string;
-      const { session, index, entry } = atKill.get(key)!;
-      let value: string | null;
-      try {
-        const reply = await client.invoke(workload.get(session, index));
-        value = reply.ok ? (reply.value ?? null) : `error: ${reply.error}`;
-      } catch {
-        return; // closed at the deadline
-      }
-      unverified.delete(key);
-      keysChecked++;
-      const verdict = lostWrites(session, entry, value);
-      if (!verdict.corrupt) {
-        keysVerified++;
-        lost += verdict.lost;
-      } else if (!lostWrites(session, live.get(key)!.entry, value).corrupt) {
-        keysRewritten++;
-      } else {
-        corruptKeys++;
-        lost += verdict.lost;
-      }
+  const read = await readKeys(cluster, atKill, { ...options, sessions: READ_BACK_SESSIONS }, (key, { session, entry }, value) => {
+    const verdict = lostWrites(session, entry, value);
+    if (!verdict.corrupt) {
+      keysVerified++;
+      lost += verdict.lost;
+    } else if (!lostWrites(session, live.get(key)!.entry, value).corrupt) {
+      keysRewritten++;
+    } else {
+      corruptKeys++;
+      lost += verdict.lost;
     }
-  };
-  try {
-    await Promise.race([Promise.all(Array.from({ length: READ_BACK_SESSIONS }, worker)), deadline]);
-  } finally {
-    clearTimeout(timer);
-    await client.close();
-  }
-  let unverifiedWrites = 0;
-  for (const key of unverified) unverifiedWrites += atKill.get(key)!.entry.acked.length;
-  return { keysChecked, keysVerified, lostWrites: lost, keysRewritten, corruptKeys, unverifiedWrites, unverifiedKeys: unverified.size };
+  });
+  return { ...read, keysVerified, lostWrites: lost, keysRewritten, corruptKeys };
 }
 
 /** Sum of the running replicas' status `divergences`; null if one did not answer. */
