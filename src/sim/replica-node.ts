@@ -202,13 +202,7 @@ export class ReplicaNode {
   /** A correct replica's message to `targets`: now, or once the disk synced what was persisted before it [D10]. */
   private sendBinding(targets: readonly ReplicaId[], message: ReplicaMessage): void {
     const bytes = encodeMessage(message);
-    const disk = this.disk;
-    if (disk !== undefined && (this.held.length > 0 || disk.durableTicket < disk.lastTicket)) {
-      this.held.push({ ticket: disk.lastTicket, release: () => this.wire(targets, bytes, message) });
-      this.heldSends++;
-      return;
-    }
-    this.wire(targets, bytes, message);
+    if (this.afterSync(() => this.wire(targets, bytes, message))) this.heldSends++;
   }
 
   /**
@@ -217,12 +211,18 @@ export class ReplicaNode {
    * prepared record behind that (D2) may still be on its way to the disk.
    */
   private replyWhenSynced(clientId: ClientId, message: ReplyMessage): void {
+    this.afterSync(() => this.sendReply(clientId, message));
+  }
+
+  /** Runs `release` now, or holds it until the disk synced what was persisted before it [D10]; true if held. */
+  private afterSync(release: () => void): boolean {
     const disk = this.disk;
     if (disk !== undefined && (this.held.length > 0 || disk.durableTicket < disk.lastTicket)) {
-      this.held.push({ ticket: disk.lastTicket, release: () => this.sendReply(clientId, message) });
-      return;
+      this.held.push({ ticket: disk.lastTicket, release });
+      return true;
     }
-    this.sendReply(clientId, message);
+    release();
+    return false;
   }
 
   private wire(targets: readonly ReplicaId[], bytes: Uint8Array, message: ReplicaMessage): void {
