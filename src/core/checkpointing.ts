@@ -13,6 +13,7 @@ import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CheckpointCertificate, CheckpointManifest, CheckpointMessage } from './messages.js';
 import type { SeqNo } from './ordering.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
+import { emptyManifest } from './state-transfer.js';
 
 export class Checkpointing {
   private readonly votes = new CheckpointVotes();
@@ -139,7 +140,7 @@ export class Checkpointing {
   servable(): { checkpoint: CheckpointCertificate; manifest: CheckpointManifest } | undefined {
     const { ctx, log } = this.parts;
     if (log.stable.seq === 0) {
-      return { checkpoint: log.stable, manifest: { chunkBytes: ctx.options.chunkBytes, clientTableBytes: 0, serviceStateBytes: 0, chunkDigests: [] } };
+      return { checkpoint: log.stable, manifest: emptyManifest(ctx.options.chunkBytes) };
     }
     return this.stableManifest !== undefined ? { checkpoint: log.stable, manifest: this.stableManifest } : undefined;
   }

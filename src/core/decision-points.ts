@@ -104,6 +104,26 @@ export class DecisionPoints {
     return true;
   }
 
+  /**
+   * Whether a replica that holds a stable certificate without its image
+   * still sends the certificate when asked or answering C6 [S6]: yes. The
+   * replicas that hold the image but missed the quorum adopt it and serve
+   * it; otherwise each side waits for the other (finding 20).
+   */
+  answersWithoutImage(): boolean {
+    return true;
+  }
+
+  /**
+   * Whether T2 holds off while this replica is behind by batches after its
+   * stable checkpoint only [S5]: no. Fewer than f + 1 replicas may hold them
+   * (the others restarted behind), so only agreement brings them back, and a
+   * view change is how it does when the primary no longer can.
+   */
+  logCatchUpHoldsRequestTimer(): boolean {
+    return false;
+  }
+
   /** Whether a fetched chunk has the digest its manifest names [S10]. */
   chunkMatches(bytes: Uint8Array, expected: Digest): boolean {
     return bytesEqual(this.rules.crypto.chunkDigest(bytes), expected);

@@ -277,7 +277,7 @@ export class ReplicaCore {
       agreement.resendVotes(); // [R7]
     }
     const oldest = pending.oldestArrival();
-    if (oldest === undefined || transfer.catchingUp) return;
+    if (oldest === undefined || transfer.holdsRequestTimerOff) return;
     if (!ctx.isPrimary) {
       // [T1, A9] Only requests whose signature this backup checked: a client that sends a badly signed
       // request to backups only must not make them suspect a correct primary that refuses it.
@@ -298,7 +298,7 @@ function stateTransferHost(parts: CoreParts): StateTransferHost {
     now: () => ctx.now,
     lastDelivered: () => log.lastDelivered,
     lastExecuted: () => log.lastExecuted,
-    stableSeq: () => log.stable.seq,
+    stable: () => log.stable,
     view: () => ({ view: ctx.view, active: ctx.viewActive }),
     servable: () => parts.checkpoints.servable(),
     holdsImage: (seq) => parts.checkpoints.holdsImage(seq),

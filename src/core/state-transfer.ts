@@ -32,8 +32,8 @@ export interface StateTransferHost {
   now(): number;
   lastDelivered(): SeqNo;
   lastExecuted(): SeqNo;
-  /** Sequence number of this replica's stable checkpoint. */
-  stableSeq(): SeqNo;
+  /** This replica's stable checkpoint. */
+  stable(): CheckpointCertificate;
   view(): { readonly view: View; readonly active: boolean };
   /** The latest stable checkpoint and its manifest, if this replica holds its image. */
   servable(): { readonly checkpoint: CheckpointCertificate; readonly manifest: CheckpointManifest } | undefined;
@@ -68,7 +68,8 @@ interface PeerSummary {
   readonly viewActive: boolean;
   readonly lastDelivered: SeqNo;
   readonly checkpoint: CheckpointCertificate;
-  readonly manifest: CheckpointManifest;
+  /** Undefined: the sender holds the certificate without the image (S6), so it names no source. */
+  readonly manifest: CheckpointManifest | undefined;
 }
 
 /**
@@ -128,9 +129,24 @@ export class StateTransfer {
     return this.installing;
   }
 
-  /** Known to be behind: its own waiting requests say nothing about the primary then (T2 holds off). */
-  get catchingUp(): boolean {
-    return this.behind || this.target !== undefined;
+  /**
+   * [S5] Known to be behind, its own waiting requests say nothing about the
+   * primary: T2 holds off. Except when all it lacks are batches after its
+   * stable checkpoint and nobody names a checkpoint above what it delivered:
+   * those come from f + 1 replicas' LOG-ENTRIES or, when fewer hold them
+   * (the others restarted behind it, or lie), from agreement only, which a
+   * view change re-proposes from the prepared certificates of the replicas
+   * that hold them (findings 19 and 21). T2 counts from the last delivery,
+   * so a catch-up that delivers keeps it off all the same.
+   */
+  get holdsRequestTimerOff(): boolean {
+    if (this.target !== undefined || this.repairFrom !== undefined) return true;
+    if (!this.behind) return false;
+    if (this.host.decide.logCatchUpHoldsRequestTimer()) return true;
+    const delivered = this.host.lastDelivered();
+    if (this.host.stable().seq > delivered) return true;
+    for (const summary of this.summaries.values()) if (summary.checkpoint.seq > delivered) return true;
+    return false;
   }
 
   // --- detecting [S4-S5] ------------------------------------------------------
@@ -192,7 +208,11 @@ export class StateTransfer {
 
   private answerQuery(from: ReplicaId): Rejection | undefined {
     if (!this.firstThisRound(this.answeredQuery, from, this.options.viewChangeResendTicks)) return ignore('rate-limited');
-    const servable = this.host.servable();
+    // A replica that made a checkpoint stable before executing up to it holds the certificate
+    // without the image: the certificate alone lets the replicas that hold the image adopt it and
+    // serve it (finding 20). An empty manifest says so; it cannot match a later state's digest.
+    let servable = this.host.servable();
+    if (servable === undefined && this.host.decide.answersWithoutImage()) servable = { checkpoint: this.host.stable(), manifest: emptyManifest(this.options.chunkBytes) };
     if (servable === undefined) return ignore('no-image');
     const { view, active } = this.host.view();
     this.host.send(from, {
@@ -250,21 +270,25 @@ export class StateTransfer {
     if (!this.asked.has(from) && !this.host.decide.takesUnsolicitedSummaries()) return this.weighUnsolicited(from, checkpoint);
     this.asked.delete(from); // one answer per query, valid or not: invalid ones cannot be sent for free
     if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate'); // [S7]
+    let imaged = true;
     if (checkpoint.seq > 0) {
       const problem = manifestProblem(manifest, this.options.chunkBytes, this.options.checkpointBytesMax);
       if (problem !== undefined) return rejectPeer(problem);
-      if (!bytesEqual(this.host.rules.crypto.manifestDigest(manifest), checkpoint.stateDigest)) return rejectPeer('manifest-digest-mismatch');
+      if (!bytesEqual(this.host.rules.crypto.manifestDigest(manifest), checkpoint.stateDigest)) {
+        if (manifest.chunkDigests.length > 0) return rejectPeer('manifest-digest-mismatch');
+        imaged = false; // the certificate without the image [S6]
+      }
     }
-    this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered, checkpoint, manifest });
+    this.summaries.set(from, { view: m.view, viewActive: m.viewActive, lastDelivered: m.lastDelivered, checkpoint, manifest: imaged ? manifest : undefined });
     const lastDelivered = this.host.lastDelivered();
     // A replica that caught up from the log missed the CHECKPOINTs sent while they were above its
     // window (nobody resends them once stable): without this its window would never move again.
-    if (checkpoint.seq > this.host.stableSeq() && checkpoint.seq <= lastDelivered) this.host.adoptStable(checkpoint);
+    if (checkpoint.seq > this.host.stable().seq && checkpoint.seq <= lastDelivered) this.host.adoptStable(checkpoint);
     // Within a pipeline of f + 1 replicas' progress is caught up (one of them correct; a liar alone
     // cannot stop the asking): what is in flight completes through agreement, and a replica busy
     // catching up for good would never time the primary (T2). New evidence raises it again.
     // (Never while this replica's own stable checkpoint is above what it delivered: that takes a transfer.)
-    const level = this.target === undefined && this.repairFrom === undefined && this.host.stableSeq() <= lastDelivered && checkpoint.seq <= lastDelivered;
+    const level = this.target === undefined && this.repairFrom === undefined && this.host.stable().seq <= lastDelivered && checkpoint.seq <= lastDelivered;
     if (level && m.lastDelivered <= lastDelivered + this.options.pipelineMax) this.levelWith.add(from);
     if (this.behind && this.levelWith.size >= this.host.rules.sizes.weak) {
       this.behind = false;
@@ -339,7 +363,7 @@ export class StateTransfer {
    * when it names a checkpoint above the stable one, before any signature.
    */
   private weighUnsolicited(from: ReplicaId, checkpoint: CheckpointCertificate): Rejection | undefined {
-    if (checkpoint.seq <= this.host.stableSeq()) return ignore('unsolicited');
+    if (checkpoint.seq <= this.host.stable().seq) return ignore('unsolicited');
     if (!this.firstThisRound(this.weighedUnsolicited, from, this.options.viewChangeResendTicks)) return ignore('rate-limited');
     if (!this.host.decide.checkpointProven(checkpoint)) return rejectPeer('bad-checkpoint-certificate');
     if (checkpoint.seq <= this.host.lastDelivered()) this.host.adoptStable(checkpoint);
@@ -359,10 +383,10 @@ export class StateTransfer {
     const floor = this.floor();
     let best: { checkpoint: CheckpointCertificate; manifest: CheckpointManifest; sources: ReplicaId[] } | undefined;
     for (const candidate of this.summaries.values()) {
-      const { checkpoint } = candidate;
-      if (checkpoint.seq <= floor || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
+      const { checkpoint, manifest } = candidate;
+      if (manifest === undefined || checkpoint.seq <= floor || (best !== undefined && checkpoint.seq <= best.checkpoint.seq)) continue;
       const sources = this.namers(checkpoint);
-      if (sources.length >= this.host.decide.targetSupport()) best = { checkpoint, manifest: candidate.manifest, sources };
+      if (sources.length >= this.host.decide.targetSupport()) best = { checkpoint, manifest, sources };
     }
     const current = this.target;
     if (current !== undefined && (best === undefined || best.checkpoint.seq <= current.checkpoint.seq)) {
@@ -387,11 +411,11 @@ export class StateTransfer {
     return true;
   }
 
-  /** Replicas whose latest summary names `checkpoint` (its sequence number and state digest). */
+  /** Replicas whose latest summary names `checkpoint` (its sequence number and state digest) with its image. */
   private namers(checkpoint: CheckpointCertificate): ReplicaId[] {
     const out: ReplicaId[] = [];
     for (const [r, p] of this.summaries) {
-      if (p.checkpoint.seq === checkpoint.seq && bytesEqual(p.checkpoint.stateDigest, checkpoint.stateDigest)) out.push(r);
+      if (p.manifest !== undefined && p.checkpoint.seq === checkpoint.seq && bytesEqual(p.checkpoint.stateDigest, checkpoint.stateDigest)) out.push(r);
     }
     return out;
   }
@@ -432,6 +456,11 @@ export class StateTransfer {
 }
 
 /** Why a manifest cannot describe an image within the limits, or undefined. */
+/** The manifest of an empty image: the initial state's, and what a summary without an image carries [S6]. */
+export function emptyManifest(chunkBytes: number): CheckpointManifest {
+  return { chunkBytes, clientTableBytes: 0, serviceStateBytes: 0, chunkDigests: [] };
+}
+
 export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): PeerFault | undefined {
   const { clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
   if (manifest.chunkBytes !== chunkBytes) return 'manifest-chunk-size';

@@ -136,6 +136,13 @@ class SilentStableCheckpoint extends DecisionPoints {
   }
 }
 
+/** A replica behind by log entries alone never times the primary, as before findings 19 and 21 [S5]. */
+class PatientLogCatchUp extends DecisionPoints {
+  override logCatchUpHoldsRequestTimer(): boolean {
+    return true;
+  }
+}
+
 /** T2 never grows: every view gets viewChangeTimeoutTicks, however slow the network [T2]. */
 class FixedRequestTimer extends DecisionPoints {
   override requestTimeoutDoublingsMax(): number {
@@ -376,6 +383,13 @@ export const MUTANTS: readonly Mutant[] = [
     make: mutated(SilentStableCheckpoint),
     bias: { sizes: [4], isolateThenCrash: true, options: { pipelineMax: 4, checkpointInterval: 2, logWindow: 8 } },
     caughtAt: { seed: 636, bias: false },
+  },
+  {
+    name: 'patient-log-catch-up',
+    description: 'T2 holds off while a replica is behind by log entries only, which fewer than f + 1 replicas may hold',
+    make: mutated(PatientLogCatchUp),
+    bias: { sizes: [4], powerLoss: 'power-cut' },
+    caughtAt: { seed: 3305, bias: false },
   },
   {
     name: 'fixed-vote-resend',

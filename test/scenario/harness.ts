@@ -74,6 +74,7 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import type { DecisionPoints } from '../../src/core/decision-points.js';
 import { DurableState, type DurableRecord } from '../../src/core/durable.js';
 import type { ClientTableEntry, ReplicaEffect } from '../../src/core/effects.js';
 import type { ReplicaEvent } from '../../src/core/events.js';
@@ -461,6 +462,12 @@ export interface ClusterInit {
   readonly options?: Partial<ProtocolOptions>;
   /** Replicas exempt from the cross-replica agreement check (their cores may be fed lies). */
   readonly byzantine?: readonly number[];
+  /**
+   * The decision points every core (restarted ones too) is built with
+   * (ReplicaCoreInit.decisions), e.g. a rule as it was before a fix, to show
+   * a scenario fails without it. Default: the core's own.
+   */
+  readonly decisions?: (rules: ViewChangeRules) => DecisionPoints;
 }
 
 export class Cluster {
@@ -494,6 +501,7 @@ export class Cluster {
   private blocks: EnvelopePredicate[] = [];
   private readonly crashed = new Set<number>();
   private readonly byzantine: Set<number>;
+  private readonly decisions: ((rules: ViewChangeRules) => DecisionPoints) | undefined;
   /** seq -> batch label and the first replica that executed it (agreement check). */
   private readonly executedAt = new Map<number, { label: string; by: number }>();
 
@@ -502,9 +510,10 @@ export class Cluster {
     this.f = init.f ?? maxFaults(init.n);
     this.options = { ...defaultProtocolOptions, ...init.options };
     this.byzantine = new Set(init.byzantine ?? []);
+    this.decisions = init.decisions;
     for (let i = 0; i < this.n; i++) {
       this.nodes.push({
-        core: new ReplicaCore({ id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i) }),
+        core: new ReplicaCore({ id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), decisions: this.decisions }),
         service: new AppendLog(),
         history: [],
         journal: [],
@@ -702,7 +711,7 @@ export class Cluster {
     node.jobs.length = 0;
     node.fetching = undefined;
     if (node.disk !== undefined) node.disk = { unsynced: [], held: [], repliesWait: node.disk.repliesWait }; // lost with the power
-    const init = { id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), recovering: true };
+    const init = { id: replicaId(i), n: this.n, f: this.f, options: this.options, crypto: fakeCrypto(i), recovering: true, decisions: this.decisions };
     if (mode !== 'durable') {
       node.journal.length = 0;
       node.images.clear();

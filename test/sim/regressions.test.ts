@@ -325,9 +325,14 @@ describe(`power loss (generator ${GENERATOR_VERSION})`, () => {
 });
 
 /**
- * Core faults generator 7's first 10,000-seed run found (docs/SIMULATOR.md,
- * finding 18), fixed: 8631 by folding a NEW-VIEW record's PRE-PREPAREs
- * into their slots (src/core/durable.ts).
+ * Core faults generator 7's first 10,000-seed runs found (docs/SIMULATOR.md,
+ * findings 18-21), fixed: 8631 by folding a NEW-VIEW record's PRE-PREPAREs
+ * into their slots (src/core/durable.ts); 3305 and 9756 by letting T2 run
+ * while a replica lacks only log entries nobody can prove to it (S5,
+ * src/core/state-transfer.ts); 4012 by answering with a stable certificate
+ * whose image the sender does not hold (S6). 3305 and 9756 fail with the
+ * fix undone (mutant `patient-log-catch-up`); 4012 passed before its fix by
+ * timing, and test/scenario/imageless-certificate.test.ts fails without it.
  */
 const FIXED_CORE_FAULTS: readonly Case[] = [
   {
@@ -338,37 +343,20 @@ const FIXED_CORE_FAULTS: readonly Case[] = [
     conditions: 'n = 4, a power cut and slow syncs',
     holds: (s) => s.n === 4 && s.powerLoss?.kind === 'power-cut' && s.storage.slowSyncP > 0,
   },
-];
-
-describe(`core faults generator ${GENERATOR_VERSION} found, fixed`, () => {
-  for (const c of FIXED_CORE_FAULTS) {
-    it(`seed ${c.seed}: ${c.what}`, () => {
-      stillHolds(c);
-      const result = runSeed(c.seed);
-      assert.ok(result.ok, `seed ${c.seed} fails (${result.failure?.kind}): ${result.failure?.message}`);
-    });
-  }
-});
-
-/**
- * Open (docs/SIMULATOR.md, findings 19-21): each runs as a `todo` (reported,
- * not failing the suite) until the core is fixed; then drop the `todo`.
- */
-const OPEN_CORE_FAULTS: readonly Case[] = [
   {
     seed: 3305,
     what:
       'after a power cut r0 (and r3) recover delivered up to s24, r1 and r2 to s17 and s16; r3 then crashes for good: r1 and r2 ' +
       'can complete s18-s24 neither by votes (r0 does not resend votes for slots it delivered) nor from LOG-ENTRIES (f + 1 = 2 ' +
-      'matching senders, only r0 has them) (finding 21, liveness)',
+      'matching senders, only r0 has them), and held T2 off while catching up (finding 21, liveness)',
     conditions: 'n = 4 and a power cut',
     holds: (s) => s.n === 4 && s.powerLoss?.kind === 'power-cut',
   },
   {
     seed: 9756,
     what:
-      'r1 and r3 restart into a catch-up only one correct replica can serve (LOG-ENTRIES need f + 1), which holds T2 off for ' +
-      'good: the Byzantine primary withholding s5-s6 from r1 is never voted out (finding 19, liveness)',
+      'r1 and r3 restart into a catch-up only one correct replica can serve (LOG-ENTRIES need f + 1), which held T2 off for ' +
+      'good: the Byzantine primary withholding s5-s6 from r1 was never voted out (finding 19, liveness)',
     conditions: 'n = 4, a Byzantine replica 0 and rolling restarts',
     holds: (s) => s.n === 4 && s.byzantine.some((b) => b.replica === 0) && s.powerLoss?.kind === 'rolling',
   },
@@ -376,15 +364,15 @@ const OPEN_CORE_FAULTS: readonly Case[] = [
     seed: 4012,
     what:
       'a CHECKPOINT sent to some replicas only splits the stable checkpoint: r5 and r6 hold the certificate of s184 without ' +
-      'its image, r1, r2 and r4 the image without the certificate, and C6 answers only with an image (finding 20, liveness)',
+      'its image, r1, r2 and r4 the image without the certificate, and C6 answered only with an image (finding 20, liveness)',
     conditions: 'n = 7 and a silent Byzantine replica',
     holds: (s) => s.n === 7 && byzantineWith(s, 'silent') > 0,
   },
 ];
 
-describe(`open core faults generator ${GENERATOR_VERSION} found`, () => {
-  for (const c of OPEN_CORE_FAULTS) {
-    it(`seed ${c.seed}: ${c.what}`, { todo: 'open: the core is not fixed yet (docs/SIMULATOR.md, findings 19-21)' }, () => {
+describe(`core faults generator ${GENERATOR_VERSION} found, fixed`, () => {
+  for (const c of FIXED_CORE_FAULTS) {
+    it(`seed ${c.seed}: ${c.what}`, () => {
       stillHolds(c);
       const result = runSeed(c.seed);
       assert.ok(result.ok, `seed ${c.seed} fails (${result.failure?.kind}): ${result.failure?.message}`);
