@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `bafomet` command line: a thin layer over the library. */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addBenchCommand } from '../bench/command.js';
 import { addChaosCommand } from '../chaos/command.js';
 import { addSoakCommand } from '../chaos/soak-command.js';
 import type { ProtocolOptions } from '../core/options.js';
@@ -69,7 +70,7 @@ program
   .requiredOption('--config <file>', 'cluster config (bafomet init)')
   .requiredOption('--id <id>', 'this replica id', integer(0))
   .option('--key <file>', 'private key file (default: replica-<id>.key.pem beside the config)')
-  .option('--service <name|module>', "built-in service (kv, counter, 'slots?bytes=N') or a module exporting a Service", 'kv')
+  .option('--service <name|module>', "built-in service (kv, counter, 'slots?bytes=N', 'bench?replyBytes=N') or a module exporting a Service", 'kv')
   .option('--protocol <json>', 'protocol options over the defaults, e.g. \'{"checkpointInterval":1024,"logWindow":2048}\'; the same on every replica', parseProtocolOption)
   .option('--data-dir <dir>', "this replica's own directory for its journal and checkpoints: it survives a power cut and restarts from it (without it, the replica is in memory only)")
   .option('--rejoin', 'this replica lost its data (a new disk or machine): catch up without voting until that is safe (docs/DURABILITY.md D15)', false)
@@ -98,5 +99,6 @@ program
 
 addChaosCommand(program);
 addSoakCommand(program);
+addBenchCommand(program);
 
 program.parseAsync().catch(exitWith);

@@ -166,6 +166,10 @@ async function answer(replica: Replica, line: string): Promise<ControlAnswer> {
       const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
       return { id: command.id, memory: { rss, heapTotal, heapUsed, external, arrayBuffers } };
     }
+    case 'cpu': {
+      const { user, system } = process.cpuUsage();
+      return { id: command.id, cpu: { user, system } };
+    }
     default:
       return { id: command.id, error: 'unknown-command' };
   }

@@ -4,7 +4,7 @@
  * parent (demo, tests, chaos runner) uses it to ask for status and state
  * digests; the replica exits when stdin closes, so it never outlives its parent.
  */
-export type ControlCommand = { readonly id: number; readonly cmd: 'status' | 'digest' | 'memory' };
+export type ControlCommand = { readonly id: number; readonly cmd: 'status' | 'digest' | 'memory' | 'cpu' };
 
 export interface ReadyLine {
   readonly event: 'ready';
@@ -54,4 +54,14 @@ export interface MemoryAnswer {
   readonly memory: { readonly rss: number; readonly heapTotal: number; readonly heapUsed: number; readonly external: number; readonly arrayBuffers: number };
 }
 
-export type ControlAnswer = StatusAnswer | DigestAnswer | MemoryAnswer | { readonly id: number; readonly error: string };
+export interface CpuAnswer {
+  readonly id: number;
+  /**
+   * process.cpuUsage() of the replica process since it started, microseconds:
+   * every thread (the executor's worker, libuv's pool) counts. A benchmark
+   * takes the difference of two answers (src/bench/).
+   */
+  readonly cpu: { readonly user: number; readonly system: number };
+}
+
+export type ControlAnswer = StatusAnswer | DigestAnswer | MemoryAnswer | CpuAnswer | { readonly id: number; readonly error: string };

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
-import type { ControlAnswer, ControlCommand, DigestAnswer, MemoryAnswer, ReadyLine, StatusAnswer } from './control.js';
+import type { ControlAnswer, ControlCommand, CpuAnswer, DigestAnswer, MemoryAnswer, ReadyLine, StatusAnswer } from './control.js';
 import { freePorts } from './free-ports.js';
 import { initCluster } from './init.js';
 
@@ -210,6 +210,13 @@ export class LocalCluster {
     const answer = await this.process(id).ask('memory');
     if (!('memory' in answer)) throw new Error(`replica ${id} memory: ${JSON.stringify(answer)}`);
     return answer.memory;
+  }
+
+  /** The replica process's CPU time since it started (process.cpuUsage(), microseconds). */
+  async cpu(id: number): Promise<CpuAnswer['cpu']> {
+    const answer = await this.process(id).ask('cpu');
+    if (!('cpu' in answer)) throw new Error(`replica ${id} cpu: ${JSON.stringify(answer)}`);
+    return answer.cpu;
   }
 
   async digest(id: number): Promise<DigestAnswer> {

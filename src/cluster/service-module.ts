@@ -5,12 +5,14 @@ export const BUILT_IN_SERVICES = {
   kv: new URL('../services/kv.js', import.meta.url),
   counter: new URL('../services/counter.js', import.meta.url),
   slots: new URL('../services/slots.js', import.meta.url),
+  bench: new URL('../services/bench.js', import.meta.url),
 } as const;
 
 /**
- * A built-in service name (`kv`, `counter`, `slots`) as its module URL; a
- * built-in name may carry parameters for its module, `slots?bytes=N`, which
- * become the URL's query (the module reads them from `import.meta.url`).
+ * A built-in service name (`kv`, `counter`, `slots`, `bench`) as its module
+ * URL; a built-in name may carry parameters for its module, `slots?bytes=N`
+ * or `bench?replyBytes=N`, which become the URL's query (the module reads
+ * them from `import.meta.url`).
  * Anything else is a module path or URL, passed on as given (the executor
  * resolves it).
  */
