@@ -3,7 +3,10 @@
  *
  * Write a {@link Service}, start n = 3f + 1 {@link Replica}s, and talk to them
  * with a {@link Client}: requests are ordered by PBFT's three-phase protocol
- * and a reply is accepted once f + 1 replicas agree on it.
+ * and a reply is accepted once f + 1 replicas agree on it. Requests the
+ * service declares read-only can skip ordering: `Client.invokeReadOnly`
+ * accepts a reply a quorum of replicas give alike, and orders the request
+ * when they do not.
  *
  * @packageDocumentation
  */
@@ -11,8 +14,18 @@ export { type Codec, type Service, type StateStream, type StateOf, type RequestO
 export { jsonCodec, bytesCodec, utf8Codec } from './codecs.js';
 export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadClusterConfig } from './config.js';
 export { Replica, type ReplicaOptions, type ReplicaCounters, type ReplicaStop } from './runtime/replica.js';
+export type { ReadOnlyLimits } from './runtime/read-only.js';
 export { ClusterFilesExistError } from './cluster/init.js';
-export { Client, type ClientOptions, type ClientCodecs, type InvokeOptions } from './runtime/client.js';
+export {
+  Client,
+  type ClientOptions,
+  type ClientCodecs,
+  type InvokeOptions,
+  type ReadOnlyInvokeOptions,
+  type ReadOnlyCounts,
+} from './runtime/client.js';
+export type { ReadOnlyFallbackReason } from './core/client.js';
+export type { ReadReplyStatus } from './core/messages.js';
 export type { ReplicaStatus } from './core/replica.js';
 export type { ReplicaId, ClientId } from './core/ids.js';
 export type { SeqNo, View, RequestNo } from './core/ordering.js';

@@ -112,6 +112,37 @@ export interface Service<State, Req, Rep> {
    * values.
    */
   update(state: State, request: Req): Rep;
+  /**
+   * Declares which requests are read-only: those a client may send with
+   * `Client.invokeReadOnly`, answered by {@link Service.query} from each
+   * replica's executed state without being ordered (docs/PROTOCOL.md,
+   * "Read-only requests"). A replica runs `query` only on a request this
+   * returns `true` for; any other request sent read-only is refused, never
+   * run unordered [Q5], and the client orders it instead. Give `readOnly`
+   * and `query` together or neither ({@link defineService} and replicas
+   * loading the service check).
+   *
+   * MUST BE DETERMINISTIC, like `update`: every correct replica must give
+   * the same verdict on the same request. It gets the decoded request,
+   * untrusted like `update`'s, and must not throw (a throw is a `failed`
+   * answer, and the client orders the request). Without it, no request is
+   * read-only and `invokeReadOnly` always orders.
+   */
+  readOnly?(request: Req): boolean;
+  /**
+   * Answers a read-only request (one {@link Service.readOnly} accepts) from
+   * `state`, the replica's state after every batch it had executed when the
+   * request arrived. MUST NOT CHANGE THE STATE: it runs on one replica at a
+   * time and unordered, so a change would make that replica's state differ
+   * from the others' (noticed at the next checkpoint and repaired by state
+   * transfer, docs/STATE-TRANSFER.md S16, but a bug all the same). MUST BE
+   * DETERMINISTIC: a client accepts the answer only when a quorum of
+   * replicas give the same bytes. For a request `update` also accepts it
+   * should answer what `update` would (the client may order the request
+   * instead, and gets `update`'s reply then). If it throws, that replica
+   * answers `failed` and the client orders the request.
+   */
+  query?(state: State, request: Req): Rep;
 }
 
 /** A service whose types have been erased, as executors hold it. */
@@ -125,9 +156,28 @@ export type RequestOf<S> = S extends Service<unknown, infer Req, unknown> ? Req 
 export type ReplyOf<S> = S extends Service<unknown, unknown, infer Rep> ? Rep : never;
 
 /**
+ * What is wrong with `service`'s read-only declaration (docs/PROTOCOL.md
+ * Q2), or undefined if nothing is: `readOnly` and `query` are functions
+ * given together, or both absent.
+ */
+export function readOnlyProblem(service: { readonly readOnly?: unknown; readonly query?: unknown }): string | undefined {
+  const { readOnly, query } = service;
+  if (readOnly !== undefined && typeof readOnly !== 'function') return 'readOnly is not a function';
+  if (query !== undefined && typeof query !== 'function') return 'query is not a function';
+  if ((readOnly === undefined) !== (query === undefined)) {
+    return readOnly === undefined ? 'query is given without readOnly' : 'readOnly is given without query';
+  }
+  return undefined;
+}
+
+/**
  * Returns `service` unchanged; exists so that TypeScript infers and checks
  * the state, request and reply types of an object literal in one place.
+ *
+ * @throws TypeError if `readOnly` and `query` are not given together.
  */
 export function defineService<S, Q, P>(service: Service<S, Q, P>): Service<S, Q, P> {
+  const problem = readOnlyProblem(service);
+  if (problem !== undefined) throw new TypeError(`service "${service.name}": ${problem} (give both, or neither)`);
   return service;
 }

@@ -25,12 +25,29 @@
  * higher number, so the replicas execute at most one of the two in number
  * order and exactly-once holds; a late reply to the cancelled one is not
  * outstanding any more and is ignored.
+ *
+ * Read-only invocations (docs/PROTOCOL.md, "Read-only requests", Q1-Q12) go
+ * to every replica unordered, numbered by the client's own read ids, at most
+ * `readOnlyInFlightMax` at once (more wait in a queue of their own). One
+ * resolves when a quorum of replicas (2f + 1 of 3f + 1) return identical
+ * executed answers; as soon as that cannot happen any more (answers that
+ * disagree or refuse), or after `readOnlyTimeoutTicks`, the same operation
+ * becomes an ordinary ordered invocation under the same token, and resolves
+ * or fails as one.
  */
 import { assert, assertNever } from './assert.js';
 import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
-import type { ReplyMessage, RequestMessage, RequestStatement, Signature } from './messages.js';
-import { next, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
-import { VoteSet } from './quorum.js';
+import type {
+  ReadReplyMessage,
+  ReadReplyStatus,
+  ReadRequestMessage,
+  ReplyMessage,
+  RequestMessage,
+  RequestStatement,
+  Signature,
+} from './messages.js';
+import { next, ORDINAL_MAX, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
+import { quorumSizes, VoteSet } from './quorum.js';
 
 /**
  * Signs requests with the client's Ed25519 key, injected so that the core
@@ -62,10 +79,27 @@ export interface ClientCoreInit {
   readonly queueMax: number;
   /** Signs every request [A1]. */
   readonly signer: RequestSigner;
+  /**
+   * Ticks a read-only request waits for a quorum of matching answers before
+   * it is ordered instead [Q9]. Default `retransmitTicks` (PBFT orders it
+   * when its retransmission timer expires, TOCS 2002 sec. 5.1.3).
+   */
+  readonly readOnlyTimeoutTicks?: number;
+  /** Read-only requests on the wire at once [Q3]; more wait in their queue (bounded by `queueMax`). Default {@link READ_ONLY_IN_FLIGHT_MAX}. */
+  readonly readOnlyInFlightMax?: number;
 }
+
+/** Default bound on a client's read-only requests on the wire at once [Q3]. */
+export const READ_ONLY_IN_FLIGHT_MAX = 16;
+
+/** Why a read-only invocation became an ordered one [Q8, Q9]. */
+export type ReadOnlyFallbackReason = 'disagreement' | 'timeout' | ReadReplyStatus;
 
 export type ClientEvent =
   | { readonly type: 'invoke'; readonly token: number; readonly operation: Uint8Array }
+  /** Invoke read-only [Q3]: unordered first, ordered if need be. `timeoutTicks` overrides `readOnlyTimeoutTicks`. */
+  | { readonly type: 'invoke-read-only'; readonly token: number; readonly operation: Uint8Array; readonly timeoutTicks?: number }
+  | { readonly type: 'read-reply'; readonly from: ReplicaId; readonly message: ReadReplyMessage }
   /** Give up on invocation `token` (deadline or abort); answered by `cancelled` if it was still open. */
   | { readonly type: 'cancel'; readonly token: number }
   | { readonly type: 'reply'; readonly from: ReplicaId; readonly message: ReplyMessage }
@@ -74,6 +108,16 @@ export type ClientEvent =
 export type ClientEffect =
   /** Send to every replica. */
   | { readonly type: 'broadcast'; readonly message: RequestMessage; readonly retransmission: boolean }
+  /** Send a read-only request to every replica [Q3]; it is never retransmitted. */
+  | { readonly type: 'broadcast-read'; readonly message: ReadRequestMessage }
+  /** Read-only invocation `token` completed with `result`, unordered: `replicas` (a quorum) answered it alike [Q8]. */
+  | { readonly type: 'read-resolve'; readonly token: number; readonly result: Uint8Array; readonly replicas: number }
+  /**
+   * Read-only invocation `token` goes on as an ordered one [Q8, Q9] (its
+   * `broadcast` follows, or it queues for a session): for logs and metrics.
+   * `seen` is what the read-only round saw.
+   */
+  | { readonly type: 'read-fallback'; readonly token: number; readonly reason: ReadOnlyFallbackReason; readonly seen: Progress }
   /** Invocation `token` completed with `result` (f + 1 matching replies). */
   | {
       readonly type: 'resolve';
@@ -109,7 +153,7 @@ export interface Progress {
   readonly answered: readonly ReplicaId[];
   /** The most of those answers that agree. */
   readonly matching: number;
-  /** Matching answers an invocation needs: f + 1. */
+  /** Matching answers an invocation needs: f + 1 (a quorum for a read-only request still unordered). */
   readonly needed: number;
 }
 
@@ -129,6 +173,31 @@ interface Outstanding {
   backoff: number;
 }
 
+/** A read-only request's answer from one replica: `status` undefined for a `query` result [Q7]. */
+interface ReadAnswer {
+  readonly status: ReadReplyStatus | undefined;
+  readonly result: Uint8Array;
+}
+
+const sameReadAnswer = (a: ReadAnswer, b: ReadAnswer): boolean => a.status === b.status && bytesEqual(a.result, b.result);
+
+/** A read-only request on the wire. */
+interface OutstandingRead {
+  readonly token: number;
+  readonly operation: Uint8Array;
+  readonly answers: VoteSet<ReadAnswer>;
+  /** The distinct answers received, each once (at most n). */
+  readonly distinct: ReadAnswer[];
+  ticksLeft: number;
+}
+
+/** A read-only invocation waiting for room on the wire. */
+interface QueuedRead {
+  readonly token: number;
+  readonly operation: Uint8Array;
+  readonly timeoutTicks: number;
+}
+
 interface Session {
   readonly id: ClientId;
   lastRequestNo: RequestNo;
@@ -143,6 +212,14 @@ export class ClientCore {
   private retired = 0;
   private readonly queue: { token: number; operation: Uint8Array }[] = [];
   private readonly weak: number;
+  /** Matching answers a read-only request needs: a quorum, 2f + 1 when n = 3f + 1 [Q8]. */
+  private readonly readQuorum: number;
+  private readonly readTimeoutTicks: number;
+  private readonly readsMax: number;
+  /** Read-only requests on the wire, by read id. */
+  private readonly reads = new Map<number, OutstandingRead>();
+  private readonly readQueue: QueuedRead[] = [];
+  private lastReadId = 0;
   private effects: ClientEffect[] = [];
 
   constructor(private readonly init: ClientCoreInit) {
@@ -151,6 +228,11 @@ export class ClientCore {
     assert(init.firstRequestNo >= 1, 'firstRequestNo must be >= 1');
     assert(init.retransmitTicks >= 1 && init.retransmitTicksMax >= init.retransmitTicks, 'bad retransmission ticks');
     this.weak = init.f + 1;
+    this.readQuorum = quorumSizes(init.n, init.f).quorum;
+    this.readTimeoutTicks = init.readOnlyTimeoutTicks ?? init.retransmitTicks;
+    this.readsMax = init.readOnlyInFlightMax ?? READ_ONLY_IN_FLIGHT_MAX;
+    assert(Number.isSafeInteger(this.readTimeoutTicks) && this.readTimeoutTicks >= 1, 'bad read-only timeout ticks');
+    assert(Number.isSafeInteger(this.readsMax) && this.readsMax >= 1, 'bad read-only in-flight bound');
     const last = toRequestNo(init.firstRequestNo - 1);
     this.sessions = init.sessions.map((id) => ({ id, lastRequestNo: last, outstanding: undefined }));
     for (const s of this.sessions) this.byId.set(s.id, s);
@@ -162,8 +244,14 @@ export class ClientCore {
       case 'invoke':
         this.onInvoke(event.token, event.operation);
         break;
+      case 'invoke-read-only':
+        this.onInvokeReadOnly(event.token, event.operation, event.timeoutTicks ?? this.readTimeoutTicks);
+        break;
       case 'reply':
         this.onReply(event.from, event.message);
+        break;
+      case 'read-reply':
+        this.onReadReply(event.from, event.message);
         break;
       case 'cancel':
         this.onCancel(event.token);
@@ -179,9 +267,71 @@ export class ClientCore {
     return out;
   }
 
-  /** Invocations sent and not yet resolved, plus those queued. */
+  /** Invocations sent and not yet resolved, plus those queued (read-only ones included). */
   get inFlight(): number {
-    return this.sessions.length - this.retired - this.idle.length + this.queue.length;
+    return this.sessions.length - this.retired - this.idle.length + this.queue.length + this.reads.size + this.readQueue.length;
+  }
+
+  /** [Q3] Sends a read-only request to every replica, or queues it while `readOnlyInFlightMax` are on the wire. */
+  private onInvokeReadOnly(token: number, operation: Uint8Array, timeoutTicks: number): void {
+    assert(Number.isSafeInteger(timeoutTicks) && timeoutTicks >= 1, 'bad read-only timeout ticks');
+    if (this.reads.size < this.readsMax) this.sendRead(token, operation, timeoutTicks);
+    else if (this.readQueue.length < this.init.queueMax) this.readQueue.push({ token, operation, timeoutTicks });
+    else this.effects.push({ type: 'overloaded', token });
+  }
+
+  private sendRead(token: number, operation: Uint8Array, timeoutTicks: number): void {
+    assert(this.lastReadId < ORDINAL_MAX, 'read ids exhausted');
+    const readId = ++this.lastReadId;
+    this.reads.set(readId, { token, operation, answers: new VoteSet(sameReadAnswer), distinct: [], ticksLeft: timeoutTicks });
+    this.effects.push({ type: 'broadcast-read', message: { type: 'read-request', readId, operation } });
+  }
+
+  /** [Q8] A quorum of identical executed answers resolves; once none can form, the request is ordered. */
+  private onReadReply(from: ReplicaId, reply: ReadReplyMessage): void {
+    if (from < 0 || from >= this.init.n) return this.reject(from, 'unknown-replica');
+    const read = this.reads.get(reply.readId);
+    if (read === undefined) return this.reject(from, 'not-outstanding'); // late, after a fallback, or never ours
+    const answer: ReadAnswer = { status: reply.status, result: reply.result };
+    const vote = read.answers.add(from, answer);
+    if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
+    if (vote === 'duplicate') return;
+    if (!read.distinct.some((a) => sameReadAnswer(a, answer))) read.distinct.push(answer);
+    let best = 0; // the most replicas behind one executed answer
+    for (const a of read.distinct) if (a.status === undefined) best = Math.max(best, read.answers.count(a));
+    if (answer.status === undefined && read.answers.count(answer) >= this.readQuorum) {
+      this.endRead(reply.readId);
+      this.effects.push({ type: 'read-resolve', token: read.token, result: reply.result, replicas: this.readQuorum });
+      return;
+    }
+    const silent = this.init.n - read.answers.size;
+    if (best + silent >= this.readQuorum) return; // a quorum may still form
+    // [Q8] f + 1 alike refusals or failures mean a correct replica gave one: name it; otherwise the answers disagree.
+    const refusal = read.distinct.find((a) => a.status !== undefined && read.answers.count(a) >= this.weak);
+    this.fallBack(reply.readId, refusal?.status ?? 'disagreement');
+  }
+
+  /** [Q8, Q9] Read-only request `readId` becomes an ordered invocation of the same operation and token. */
+  private fallBack(readId: number, reason: ReadOnlyFallbackReason): void {
+    const read = this.reads.get(readId);
+    assert(read !== undefined, 'fallback of a read that is not outstanding');
+    this.endRead(readId);
+    this.effects.push({ type: 'read-fallback', token: read.token, reason, seen: this.readProgress(read) });
+    this.onInvoke(read.token, read.operation);
+  }
+
+  /** Read-only request `readId` is off the wire: the next queued one takes its place. */
+  private endRead(readId: number): void {
+    this.reads.delete(readId);
+    const waiting = this.readQueue.shift();
+    if (waiting !== undefined) this.sendRead(waiting.token, waiting.operation, waiting.timeoutTicks);
+  }
+
+  private readProgress(read: OutstandingRead): Progress {
+    let matching = 0;
+    for (const a of read.distinct) matching = Math.max(matching, read.answers.count(a));
+    const answered = read.answers.allVoters().sort((a, b) => a - b);
+    return { queued: false, answered, matching, needed: this.readQuorum };
   }
 
   private onInvoke(token: number, operation: Uint8Array): void {
@@ -260,6 +410,18 @@ export class ClientCore {
   }
 
   private onCancel(token: number): void {
+    const queuedRead = this.readQueue.findIndex((w) => w.token === token);
+    if (queuedRead >= 0) {
+      this.readQueue.splice(queuedRead, 1);
+      this.effects.push({ type: 'cancelled', token, seen: { queued: true, answered: [], matching: 0, needed: this.readQuorum } });
+      return;
+    }
+    for (const [readId, read] of this.reads) {
+      if (read.token !== token) continue;
+      this.endRead(readId);
+      this.effects.push({ type: 'cancelled', token, seen: this.readProgress(read) });
+      return;
+    }
     const queued = this.queue.findIndex((w) => w.token === token);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
@@ -283,6 +445,8 @@ export class ClientCore {
   }
 
   private onTick(): void {
+    // [Q9] A read-only request without a quorum in time is ordered.
+    for (const [readId, read] of [...this.reads]) if (--read.ticksLeft <= 0) this.fallBack(readId, 'timeout');
     for (const session of this.sessions) {
       const o = session.outstanding;
       if (o === undefined || --o.ticksLeft > 0) continue;

@@ -74,6 +74,43 @@ export interface ReplyMessage {
   readonly result: Uint8Array;
 }
 
+/**
+ * Client -> every replica: a read-only request (docs/PROTOCOL.md, Q1-Q12),
+ * answered from each replica's executed state without ordering. Not
+ * signed: it never leaves the replica it was sent to, which answers on the
+ * same authenticated connection, so the connection's TLS key is all that
+ * speaks for it. `readId` matches the answers to the invocation; a client
+ * numbers its read-only requests itself, apart from its sessions' request
+ * numbers (they change no client table).
+ */
+export interface ReadRequestMessage {
+  readonly type: 'read-request';
+  readonly readId: number;
+  /** The service's request, encoded with its request codec. */
+  readonly operation: Uint8Array;
+}
+
+/**
+ * Why a read-only request has no answer (the status of a read-reply):
+ * - `not-read-only`: the service does not declare the request read-only
+ *   (`Service.readOnly`), so the replica did not run it [Q5];
+ * - `failed`: `readOnly` or `query` threw, returned a promise, or the request
+ *   or reply did not go through its codec; the result is a one-line
+ *   description, UTF-8;
+ * - `rejected`: not run because it breaks a replica limit (read-only requests
+ *   queued, the request's or the reply's size); the result says which, UTF-8.
+ */
+export type ReadReplyStatus = 'not-read-only' | 'failed' | 'rejected';
+
+/** Replica -> the client that sent read-only request `readId`: its answer [Q7], or why there is none. */
+export interface ReadReplyMessage {
+  readonly type: 'read-reply';
+  readonly readId: number;
+  /** Absent: `result` is the service's `query` reply. */
+  readonly status?: ReadReplyStatus;
+  readonly result: Uint8Array;
+}
+
 /** Ed25519 signature, 64 bytes: on evidence that travels between replicas. */
 export type Signature = Uint8Array;
 export const SIGNATURE_BYTES = 64;
@@ -267,7 +304,22 @@ export type ReplicaMessage =
   | LogRequestMessage
   | LogEntriesMessage;
 /** Messages a client sends. */
-export type ClientMessage = RequestMessage;
+export type ClientMessage = RequestMessage | ReadRequestMessage;
+/** Messages a replica sends to a client. */
+export type ClientReplyMessage = ReplyMessage | ReadReplyMessage;
 /** Every message kind on the wire. */
-export type Message = ReplicaMessage | RequestMessage | ReplyMessage;
+export type Message = ReplicaMessage | ClientMessage | ClientReplyMessage;
 export type MessageType = Message['type'];
+
+/** Whether `message` is one replicas send each other (not a client's, nor a reply to one). */
+export function isReplicaMessage(message: Message): message is ReplicaMessage {
+  switch (message.type) {
+    case 'request':
+    case 'reply':
+    case 'read-request':
+    case 'read-reply':
+      return false;
+    default:
+      return true;
+  }
+}

@@ -22,6 +22,22 @@ export interface StateDigests {
   readonly chunkDigests: readonly Uint8Array[];
 }
 
+/**
+ * What the service answered to a read-only request ({@link Executor.query}):
+ * - `ok`: `result` is the encoded reply of `Service.query`;
+ * - `not-read-only`: the service does not declare the request read-only
+ *   (no `readOnly`, or it did not return `true`): nothing ran [Q5]; `result`
+ *   is empty;
+ * - `failed`: the request did not decode, `readOnly` or `query` threw or
+ *   returned a promise, or the reply did not encode; `result` is the
+ *   failure's one-line description, UTF-8, at most 1024 bytes.
+ */
+export interface QueryAnswer {
+  readonly status: 'ok' | 'not-read-only' | 'failed';
+  /** In a buffer of its own. */
+  readonly result: Uint8Array;
+}
+
 /** Runs batches of encoded requests through a service. */
 export interface Executor {
   /**
@@ -54,6 +70,17 @@ export interface Executor {
    * write to it.
    */
   snapshotToFile(chunkBytes: number, path: string): Promise<StateDigests>;
+  /**
+   * Answers read-only request `operation` with the service's `query`, at
+   * the state after every batch queued so far and before any later one
+   * (docs/PROTOCOL.md Q6); `operation` is copied before this returns. The
+   * request is decoded, checked with `readOnly` and answered in the
+   * executor's thread (the worker's), never the caller's. Nothing is kept:
+   * a query is not replayed by rollbacks, and never changes the state as
+   * long as the service keeps its promise. Rejects after `close()` or a
+   * fatal error; a failing query is an answer (`failed`), not an error.
+   */
+  query(operation: Uint8Array): Promise<QueryAnswer>;
   /** Like {@link snapshot}, keeping nothing but the digests. */
   stateDigests(chunkBytes: number): Promise<StateDigests>;
   /**

@@ -2,7 +2,7 @@
 import { assert } from '../core/assert.js';
 import { ClosedError } from '../errors.js';
 import type { AnyService } from '../service.js';
-import type { Executor, ExecutorCallbacks, ExecutorSnapshot, StateDigests } from './executor.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot, QueryAnswer, StateDigests } from './executor.js';
 import { CheckpointFileError } from './errors.js';
 import { pack, unpack } from './protocol.js';
 import { ServiceRunner, type ServiceRunnerOptions } from './runner.js';
@@ -63,6 +63,14 @@ export class InlineExecutor implements Executor {
   stateDigests(chunkBytes: number): Promise<StateDigests> {
     assertChunkBytes(chunkBytes);
     return this.#run(() => this.#runner.stateDigests(chunkBytes));
+  }
+
+  query(operation: Uint8Array): Promise<QueryAnswer> {
+    // Copies in and out, as the worker's: the service never shares memory with the caller.
+    return this.#run(() => {
+      const { status, result } = this.#runner.query(operation.slice());
+      return { status, result: result.slice() };
+    });
   }
 
   restore(state: Uint8Array): Promise<void> {

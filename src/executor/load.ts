@@ -1,7 +1,7 @@
 /** Finding a service by module URL and export name, as a worker does. */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { AnyService } from '../service.js';
+import { readOnlyProblem, type AnyService } from '../service.js';
 import { describeError, ServiceLoadError } from './errors.js';
 
 // A scheme of two or more characters, so `C:\x` stays a Windows path.
@@ -33,6 +33,9 @@ function missingMembers(value: unknown): string[] {
   for (const method of ['initialState', 'update']) if (typeof service[method] !== 'function') missing.push(method);
   // Optional, but a malformed one would fail at the first checkpoint rather than here.
   if (service['stateStream'] !== undefined && !isCodec(service['stateStream'])) missing.push('stateStream (encode and decode)');
+  // [Q2] Half a read-only declaration would refuse every read-only request, or answer them with nothing.
+  const readOnly = readOnlyProblem(service);
+  if (readOnly !== undefined) missing.push(`a sound read-only declaration (${readOnly}; give readOnly and query together)`);
   return missing;
 }
 

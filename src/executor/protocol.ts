@@ -35,7 +35,9 @@ export type ToWorker =
   | { readonly type: 'execute'; readonly seq: number; readonly operations: Packed }
   | { readonly type: 'snapshot'; readonly chunkBytes: number; readonly to: SnapshotTarget }
   | { readonly type: 'restore'; readonly state: ArrayBuffer }
-  | { readonly type: 'restore-file'; readonly path: string; readonly pieceBytes: number };
+  | { readonly type: 'restore-file'; readonly path: string; readonly pieceBytes: number }
+  /** A read-only request [Q6]: `operation` is a copy, transferred. */
+  | { readonly type: 'query'; readonly operation: ArrayBuffer };
 
 /** A snapshot's answer: `state` only for the memory target. */
 export interface SnapshotReply {
@@ -53,6 +55,8 @@ export type FromWorker =
   | SnapshotReply
   | { readonly type: 'snapshot-failed'; readonly error: WireError }
   | { readonly type: 'restored' }
+  /** The answer to the oldest unanswered query; `result` is a buffer of its own, transferred. */
+  | { readonly type: 'queried'; readonly status: 'ok' | 'not-read-only' | 'failed'; readonly result: ArrayBuffer }
   | { readonly type: 'fatal'; readonly error: WireError };
 
 /** Copies `list` into one new buffer. */

@@ -6,7 +6,7 @@
 import { ChunkSplitter, chunkDigests } from '../checkpoint/chunks.js';
 import { StateFileWriter } from '../checkpoint/state-file.js';
 import type { AnyService } from '../service.js';
-import type { ExecutorSnapshot, StateDigests } from './executor.js';
+import type { ExecutorSnapshot, QueryAnswer, StateDigests } from './executor.js';
 import { CheckpointFileError, describeError, ServiceError } from './errors.js';
 import { KEPT_REQUEST_OVERHEAD_BYTES, type KeptBatch, type StateBase } from './state-base.js';
 import { OpenStateFile } from '../checkpoint/state-file.js';
@@ -58,6 +58,9 @@ function fileStep<T>(path: string, step: () => T): T {
     throw new CheckpointFileError(`cannot write checkpoint state file ${path}: ${describeError(error)}`, { cause: error });
   }
 }
+
+/** The answer to a request the service does not declare read-only [Q5]. */
+const NOT_READ_ONLY: QueryAnswer = { status: 'not-read-only', result: new Uint8Array(0) };
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
@@ -155,6 +158,47 @@ export class ServiceRunner {
     }
     this.#keep(seq, operations, failed);
     return { results, failed };
+  }
+
+  /**
+   * Answers read-only request `operation` from the current state
+   * (docs/PROTOCOL.md Q5-Q6): decodes it, asks `service.readOnly`, and only
+   * if that returns `true` runs `service.query` and encodes its reply. The
+   * result may share memory with the service (copy before handing it out).
+   * Never throws, keeps nothing and takes no part in rollbacks: `query`
+   * must not change the state, and nothing here could undo it if it did.
+   */
+  query(operation: Uint8Array): QueryAnswer {
+    const { service } = this;
+    if (service.readOnly === undefined || service.query === undefined) return NOT_READ_ONLY;
+    let request: unknown;
+    try {
+      request = service.request.decode(operation);
+    } catch (error) {
+      return { status: 'failed', result: failureResult(`request does not decode: ${describeError(error)}`) };
+    }
+    let declared: unknown;
+    try {
+      declared = service.readOnly(request);
+    } catch (error) {
+      return { status: 'failed', result: failureResult(`readOnly threw: ${describeError(error)}`) };
+    }
+    if (declared !== true) return NOT_READ_ONLY; // [Q5] never run unordered
+    let reply: unknown;
+    try {
+      reply = service.query(this.#state, request);
+      if (isThenable(reply)) {
+        ignoreRejection(reply);
+        throw new TypeError('query returned a promise; it must be synchronous');
+      }
+    } catch (error) {
+      return { status: 'failed', result: failureResult(describeError(error)) };
+    }
+    try {
+      return { status: 'ok', result: service.reply.encode(reply) };
+    } catch (error) {
+      return { status: 'failed', result: failureResult(`reply does not encode: ${describeError(error)}`) };
+    }
   }
 
   /**

@@ -2,7 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import { assert } from '../core/assert.js';
 import { ClosedError } from '../errors.js';
-import type { Executor, ExecutorCallbacks, ExecutorSnapshot, StateDigests } from './executor.js';
+import type { Executor, ExecutorCallbacks, ExecutorSnapshot, QueryAnswer, StateDigests } from './executor.js';
 import { CheckpointFileError, describeError, ServiceError, ServiceLoadError } from './errors.js';
 import { serviceModuleUrl } from './load.js';
 import {
@@ -45,6 +45,7 @@ export class WorkerExecutor implements Executor {
   // The worker answers each kind of request in the order it was asked.
   readonly #snapshots: Deferred<SnapshotReply>[] = [];
   readonly #restores: Deferred<void>[] = [];
+  readonly #queries: Deferred<QueryAnswer>[] = [];
   /** Settles `start()`; unset once the service has loaded. */
   #loading: Deferred<void> | undefined;
   #lastSeq = -1;
@@ -107,6 +108,16 @@ export class WorkerExecutor implements Executor {
 
   stateDigests(chunkBytes: number): Promise<StateDigests> {
     return this.#digests(this.#snapshot(chunkBytes, { kind: 'digests' }));
+  }
+
+  query(operation: Uint8Array): Promise<QueryAnswer> {
+    if (this.#stopped !== undefined) return Promise.reject(this.#stopped);
+    // One copy, transferred: the caller's buffer (a view into a network frame) stays here.
+    const copy = operation.slice().buffer;
+    return new Promise((resolve, reject) => {
+      this.#queries.push({ resolve, reject });
+      this.#post({ type: 'query', operation: copy }, [copy]);
+    });
   }
 
   restore(state: Uint8Array): Promise<void> {
@@ -186,6 +197,12 @@ export class WorkerExecutor implements Executor {
         pending.resolve();
         break;
       }
+      case 'queried': {
+        const pending = this.#queries.shift();
+        assert(pending !== undefined, 'query answer without a query');
+        pending.resolve({ status: message.status, result: new Uint8Array(message.result) });
+        break;
+      }
       case 'fatal':
         this.#fail(fromWire(message.error, (m, o) => new ServiceError(m, o)));
         break;
@@ -212,6 +229,6 @@ export class WorkerExecutor implements Executor {
   #stop(reason: Error): void {
     if (this.#stopped !== undefined) return;
     this.#stopped = reason;
-    for (const pending of [...this.#snapshots.splice(0), ...this.#restores.splice(0)]) pending.reject(reason);
+    for (const pending of [...this.#snapshots.splice(0), ...this.#restores.splice(0), ...this.#queries.splice(0)]) pending.reject(reason);
   }
 }

@@ -60,6 +60,13 @@ function handle(runner: ServiceRunner, message: ToWorker): void {
       runner.restoreFromFile(message.path, message.pieceBytes);
       post({ type: 'restored' });
       break;
+    case 'query': {
+      // [Q6] In message order: after every batch posted before it. A copy, since the result may share the state's memory.
+      const { status, result } = runner.query(new Uint8Array(message.operation));
+      const copy = result.slice().buffer;
+      post({ type: 'queried', status, result: copy }, [copy]);
+      break;
+    }
   }
 }
 

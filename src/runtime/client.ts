@@ -4,7 +4,14 @@
  */
 import type { ClusterConfig } from '../config.js';
 import { assertNever } from '../core/assert.js';
-import { ClientCore, type ClientEffect, type ClientEvent, type Progress } from '../core/client.js';
+import {
+  ClientCore,
+  READ_ONLY_IN_FLIGHT_MAX,
+  type ClientEffect,
+  type ClientEvent,
+  type Progress,
+  type ReadOnlyFallbackReason,
+} from '../core/client.js';
 import { clientId, replicaId, type ClientId } from '../core/ids.js';
 import type { ProtocolOptions } from '../core/options.js';
 import {
@@ -29,6 +36,13 @@ import { frameBytesMax, resolveProtocolOptions } from './protocol-options.js';
 export interface ClientCodecs<Req, Rep> {
   readonly request: Codec<Req>;
   readonly reply: Codec<Rep>;
+  /**
+   * The service's read-only declaration ({@link Service.readOnly}), if the
+   * client has it: {@link Client.invokeReadOnly} orders a request it does
+   * not declare read-only at once, without asking the replicas first. Only
+   * a shortcut: the replicas decide with their own copy [Q5].
+   */
+  readOnly?(request: Req): boolean;
 }
 
 /** Options of {@link Client.connect}. */
@@ -50,6 +64,18 @@ export interface ClientOptions<Req, Rep> {
   readonly protocol?: Partial<ProtocolOptions>;
   /** Default deadline of an invocation ({@link InvokeOptions.timeoutMs}). Default 30,000 ms. */
   readonly timeoutMs?: number;
+  /**
+   * How long {@link Client.invokeReadOnly} waits for a quorum of matching
+   * unordered answers before it orders the request instead
+   * ({@link ReadOnlyInvokeOptions.readOnlyTimeoutMs}). Default 500 ms.
+   */
+  readonly readOnlyTimeoutMs?: number;
+  /**
+   * Read-only requests on the wire at once; more wait for room. Default 16,
+   * which replicas accept from one connection (they refuse more than 64
+   * queued per connection, and the client then orders those requests).
+   */
+  readonly readOnlyInFlightMax?: number;
   readonly logger?: Logger;
 }
 
@@ -65,12 +91,39 @@ export interface InvokeOptions {
   readonly signal?: AbortSignal;
 }
 
+/** Options of one {@link Client.invokeReadOnly}. */
+export interface ReadOnlyInvokeOptions extends InvokeOptions {
+  /**
+   * Order the request after this long without a quorum of matching
+   * unordered answers. Default: the client's `readOnlyTimeoutMs` (500 ms).
+   * `timeoutMs` bounds the whole invocation, the ordered part included.
+   */
+  readonly readOnlyTimeoutMs?: number;
+}
+
+/** How a client's read-only invocations were answered, since it connected. */
+export interface ReadOnlyCounts {
+  /** Answered unordered, by a quorum of matching replies [Q8]. */
+  readonly unordered: number;
+  /**
+   * Ordered instead [Q8, Q9], by reason: the answers disagreed, the read-only
+   * deadline passed, f + 1 replicas said the service does not declare the
+   * request read-only, that it failed, or that it broke a limit.
+   */
+  readonly ordered: Readonly<Record<ReadOnlyFallbackReason, number>>;
+  /** Ordered at once because the client's own `readOnly` declaration refused the request. */
+  readonly declaredNotReadOnly: number;
+}
+
 /** Clock resolution of the client's retransmission timers. */
 const TICK_MS = 10;
+/** Ticks of the client's clock in `ms`, at least one. */
+const ticksOf = (ms: number): number => Math.max(1, Math.round(ms / TICK_MS));
 const SESSIONS_MAX = 65_536;
 /** Request numbers start from the clock so a restarted client with the same key moves forward. */
 const REQUEST_NUMBERS_PER_MS = 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_READ_ONLY_TIMEOUT_MS = 500;
 const UTF8 = new TextDecoder();
 
 interface Invocation {
@@ -88,6 +141,11 @@ export class Client<Req, Rep> {
   private nextToken = 0;
   private closed = false;
   private viewSeen = 0;
+  private readonly readOnly = {
+    unordered: 0,
+    declaredNotReadOnly: 0,
+    ordered: { disagreement: 0, timeout: 0, 'not-read-only': 0, failed: 0, rejected: 0 } satisfies Record<ReadOnlyFallbackReason, number>,
+  };
   private readonly timer: NodeJS.Timeout;
   private network: ClientNetwork | undefined;
 
@@ -98,6 +156,7 @@ export class Client<Req, Rep> {
     private readonly queueMax: number,
     private readonly requestBytesMax: number,
     private readonly timeoutMs: number,
+    private readonly readOnlyTimeoutMs: number,
     private readonly log: Logger,
   ) {
     this.timer = setInterval(() => this.step({ type: 'tick' }), TICK_MS);
@@ -121,6 +180,10 @@ export class Client<Req, Rep> {
     for (let i = 0; i < sessions; i++) ids.push(clientId(base + i));
     const queueMax = options.queueMax ?? 100_000;
     const retransmitTicks = Math.max(1, Math.round((options.retransmitMs ?? 1000) / TICK_MS));
+    const readOnlyTimeoutMs = options.readOnlyTimeoutMs ?? DEFAULT_READ_ONLY_TIMEOUT_MS;
+    if (!(readOnlyTimeoutMs > 0) || !Number.isFinite(readOnlyTimeoutMs)) throw new RangeError('readOnlyTimeoutMs must be positive and finite');
+    const readOnlyInFlightMax = options.readOnlyInFlightMax ?? READ_ONLY_IN_FLIGHT_MAX;
+    if (!Number.isSafeInteger(readOnlyInFlightMax) || readOnlyInFlightMax < 1) throw new RangeError('readOnlyInFlightMax must be a positive integer');
     const core = new ClientCore({
       n: options.config.replicas.length,
       f: options.config.f,
@@ -130,17 +193,19 @@ export class Client<Req, Rep> {
       retransmitTicksMax: Math.max(retransmitTicks, Math.round((options.retransmitMsMax ?? 8000) / TICK_MS)),
       queueMax,
       signer: requestSigner(identity),
+      readOnlyTimeoutTicks: ticksOf(readOnlyTimeoutMs),
+      readOnlyInFlightMax,
     });
     const log = (options.logger ?? createLogger()).child({ client: base });
     const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be positive (Infinity: no deadline)');
     const limits = wireLimitsFrom(protocol, options.config.replicas.length);
-    const client = new Client(core, options.service, limits, queueMax, protocol.requestBytesMax, timeoutMs, log);
+    const client = new Client(core, options.service, limits, queueMax, protocol.requestBytesMax, timeoutMs, readOnlyTimeoutMs, log);
     client.network = await ClientNetwork.connect({
       config: options.config,
       identity,
       maxFrameBytes: frameBytesMax(protocol),
-      sendQueueFramesMax: Math.max(1024, 2 * sessions),
+      sendQueueFramesMax: Math.max(1024, 2 * (sessions + readOnlyInFlightMax)),
       onReplicaFrame: (from, payload) => client.onFrame(from, payload),
       log: (level, message, fields) => log[level](message, fields),
     });
@@ -169,6 +234,66 @@ export class Client<Req, Rep> {
    *   once none is left every invocation rejects so).
    */
   invoke(request: Req, options: InvokeOptions = {}): Promise<Rep> {
+    return this.start(request, options, (token, operation) => ({ type: 'invoke', token, operation }));
+  }
+
+  /**
+   * Submits `request` as read-only (docs/PROTOCOL.md, "Read-only
+   * requests"): every replica answers it from the state it has executed,
+   * without ordering, and it resolves with the reply a quorum of replicas
+   * (2f + 1 of 3f + 1) give alike, typically in one round trip instead of
+   * three protocol phases. When no quorum can agree (replicas at different
+   * states, a faulty one, a replica refusing it) or none did within
+   * `readOnlyTimeoutMs` (default 500 ms), the request is ordered as by
+   * {@link invoke}, and resolves or rejects as that would. So it never
+   * answers less than `invoke`; it can answer sooner.
+   *
+   * The service must declare the request read-only (`Service.readOnly`,
+   * answered by `Service.query`): replicas never run any other request
+   * unordered, they refuse it and the client orders it. A client whose
+   * `service` has `readOnly` orders such a request at once.
+   *
+   * Consistency (PROTOCOL.md Q10-Q12): the reply is what a correct replica's
+   * executed state gives, and that state includes every write a quorum of
+   * replicas had executed when they answered. Without faulty replicas that
+   * includes every write whose `invoke` completed before this call; with
+   * faulty replicas a write that completed on f + 1 replies may be missing
+   * for a moment (it may have executed at only one correct replica). Use
+   * {@link invoke} for a read that must see such a write.
+   *
+   * Rejects as {@link invoke} does; `timeoutMs` and `signal` cover both parts.
+   */
+  invokeReadOnly(request: Req, options: ReadOnlyInvokeOptions = {}): Promise<Rep> {
+    const readOnlyTimeoutMs = options.readOnlyTimeoutMs ?? this.readOnlyTimeoutMs;
+    if (!(readOnlyTimeoutMs > 0) || !Number.isFinite(readOnlyTimeoutMs)) {
+      return Promise.reject(new RangeError('readOnlyTimeoutMs must be positive and finite'));
+    }
+    if (this.declaredNotReadOnly(request)) {
+      this.readOnly.declaredNotReadOnly++;
+      return this.invoke(request, options);
+    }
+    const timeoutTicks = ticksOf(readOnlyTimeoutMs);
+    return this.start(request, options, (token, operation) => ({ type: 'invoke-read-only', token, operation, timeoutTicks }));
+  }
+
+  /** How this client's read-only invocations were answered (a copy). */
+  get readOnlyCounts(): ReadOnlyCounts {
+    return { ...this.readOnly, ordered: { ...this.readOnly.ordered } };
+  }
+
+  /** Whether the client's copy of the service says `request` is not read-only (a throw counts as no verdict). */
+  private declaredNotReadOnly(request: Req): boolean {
+    const { readOnly } = this.codecs;
+    if (readOnly === undefined) return false;
+    try {
+      return readOnly.call(this.codecs, request) !== true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Starts an invocation: checks, deadline and abort wiring, then `event(token, operation)` into the core. */
+  private start(request: Req, options: InvokeOptions, event: (token: number, operation: Uint8Array) => ClientEvent): Promise<Rep> {
     if (this.closed) return Promise.reject(new ClosedError('client'));
     const { signal } = options;
     if (signal?.aborted === true) return Promise.reject(new AbortError('aborted before it was sent', { cause: signal.reason }));
@@ -192,7 +317,7 @@ export class Client<Req, Rep> {
         signal?.removeEventListener('abort', onAbort);
       };
       this.invocations.set(token, { resolve, reject, settle });
-      this.step({ type: 'invoke', token, operation });
+      this.step(event(token, operation));
     }).then((result) => this.codecs.reply.decode(result));
   }
 
@@ -221,11 +346,9 @@ export class Client<Req, Rep> {
 
   private onFrame(from: number, payload: Uint8Array): void {
     const decoded = decodeMessage(payload, this.limits);
-    if (!decoded.ok || decoded.message.type !== 'reply') {
-      this.log.debug('malformed frame from replica', { replica: from, reason: decoded.ok ? 'unexpected-type' : decoded.reason });
-      return;
-    }
-    this.step({ type: 'reply', from: replicaId(from), message: decoded.message });
+    if (decoded.ok && decoded.message.type === 'reply') return this.step({ type: 'reply', from: replicaId(from), message: decoded.message });
+    if (decoded.ok && decoded.message.type === 'read-reply') return this.step({ type: 'read-reply', from: replicaId(from), message: decoded.message });
+    this.log.debug('malformed frame from replica', { replica: from, reason: decoded.ok ? 'unexpected-type' : decoded.reason });
   }
 
   private step(event: ClientEvent): void {
@@ -236,7 +359,21 @@ export class Client<Req, Rep> {
   private apply(effect: ClientEffect): void {
     switch (effect.type) {
       case 'broadcast':
+      case 'broadcast-read':
         this.network?.broadcast(encodeMessage(effect.message));
+        break;
+      case 'read-resolve':
+        this.readOnly.unordered++;
+        this.take(effect.token)?.resolve(effect.result);
+        break;
+      case 'read-fallback':
+        this.readOnly.ordered[effect.reason]++;
+        this.log.debug('read-only request ordered instead', {
+          reason: effect.reason,
+          answered: effect.seen.answered.join(','),
+          matching: effect.seen.matching,
+          needed: effect.seen.needed,
+        });
         break;
       case 'resolve':
         this.viewSeen = Math.max(this.viewSeen, effect.view);

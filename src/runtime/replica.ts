@@ -26,7 +26,17 @@ import { createLogger, type Logger } from '../log.js';
 import { loadIdentity, ownsClientId, type NodeIdentity } from '../net/identity.js';
 import type { ClientConnection } from '../net/client-session.js';
 import { ReplicaNetwork } from '../net/replica-network.js';
-import { decodeMessage, encodeMessage, oversizedRequest, wireLimitsFrom, type WireLimits } from '../wire/codec.js';
+import { isReplicaMessage, type ReadReplyMessage, type ReadRequestMessage } from '../core/messages.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  oversizedReadRequest,
+  oversizedRequest,
+  wireLimitsFrom,
+  type WireLimits,
+} from '../wire/codec.js';
+import type { QueryAnswer } from '../executor/executor.js';
+import { ReadOnlyGate, resolveReadOnlyLimits, type ReadOnlyLimits } from './read-only.js';
 import { Checkpoints } from './checkpoints.js';
 import { DurableStore, journalLimits, type StoredState } from './durable-store.js';
 import { decodeClientTable } from '../wire/client-table.js';
@@ -91,6 +101,13 @@ export interface ReplicaOptions {
    * touched. Unset, images are kept in memory.
    */
   readonly checkpointDir?: string;
+  /**
+   * Bounds on read-only requests admitted and not yet answered
+   * (docs/PROTOCOL.md Q4): per client connection (default 64), in all
+   * (4,096) and their operation bytes in all (16 MiB). Over a bound, a
+   * read-only request is refused at once and its client orders it.
+   */
+  readonly readOnly?: Partial<ReadOnlyLimits>;
   readonly logger?: Logger;
 }
 
@@ -110,6 +127,14 @@ export interface ReplicaCounters {
   readonly requestSignaturesVerified: number;
   /** Requests whose client signature failed (FORWARDs, PRE-PREPAREs, the primary's proposals, backups' forwards) [A4-A6, A9]. */
   readonly forgedRequestsRejected: number;
+  /** Read-only requests answered with the service's `query` [Q6-Q7]. */
+  readonly readOnlyAnswered: number;
+  /** Read-only requests not run because the service does not declare them read-only [Q5]. */
+  readonly readOnlyRefused: number;
+  /** Read-only requests whose `readOnly` or `query` failed (or whose request or reply did not go through its codec). */
+  readonly readOnlyFailed: number;
+  /** Read-only requests refused over a bound (queued, request or reply size) [Q4]. */
+  readonly readOnlyRejected: number;
 }
 
 /** Why a replica stopped by itself (a fatal failure), as {@link Replica.stopped} reports it. */
@@ -138,7 +163,13 @@ export class Replica {
     viewChanges: 0,
     checkpointsInstalled: 0,
     divergences: 0,
+    readOnlyAnswered: 0,
+    readOnlyRefused: 0,
+    readOnlyFailed: 0,
+    readOnlyRejected: 0,
   };
+  /** Read-only requests admitted and not yet answered [Q4]. */
+  private readonly reads: ReadOnlyGate<ClientConnection>;
   private readonly ticker: NodeJS.Timeout;
   /** Snapshots, the images this replica serves [S3] and the one it fetches [S10]. */
   private readonly checkpoints: Checkpoints;
@@ -155,7 +186,9 @@ export class Replica {
     /** The data directory, if any: records, images and the sends that wait for them [D10]. */
     private readonly store: DurableStore | undefined,
     restoredImages: ReadonlyMap<SeqNo, FileImage> | undefined,
+    readOnlyLimits: ReadOnlyLimits,
   ) {
+    this.reads = new ReadOnlyGate(readOnlyLimits);
     const durable = store === undefined ? undefined : { kept: (seq: SeqNo, image: FileImage) => store.imageKept(seq, image) };
     this.checkpoints = new Checkpoints({ executor, options, limits, directory, durable, log });
     for (const [seq, image] of restoredImages ?? []) this.checkpoints.adopt(seq, image);
@@ -177,6 +210,7 @@ export class Replica {
     const log = (options.logger ?? createLogger()).child({ replica: options.id });
     const identity = typeof options.identity === 'string' ? await loadIdentity(options.identity) : options.identity;
     const limits = wireLimitsFrom(protocol, config.replicas.length);
+    const readOnlyLimits = resolveReadOnlyLimits(options.readOnly);
     let replica: Replica | undefined;
     const opened =
       options.dataDir === undefined
@@ -240,7 +274,7 @@ export class Replica {
       await executor.close(); // its worker thread would keep the process alive
       throw error;
     });
-    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory, store, restored?.images);
+    replica = new Replica(core, network, executor, clients, protocol, limits, log, directory, store, restored?.images, readOnlyLimits);
     log.info('replica started', { n: config.replicas.length, f: config.f, durable: store !== undefined });
     return replica;
   }
@@ -292,7 +326,7 @@ export class Replica {
     const decoded = decodeMessage(payload, this.limits);
     if (!decoded.ok) return this.rejectReplica(from, decoded.reason);
     const { message } = decoded;
-    if (message.type === 'request' || message.type === 'reply') return this.rejectReplica(from, 'unexpected-type');
+    if (!isReplicaMessage(message)) return this.rejectReplica(from, 'unexpected-type');
     if (message.type === 'chunk' && !this.checkpoints.acceptsChunk) {
       this.log.debug('chunk shed: image writes in flight at their bound', { replica: from, index: message.index });
       return;
@@ -305,6 +339,7 @@ export class Replica {
     if (!decoded.ok && decoded.reason === 'request-too-large') return this.rejectOversized(connection, payload);
     if (!decoded.ok) return this.rejectClient(connection, decoded.reason);
     const { message } = decoded;
+    if (message.type === 'read-request') return this.onReadRequest(connection, message);
     if (message.type !== 'request') return this.rejectClient(connection, 'unexpected-type');
     if (!ownsClientId(connection.clientIdBase, message.request.clientId)) return this.rejectClient(connection, 'foreign-client-id');
     // The connection's TLS key: the core may take the request as authentic without its signature [A3].
@@ -319,6 +354,13 @@ export class Replica {
    * session waits.
    */
   private rejectOversized(connection: ClientConnection, payload: Uint8Array): void {
+    const oversizedRead = oversizedReadRequest(payload, this.limits);
+    if (oversizedRead !== undefined) {
+      this.counters.malformedFrames++;
+      this.counters.readOnlyRejected++;
+      const reason = requestTooLarge(oversizedRead.operationBytes, this.limits.requestBytesMax);
+      return this.answerRead(connection, { type: 'read-reply', readId: oversizedRead.readId, status: 'rejected', result: UTF8.encode(reason) });
+    }
     const oversized = oversizedRequest(payload, this.limits);
     if (oversized === undefined || !ownsClientId(connection.clientIdBase, oversized.clientId)) {
       return this.rejectClient(connection, 'request-too-large');
@@ -327,6 +369,61 @@ export class Replica {
     const reason = requestTooLarge(oversized.operationBytes, this.limits.requestBytesMax);
     const view = this.core.status().view;
     connection.send(encodeMessage(rejectedReply(oversized.clientId, oversized.requestNo, view, reason)));
+  }
+
+  /**
+   * A read-only request [Q4-Q7]: never given to the core. Admitted within
+   * the gate's bounds, it is queued at the executor behind every batch
+   * handed to it so far and answered, from the state after them, to this
+   * connection alone; over a bound it is refused at once.
+   */
+  private onReadRequest(connection: ClientConnection, { readId, operation }: ReadRequestMessage): void {
+    const bytes = operation.length;
+    const refusal = this.reads.admit(connection, bytes);
+    if (refusal !== undefined) {
+      this.counters.readOnlyRejected++;
+      this.log.debug('read-only request refused', { clientBase: connection.clientIdBase, reason: refusal });
+      return this.answerRead(connection, { type: 'read-reply', readId, status: 'rejected', result: UTF8.encode(`${refusal}: this replica holds its most read-only requests`) });
+    }
+    // The executor copies `operation` (a view into the frame) before this returns.
+    this.executor.query(operation).then(
+      (answer) => {
+        this.reads.release(connection, bytes);
+        if (!this.closed) this.answerRead(connection, this.readReply(readId, answer));
+      },
+      () => this.reads.release(connection, bytes), // closed or stopped: no answer, the client orders the request
+    );
+  }
+
+  /** The read-reply carrying `answer` [Q7], counted. */
+  private readReply(readId: number, answer: QueryAnswer): ReadReplyMessage {
+    switch (answer.status) {
+      case 'ok':
+        if (answer.result.length > this.limits.replyBytesMax) {
+          this.counters.readOnlyRejected++;
+          const reason = `reply-too-large: the reply has ${answer.result.length} bytes, over replyBytesMax (${this.limits.replyBytesMax})`;
+          return { type: 'read-reply', readId, status: 'rejected', result: UTF8.encode(reason) };
+        }
+        this.counters.readOnlyAnswered++;
+        return { type: 'read-reply', readId, result: answer.result };
+      case 'not-read-only':
+        this.counters.readOnlyRefused++;
+        return { type: 'read-reply', readId, status: 'not-read-only', result: answer.result };
+      case 'failed':
+        this.counters.readOnlyFailed++;
+        return { type: 'read-reply', readId, status: 'failed', result: answer.result };
+      default:
+        return assertNever(answer.status, 'query answer');
+    }
+  }
+
+  /** Sends a read-reply to the connection its request came on; with a data directory, once what it reflects is synced, as a reply [D10]. */
+  private answerRead(connection: ClientConnection, reply: ReadReplyMessage): void {
+    const send = (): void => {
+      connection.send(encodeMessage(reply));
+    };
+    if (this.store === undefined) send();
+    else this.store.afterSync(send);
   }
 
   private malformed(from: Record<string, number>, reason: string): void {
@@ -464,6 +561,7 @@ export class Replica {
 }
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+const UTF8 = new TextEncoder();
 
 /**
  * Restores the executor from the stable checkpoint's image a restart found

@@ -42,7 +42,7 @@ function problem(request: unknown): string | undefined {
   return undefined;
 }
 
-/** The counter service; also this module's default export, for `WorkerExecutor`. */
+/** The counter service; also this module's default export, for `WorkerExecutor`. `get` is read-only (`Client.invokeReadOnly`). */
 export const counterService = defineService<CounterState, CounterRequest, CounterReply>({
   name: 'counter',
   request: jsonCodec<CounterRequest>(),
@@ -59,6 +59,8 @@ export const counterService = defineService<CounterState, CounterRequest, Counte
     }
     return { value: state.value };
   },
+  readOnly: (request) => typeof request === 'object' && request !== null && (request as { op?: unknown }).op === 'get',
+  query: (state) => ({ value: state.value }),
 });
 
 export default counterService;

@@ -136,7 +136,10 @@ function decodePieces(pieces: Iterable<Uint8Array>): KvState {
   return state;
 }
 
-/** The key-value service; also this module's default export, for `WorkerExecutor`. */
+/** Whether `request` (an untrusted decoded value) is a `get`: the read-only request [Q1]. */
+const isGet = (request: unknown): boolean => typeof request === 'object' && request !== null && (request as Record<string, unknown>)['op'] === 'get';
+
+/** The key-value service; also this module's default export, for `WorkerExecutor`. `get` is read-only (`Client.invokeReadOnly`). */
 export const kvService = defineService<KvState, KvRequest, KvReply>({
   name: 'kv',
   request: jsonCodec<KvRequest>(),
@@ -160,6 +163,13 @@ export const kvService = defineService<KvState, KvRequest, KvReply>({
         state.delete(request.key);
         return { ok: true };
     }
+  },
+  readOnly: isGet,
+  // What update answers to a get, without touching the state.
+  query(state, request) {
+    const error = problem(request);
+    if (error !== undefined) return fail(error);
+    return { ok: true, value: state.get(request.key) ?? null };
   },
 });
 

@@ -187,6 +187,10 @@ export class ClientNode {
         throw new CheckFailure('validity', `a correct client's request was rejected unordered: ${Buffer.from(effect.reason).toString()}`);
       case 'cancelled':
         throw new Error('the simulated clients never cancel');
+      case 'broadcast-read':
+      case 'read-resolve':
+      case 'read-fallback':
+        throw new Error('the simulated clients send no read-only requests');
       case 'rejected':
         if (host.trace.verbose) host.trace.line(host.now(), `${host.clientName(this.spec.base)} ignores a reply from r${effect.from}: ${effect.reason}`);
         break;

@@ -14,7 +14,7 @@ import type { CoreCrypto } from '../core/crypto.js';
 import type { ReplicaEffect } from '../core/effects.js';
 import type { ReplicaEvent } from '../core/events.js';
 import { bytesEqual, clientId as toClientId, replicaId, SESSIONS_PER_CLIENT_KEY, type ClientId, type Digest, type ReplicaId } from '../core/ids.js';
-import { SIGNATURE_BYTES, type CheckpointManifest, type ReplicaMessage, type ReplyMessage, type Request } from '../core/messages.js';
+import { isReplicaMessage, SIGNATURE_BYTES, type CheckpointManifest, type ReplicaMessage, type ReplyMessage, type Request } from '../core/messages.js';
 import { requestNo, seqNo, type SeqNo } from '../core/ordering.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { Recovered } from '../core/recovery.js';
@@ -241,7 +241,7 @@ export class ReplicaNode {
     const decoded = decodeMessage(bytes, this.host.limits);
     if (!decoded.ok) return this.host.malformed(this.id, from, decoded.reason);
     const { message } = decoded;
-    if (message.type === 'request' || message.type === 'reply') return this.host.malformed(this.id, from, 'unexpected-type');
+    if (!isReplicaMessage(message)) return this.host.malformed(this.id, from, 'unexpected-type');
     this.byzantine?.received(from, message, bytes);
     this.step({ type: 'message', from, message });
   }

@@ -37,6 +37,9 @@
  * | 13  | chunk         | seq u64, index u32, bytes                                 |
  * | 14  | log-request   | after u64                                                 |
  * | 15  | log-entries   | list<LoggedBatch>                                         |
+ * | 16  | read-request  | readId u64, operation bytes                               |
+ * | 17  | read-reply    | readId u64, status u8 (0 ok, 1 not-read-only, 2 failed,   |
+ * |     |               | 3 rejected), result bytes                                 |
  *
  * | record         | fields                                                        |
  * |----------------|---------------------------------------------------------------|
@@ -76,6 +79,8 @@ import {
   type NewViewMessage,
   type PrePrepareMessage,
   type PreparedCertificate,
+  type ReadReplyMessage,
+  type ReadReplyStatus,
   type ReplyMessage,
   type ReplyStatus,
   type Request,
@@ -111,11 +116,16 @@ const TAG = {
   chunk: 13,
   'log-request': 14,
   'log-entries': 15,
+  'read-request': 16,
+  'read-reply': 17,
 } as const satisfies Record<MessageType, number>;
 
 /** A reply's status byte (docs/WIRE.md); any other value is refused. */
 const REPLY_STATUS = { ok: 0, refused: 1, failed: 2, rejected: 3 } as const;
 const STATUS_OF_BYTE: readonly (ReplyStatus | undefined)[] = [undefined, 'refused', 'failed', 'rejected'];
+/** A read-reply's status byte (docs/WIRE.md); any other value is refused. */
+const READ_STATUS = { ok: 0, 'not-read-only': 1, failed: 2, rejected: 3 } as const;
+const READ_STATUS_OF_BYTE: readonly (ReadReplyStatus | undefined)[] = [undefined, 'not-read-only', 'failed', 'rejected'];
 
 const HEADER_BYTES = 2;
 const DIGEST_FIELD_BYTES = LENGTH_BYTES + DIGEST_BYTES;
@@ -317,6 +327,19 @@ export function encodeMessage(message: Message): Uint8Array {
       w.list(message.batches, writeLoggedBatch);
       return w.done();
     }
+    case 'read-request': {
+      const w = messageWriter(TAG['read-request'], U64_BYTES + LENGTH_BYTES + message.operation.length);
+      w.u64(message.readId, 'read id out of range');
+      w.field(message.operation);
+      return w.done();
+    }
+    case 'read-reply': {
+      const w = messageWriter(TAG['read-reply'], U64_BYTES + U8_BYTES + LENGTH_BYTES + message.result.length);
+      w.u64(message.readId, 'read id out of range');
+      w.u8(READ_STATUS[message.status ?? 'ok']);
+      w.field(message.result);
+      return w.done();
+    }
     default:
       return assertNever(message, 'message type');
   }
@@ -462,6 +485,12 @@ export interface OversizedRequest {
   readonly operationBytes: number;
 }
 
+/** Which read-only request is oversized, and how large its operation is: enough to answer it (`rejected`). */
+export interface OversizedReadRequest {
+  readonly readId: number;
+  readonly operationBytes: number;
+}
+
 /**
  * The header of a REQUEST frame whose operation is over `requestBytesMax`
  * (what decodeMessage refuses as `request-too-large`), or undefined if
@@ -478,6 +507,24 @@ export function oversizedRequest(bytes: Uint8Array, limits: Pick<WireLimits, 're
   const operationBytes = r.u32();
   if (r.reason !== undefined || operationBytes <= limits.requestBytesMax || operationBytes !== r.remaining) return undefined;
   return { clientId, requestNo, operationBytes };
+}
+
+/**
+ * Like {@link oversizedRequest}, for a READ-REQUEST frame: its read id and
+ * operation length when the operation is over `requestBytesMax` and the
+ * frame holds exactly that many bytes after the length, else undefined.
+ * Never throws.
+ */
+export function oversizedReadRequest(
+  bytes: Uint8Array,
+  limits: Pick<WireLimits, 'requestBytesMax'>,
+): OversizedReadRequest | undefined {
+  const r = new Reader(bytes);
+  if (r.u8() !== WIRE_VERSION || r.u8() !== TAG['read-request']) return undefined;
+  const readId = r.u53('ordinal-out-of-range');
+  const operationBytes = r.u32();
+  if (r.reason !== undefined || operationBytes <= limits.requestBytesMax || operationBytes !== r.remaining) return undefined;
+  return { readId, operationBytes };
 }
 
 // Fields are read in object-literal property order, which is wire order. The
@@ -554,6 +601,14 @@ function decodeBody(r: Reader, tag: number, limits: WireLimits): Message | undef
           readLoggedBatch(r, limits),
         ),
       };
+    case TAG['read-request']:
+      return {
+        type: 'read-request',
+        readId: r.u53('ordinal-out-of-range'),
+        operation: readField(r, limits.requestBytesMax, 'request-too-large'),
+      };
+    case TAG['read-reply']:
+      return readReadReply(r, limits);
     default:
       return undefined;
   }
@@ -611,6 +666,16 @@ function readReply(r: Reader, limits: WireLimits): ReplyMessage {
   // An executed request's reply has one form: without a status field.
   const status = STATUS_OF_BYTE[byte];
   return status === undefined ? reply : { ...reply, status };
+}
+
+function readReadReply(r: Reader, limits: WireLimits): ReadReplyMessage {
+  const readId = r.u53('ordinal-out-of-range');
+  const byte = r.u8();
+  if (byte >= READ_STATUS_OF_BYTE.length) r.fail('unknown-reply-status');
+  const result = readField(r, limits.replyBytesMax, 'reply-too-large');
+  // An answer has one form: without a status field.
+  const status = READ_STATUS_OF_BYTE[byte];
+  return status === undefined ? { type: 'read-reply', readId, result } : { type: 'read-reply', readId, status, result };
 }
 
 function readPrePrepare(r: Reader, limits: WireLimits): PrePrepareMessage {

@@ -12,7 +12,11 @@
  * - determinism: two runners fed the same batches give the same results and
  *   the same state, byte for byte;
  * - the state codec round-trips: a runner restored from a snapshot
- *   snapshots to the same bytes.
+ *   snapshots to the same bytes;
+ * - read-only requests (docs/PROTOCOL.md Q5-Q6): every operation is also
+ *   sent read-only to one of the two runners after its batch; `query` never
+ *   throws, fails only on what does not decode, and leaves the state alone
+ *   (that runner's final state equals the other's).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -105,9 +109,15 @@ export const builtinServicesTarget: FuzzTarget<ServiceCase> = {
         const why = decoder.decode(ran.results[i]);
         assert.ok(why.startsWith('request does not decode'), `${service.name} failed on ${JSON.stringify(decoder.decode(operations[i]))}: ${why}`);
       }
+      for (const operation of operations) {
+        const answer = withinBounds(`${service.name} query`, RUN_BYTES_MAX, () => a.query(operation));
+        if (answer.status !== 'failed') continue;
+        const why = decoder.decode(answer.result);
+        assert.ok(why.startsWith('request does not decode'), `${service.name} query failed on ${JSON.stringify(decoder.decode(operation))}: ${why}`);
+      }
     });
     const snapshot = a.snapshot(CHUNK_BYTES);
-    assert.deepStrictEqual(b.snapshot(CHUNK_BYTES), snapshot, `${service.name}: two runners have different states`);
+    assert.deepStrictEqual(b.snapshot(CHUNK_BYTES), snapshot, `${service.name}: two runners have different states (or a query changed one)`);
     const restored = new ServiceRunner(service);
     restored.restore(snapshot.state);
     assert.deepStrictEqual(restored.snapshot(CHUNK_BYTES), snapshot, `${service.name}: a restored state snapshots to other bytes`);

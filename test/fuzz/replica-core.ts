@@ -37,7 +37,7 @@
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Message, ReplicaMessage, Request } from '../../src/core/messages.js';
+import { isReplicaMessage, type Message, type ReplicaMessage, type Request } from '../../src/core/messages.js';
 import { defaultProtocolOptions } from '../../src/core/options.js';
 import { earlyMessageBytesBound } from '../../src/sim/checkers.js';
 import { ownsClientId } from '../../src/net/identity.js';
@@ -216,7 +216,7 @@ function resigned(b: number, m: ReplicaMessage): ReplicaMessage {
 
 /** Replica-channel messages go to the cores; a request or reply decoded from a replica's frame is dropped, as the runtime does. */
 function inject(c: Cluster, b: number, to: readonly number[], m: Message): void {
-  if (m.type === 'request' || m.type === 'reply') return;
+  if (!isReplicaMessage(m)) return;
   c.injectRaw(b, to, m);
 }
 

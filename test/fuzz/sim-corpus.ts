@@ -12,15 +12,21 @@
  * and state transfer whatever the scenario generator's version. A frame is
  * kept only if it decodes with its run's limits: Byzantine replicas and
  * clients of the simulator also send garbage, which is the mutator's job.
+ *
+ * The simulated clients send no read-only requests, so READ-REQUEST and
+ * READ-REPLY frames are made here by hand ({@link handMade}), with the
+ * default limits: every status, edge read ids, empty and filled byte fields.
  */
 import type { ReplicaEffect } from '../../src/core/effects.js';
-import type { MessageType } from '../../src/core/messages.js';
+import type { Message, MessageType } from '../../src/core/messages.js';
+import { defaultProtocolOptions } from '../../src/core/options.js';
+import { ORDINAL_MAX } from '../../src/core/ordering.js';
 import { ReplicaCore, type ReplicaCoreInit } from '../../src/core/replica.js';
 import type { ReplicaEvent } from '../../src/core/events.js';
 import { GENERATOR_VERSION, generateScenario, type Scenario } from '../../src/sim/scenario.js';
 import { Simulation, type SimulationOptions } from '../../src/sim/simulation.js';
 import { encodeClientTable } from '../../src/wire/client-table.js';
-import { decodeMessage, type WireLimits } from '../../src/wire/codec.js';
+import { decodeMessage, encodeMessage, wireLimitsFrom, type WireLimits } from '../../src/wire/codec.js';
 
 /** One valid input and the limits of the run that produced it (they differ per seed). */
 export interface CorpusEntry {
@@ -55,7 +61,32 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
   'chunk',
   'log-request',
   'log-entries',
+  'read-request',
+  'read-reply',
 ];
+
+/** Message types the simulator never sends, and frames of them made by hand. */
+function handMade(): Map<MessageType, CorpusEntry[]> {
+  const limits = wireLimitsFrom(defaultProtocolOptions, 4);
+  const utf8 = new TextEncoder();
+  const readIds = [1, 2, 2 ** 32 - 1, 2 ** 32, ORDINAL_MAX];
+  const operations = [new Uint8Array(0), utf8.encode('{"op":"get","key":"k"}'), new Uint8Array(300).fill(0xa5)];
+  const results = [new Uint8Array(0), utf8.encode('{"ok":true,"value":"v"}'), utf8.encode('read-only-queue-full: this replica holds its most read-only requests')];
+  const messages: Message[] = [];
+  for (const [i, readId] of readIds.entries()) {
+    messages.push({ type: 'read-request', readId, operation: operations[i % operations.length] as Uint8Array });
+    const result = results[i % results.length] as Uint8Array;
+    messages.push({ type: 'read-reply', readId, result });
+    for (const status of ['not-read-only', 'failed', 'rejected'] as const) messages.push({ type: 'read-reply', readId, status, result });
+  }
+  const out = new Map<MessageType, CorpusEntry[]>();
+  for (const message of messages) {
+    const list = out.get(message.type) ?? [];
+    list.push({ bytes: encodeMessage(message), limits });
+    out.set(message.type, list);
+  }
+  return out;
+}
 
 /** Distinct inputs kept per type and seed: enough variety, bounded memory and run time. */
 const KEPT_PER_TYPE_AND_SEED = 24;
@@ -108,7 +139,7 @@ export function simCorpus(): SimCorpus {
 }
 
 function capture(): SimCorpus {
-  const messages = new Map<MessageType, CorpusEntry[]>();
+  const messages = handMade();
   const clientTables: CorpusEntry[] = [];
   const seeds: number[] = [];
   const complete = (): boolean => MESSAGE_TYPES.every((t) => (messages.get(t)?.length ?? 0) > 0) && clientTables.some((t) => t.bytes.length > 5);

@@ -12,13 +12,14 @@
  * - the encoding is canonical: whatever decodes re-encodes (without an
  *   assertion failing) to exactly the input bytes;
  * - every captured frame decodes, and decode(encode(m)) deep-equals m;
- * - a frame the peek reports as oversized is one decodeMessage refuses as
- *   `request-too-large`, with an operation above requestBytesMax.
+ * - a frame a peek (`oversizedRequest`, `oversizedReadRequest`) reports as
+ *   oversized is one decodeMessage refuses as `request-too-large`, with an
+ *   operation above requestBytesMax.
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { bytesEqual } from '../../src/core/ids.js';
-import { decodeMessage, encodeMessage, oversizedRequest, type WireLimits } from '../../src/wire/codec.js';
+import { decodeMessage, encodeMessage, oversizedReadRequest, oversizedRequest, type WireLimits } from '../../src/wire/codec.js';
 import { withinBounds } from './bounds.js';
 import { reporting } from './failure.js';
 import { applyMutant, mutantArbitrary, type Mutant } from './mutate.js';
@@ -33,8 +34,8 @@ export type WireCase =
   | { readonly kind: 'random'; readonly base: number; readonly tag: number; readonly body: Uint8Array }
   | { readonly kind: 'bytes'; readonly base: number; readonly bytes: Uint8Array };
 
-/** Highest tag drawn for random bodies: the 15 known ones and a few unknown. */
-const TAG_DRAWN_MAX = 17;
+/** Highest tag drawn for random bodies: the 17 known ones and a few unknown. */
+const TAG_DRAWN_MAX = 19;
 
 let entries: CorpusEntry[] | undefined;
 let frames: Uint8Array[] | undefined;
@@ -111,6 +112,7 @@ export const wireMessageTarget: FuzzTarget<WireCase> = {
 function checkFrame(bytes: Uint8Array, limits: WireLimits, mustDecode: boolean): void {
   const decoded = withinBounds('decodeMessage', 2 * bytes.length, () => decodeMessage(bytes, limits));
   const peek = withinBounds('oversizedRequest', 0, () => oversizedRequest(bytes, limits));
+  const readPeek = withinBounds('oversizedReadRequest', 0, () => oversizedReadRequest(bytes, limits));
   if (mustDecode) assert.ok(decoded.ok, `a captured frame does not decode: ${decoded.ok ? '' : decoded.reason}`);
   if (decoded.ok) {
     let encoded: Uint8Array;
@@ -126,8 +128,9 @@ function checkFrame(bytes: Uint8Array, limits: WireLimits, mustDecode: boolean):
       assert.deepStrictEqual(again.message, decoded.message, 'decode(encode(m)) differs from m');
     }
   }
-  if (peek !== undefined) {
+  for (const found of [peek, readPeek]) {
+    if (found === undefined) continue;
     assert.ok(!decoded.ok && decoded.reason === 'request-too-large', `the peek reports an oversized request that decodeMessage answers ${decoded.ok ? 'ok' : decoded.reason}`);
-    assert.ok(peek.operationBytes > limits.requestBytesMax, 'the peek reports a request within requestBytesMax');
+    assert.ok(found.operationBytes > limits.requestBytesMax, 'the peek reports a request within requestBytesMax');
   }
 }

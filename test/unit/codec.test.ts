@@ -34,6 +34,7 @@ import {
   encodeMessage,
   encodeRequestStatement,
   encodeStatement,
+  oversizedReadRequest,
   oversizedRequest,
   stateTransferBytesMax,
   wireLimitsFrom,
@@ -240,6 +241,19 @@ const messageArbs = (large: boolean) => ({
   'log-entries': fc.record(
     { type: fc.constant('log-entries' as const), batches: fc.array(loggedBatchArb(large), { maxLength: 3 }) },
     plain,
+  ),
+  'read-request': fc.record({ type: fc.constant('read-request' as const), readId: ordinal, operation: bytesArb(large) }, plain),
+  'read-reply': fc.oneof(
+    fc.record({ type: fc.constant('read-reply' as const), readId: ordinal, result: bytesArb(large) }, plain),
+    fc.record(
+      {
+        type: fc.constant('read-reply' as const),
+        readId: ordinal,
+        status: fc.constantFrom('not-read-only' as const, 'failed' as const, 'rejected' as const),
+        result: bytesArb(large),
+      },
+      plain,
+    ),
   ),
 });
 const smallArbs = messageArbs(false);
@@ -514,6 +528,23 @@ describe('wire codec', () => {
       assert.ok(decoded.ok && decoded.message.type === 'reply' && !('status' in decoded.message));
     });
 
+    it('lays out read-request (tag 16) and read-reply (tag 17): read id, then the status byte, then the bytes', () => {
+      const request = encodeMessage({ type: 'read-request', readId: 3, operation: new Uint8Array([9, 8]) });
+      assert.deepEqual([...request], [WIRE_VERSION, 16, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 2, 9, 8]);
+      assert.equal(request.length, 14 + 2, '14 + operation');
+      const answer = encodeMessage({ type: 'read-reply', readId: 3, result: new Uint8Array([7]) });
+      assert.deepEqual([...answer], [WIRE_VERSION, 17, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 0, 1, 7]);
+      assert.equal(answer.length, 15 + 1, '15 + result');
+      for (const [status, byte] of [['not-read-only', 1], ['failed', 2], ['rejected', 3]] as const) {
+        const message: Message = { type: 'read-reply', readId: 3, status, result: new TextEncoder().encode('why') };
+        assert.equal(encodeMessage(message)[10], byte, status);
+        accepts(message);
+      }
+      // An answer decodes without a status field: one form.
+      const decoded = decodeMessage(answer, limits);
+      assert.ok(decoded.ok && decoded.message.type === 'read-reply' && !('status' in decoded.message));
+    });
+
     it('lays out the fixed view-change and new-view at the documented offsets', () => {
       const vc = encodeMessage(viewChange);
       assert.equal(vc.length, VC.end);
@@ -757,9 +788,9 @@ describe('wire codec', () => {
         return copy;
       };
       for (const version of [0, 2, 255]) rejects(withByte(0, version), 'unknown-version');
-      for (const tag of [0, 16, 255]) rejects(withByte(1, tag), 'unknown-type');
+      for (const tag of [0, 18, 255]) rejects(withByte(1, tag), 'unknown-type');
       rejects(new Uint8Array([2]), 'unknown-version');
-      rejects(new Uint8Array([1, 16]), 'unknown-type');
+      rejects(new Uint8Array([1, 18]), 'unknown-type');
     });
 
     it('ordinals and client ids of 2^53 or more', () => {
@@ -962,6 +993,35 @@ describe('wire codec', () => {
       const small: Message = { ...big, request: { ...big.request, operation: new Uint8Array(1) } };
       assert.equal(oversizedRequest(encodeMessage(small), limits), undefined);
       assert.equal(oversizedRequest(encodeMessage({ type: 'forward', request: big.request }), limits), undefined, 'only client requests');
+    });
+
+    it('read-only messages: a read status other than 0-3, a read id of 2^53, an operation or result over its limit', () => {
+      const answer = encodeMessage({ type: 'read-reply', readId: 5, result: new Uint8Array([7]) });
+      for (const status of [4, 0x80, 0xff]) {
+        const copy = answer.slice();
+        copy[10] = status;
+        rejects(copy, 'unknown-reply-status');
+      }
+      const read = encodeMessage({ type: 'read-request', readId: ORDINAL_MAX, operation: new Uint8Array([1]) });
+      assert.equal(decodeMessage(read, limits).ok, true);
+      rejects(withU64(read, 2, ORDINAL_MAX + 1), 'ordinal-out-of-range');
+      rejects(withU64(answer, 2, ORDINAL_MAX + 1), 'ordinal-out-of-range');
+      rejects(encodeMessage({ type: 'read-request', readId: 1, operation: new Uint8Array(limits.requestBytesMax + 1) }), 'request-too-large');
+      rejects(encodeMessage({ type: 'read-reply', readId: 1, result: new Uint8Array(limits.replyBytesMax + 1) }), 'reply-too-large');
+      accepts({ type: 'read-request', readId: 1, operation: new Uint8Array(limits.requestBytesMax) });
+      accepts({ type: 'read-reply', readId: 1, status: 'failed', result: new Uint8Array(limits.replyBytesMax) });
+    });
+
+    it('an oversized read-only request is named by its read id (so it can be answered), and nothing else is', () => {
+      const big: Message = { type: 'read-request', readId: 42, operation: new Uint8Array(limits.requestBytesMax + 1) };
+      const bytes = encodeMessage(big);
+      assert.deepEqual(decodeMessage(bytes, limits), { ok: false, reason: 'request-too-large' });
+      assert.deepEqual(oversizedReadRequest(bytes, limits), { readId: 42, operationBytes: limits.requestBytesMax + 1 });
+      assert.equal(oversizedReadRequest(bytes.subarray(0, bytes.length - 1), limits), undefined, 'a length the frame does not hold');
+      assert.equal(oversizedReadRequest(encodeMessage({ ...big, operation: new Uint8Array(1) }), limits), undefined);
+      assert.equal(oversizedRequest(bytes, limits), undefined, 'the ordered peek names only REQUESTs');
+      const ordered = encodeMessage({ type: 'request', request: req(0, new Uint8Array(limits.requestBytesMax + 1)) });
+      assert.equal(oversizedReadRequest(ordered, limits), undefined, 'and this one only READ-REQUESTs');
     });
 
     it('a view-active flag other than 0 or 1', () => {
