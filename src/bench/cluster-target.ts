@@ -1,6 +1,7 @@
 /** The replicated {@link BenchTarget}: a {@link LocalCluster} of replica processes running the bench service. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import type { BenchTarget, TargetSample } from './target.js';
 
@@ -9,6 +10,7 @@ export interface ClusterTargetOptions {
   readonly replyBytes: number;
   /** Each replica keeps a data directory (journal and checkpoints, fsync'd). */
   readonly durable: boolean;
+  readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
 }
 
@@ -27,6 +29,7 @@ export class ClusterTarget implements BenchTarget {
       replicas: options.replicas,
       service: `bench?replyBytes=${options.replyBytes}`,
       dataDirs: options.durable,
+      ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
     });
     return new ClusterTarget(cluster);

@@ -6,6 +6,7 @@
  * (docs/BENCHMARKS.md). One target at a time, so the two never share the
  * machine's cores.
  */
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import { BaselineTarget } from './baseline-target.js';
 import { ClusterTarget } from './cluster-target.js';
@@ -28,6 +29,8 @@ export interface BenchOptions {
   readonly durable: boolean;
   readonly readOnly: boolean;
   readonly baseline: boolean;
+  /** Protocol options over the defaults, for every replica. */
+  readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
 }
 
@@ -58,6 +61,7 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
     replicas: options.replicas,
     replyBytes: options.replyBytes,
     durable: options.durable,
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
   let replicated;
