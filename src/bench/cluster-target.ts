@@ -12,6 +12,8 @@ export interface ClusterTargetOptions {
   readonly durable: boolean;
   readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
+  /** Node.js options of the replica processes (`--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
 }
 
 /** Bound on the replicas agreeing on their last executed batch once the load stopped. */
@@ -29,6 +31,7 @@ export class ClusterTarget implements BenchTarget {
       replicas: options.replicas,
       service: `bench?replyBytes=${options.replyBytes}`,
       dataDirs: options.durable,
+      nodeArgs: options.nodeArgs,
       ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
     });

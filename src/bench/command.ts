@@ -56,6 +56,7 @@ interface BenchCommandOptions {
   baseline: boolean;
   json: boolean;
   protocol?: Partial<ProtocolOptions>;
+  cpuProf?: string;
   logLevel?: LogLevel;
 }
 
@@ -76,6 +77,7 @@ export function addBenchCommand(program: Command): void {
     .option('--read-only', 'send read-only requests (Client.invokeReadOnly; not yet supported)', false)
     .option('--baseline', 'also run the same load on one unreplicated server (same transport, codec, signature checks and executor; no consensus), reported as baseline', false)
     .option('--json', 'print the report as one JSON object on stdout (the table goes to stderr)', false)
+    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every process it starts into <dir> (open in Chrome DevTools, or summarise with `npm run bench:profile`)')
     .option('--protocol <json>', 'protocol options of the replicas, a JSON object as for `bafomet replica --protocol`', parseProtocolOption)
     .addOption(new Option('--log-level <level>', 'log level of the replica, server and client processes').choices(LOG_LEVELS))
     .action(async (o: BenchCommandOptions) => {
@@ -100,6 +102,7 @@ export function addBenchCommand(program: Command): void {
           baseline: o.baseline,
           ...(o.rate === undefined ? {} : { rate: o.rate }),
           ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
+          ...(o.cpuProf === undefined ? {} : { cpuProfileDir: o.cpuProf }),
           ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }),
         },
         (line) => void process.stderr.write(line + '\n'),

@@ -32,6 +32,8 @@ export interface BenchOptions {
   /** Protocol options over the defaults, for every replica. */
   readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
+  /** Write a V8 CPU profile of every process started (replicas, clients, baseline server) into this folder. */
+  readonly cpuProfileDir?: string;
 }
 
 /** Clients one client process runs by default. */
@@ -44,7 +46,9 @@ export function defaultClientProcesses(clients: number): number {
 
 /** Runs the benchmark; `say` gets the lines about what it does, `progress` the live line. */
 export async function runBench(options: BenchOptions, say: (line: string) => void, progress: Progress): Promise<BenchReport> {
+  const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
   const plan: LoadPlan = {
+    nodeArgs,
     clients: options.clients,
     clientProcesses: options.clientProcesses ?? defaultClientProcesses(options.clients),
     requestBytes: options.requestBytes,
@@ -61,6 +65,7 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
     replicas: options.replicas,
     replyBytes: options.replyBytes,
     durable: options.durable,
+    nodeArgs,
     ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
@@ -74,7 +79,7 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
   let baseline;
   if (options.baseline) {
     say('starting the baseline server (one process, no replication) ...');
-    const server = await BaselineTarget.start({ replyBytes: options.replyBytes, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
+    const server = await BaselineTarget.start({ replyBytes: options.replyBytes, nodeArgs, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
     try {
       say(`baseline server up; the same load`);
       baseline = await measureTarget(server, plan, progress);
