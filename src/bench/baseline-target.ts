@@ -22,6 +22,8 @@ const STOP_TIMEOUT_MS = 5_000;
 export interface BaselineTargetOptions {
   readonly replyBytes: number;
   readonly logLevel?: LogLevel;
+  /** Node.js options of the server process (`--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
 }
 
 export class BaselineTarget implements BenchTarget {
@@ -40,7 +42,7 @@ export class BaselineTarget implements BenchTarget {
       const { configPath } = await initCluster({ replicas: 1, f: 0, host: '127.0.0.1', basePort: 0, ports: await freePorts(1), out: dir });
       const args = ['--config', configPath, '--key', replicaKeyFile(dir, 0), '--service', `bench?replyBytes=${options.replyBytes}`];
       if (options.logLevel !== undefined) args.push('--log-level', options.logLevel);
-      const server = await ChildChannel.spawn<BaselineCommandName>('baseline server', BASELINE_MAIN, args, START_TIMEOUT_MS);
+      const server = await ChildChannel.spawn<BaselineCommandName>('baseline server', BASELINE_MAIN, args, START_TIMEOUT_MS, options.nodeArgs);
       return new BaselineTarget(dir, configPath, server);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });

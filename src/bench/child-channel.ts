@@ -44,9 +44,15 @@ export class ChildChannel<Name extends string> {
     });
   }
 
-  /** Spawns `node <entry> <args>` and waits, at most `startTimeoutMs`, for its ready line. */
-  static async spawn<Name extends string>(name: string, entry: string, args: readonly string[], startTimeoutMs: number): Promise<ChildChannel<Name>> {
-    const child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** Spawns `node <nodeArgs> <entry> <args>` and waits, at most `startTimeoutMs`, for its ready line. */
+  static async spawn<Name extends string>(
+    name: string,
+    entry: string,
+    args: readonly string[],
+    startTimeoutMs: number,
+    nodeArgs: readonly string[] = [],
+  ): Promise<ChildChannel<Name>> {
+    const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     let onReady: (line: BenchReadyLine) => void = () => {};
     const ready = new Promise<BenchReadyLine>((resolve) => (onReady = resolve));
     const channel = new ChildChannel<Name>(name, child, onReady);

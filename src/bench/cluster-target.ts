@@ -1,6 +1,7 @@
 /** The replicated {@link BenchTarget}: a {@link LocalCluster} of replica processes running the bench service. */
 import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster } from '../cluster/local-cluster.js';
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import type { BenchTarget, TargetSample } from './target.js';
 
@@ -9,7 +10,10 @@ export interface ClusterTargetOptions {
   readonly replyBytes: number;
   /** Each replica keeps a data directory (journal and checkpoints, fsync'd). */
   readonly durable: boolean;
+  readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
+  /** Node.js options of the replica processes (`--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
 }
 
 /** Bound on the replicas agreeing on their last executed batch once the load stopped. */
@@ -27,6 +31,8 @@ export class ClusterTarget implements BenchTarget {
       replicas: options.replicas,
       service: `bench?replyBytes=${options.replyBytes}`,
       dataDirs: options.durable,
+      nodeArgs: options.nodeArgs,
+      ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
     });
     return new ClusterTarget(cluster);

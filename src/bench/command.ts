@@ -1,7 +1,8 @@
 /** `bafomet bench` (what `npm run bench` runs): the throughput/latency benchmark of run.ts. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { CliError, EXIT } from '../cli/fatal.js';
-import { defaultProtocolOptions } from '../core/options.js';
+import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js';
+import { parseProtocolOption } from '../cli/replica-command.js';
 import type { LogLevel } from '../log.js';
 import { BENCH_REPLY_BYTES_MAX } from '../services/bench.js';
 import type { Progress } from './measure.js';
@@ -54,6 +55,8 @@ interface BenchCommandOptions {
   readOnly: boolean;
   baseline: boolean;
   json: boolean;
+  protocol?: Partial<ProtocolOptions>;
+  cpuProf?: string;
   logLevel?: LogLevel;
 }
 
@@ -74,6 +77,8 @@ export function addBenchCommand(program: Command): void {
     .option('--read-only', 'send read-only requests (Client.invokeReadOnly; not yet supported)', false)
     .option('--baseline', 'also run the same load on one unreplicated server (same transport, codec, signature checks and executor; no consensus), reported as baseline', false)
     .option('--json', 'print the report as one JSON object on stdout (the table goes to stderr)', false)
+    .option('--cpu-prof <dir>', 'write a V8 CPU profile of every process it starts into <dir> (open in Chrome DevTools, or summarise with `npm run bench:profile`)')
+    .option('--protocol <json>', 'protocol options of the replicas, a JSON object as for `bafomet replica --protocol`', parseProtocolOption)
     .addOption(new Option('--log-level <level>', 'log level of the replica, server and client processes').choices(LOG_LEVELS))
     .action(async (o: BenchCommandOptions) => {
       const unsupported = o.readOnly ? readOnlyUnsupported() : undefined;
@@ -96,6 +101,8 @@ export function addBenchCommand(program: Command): void {
           readOnly: o.readOnly,
           baseline: o.baseline,
           ...(o.rate === undefined ? {} : { rate: o.rate }),
+          ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
+          ...(o.cpuProf === undefined ? {} : { cpuProfileDir: o.cpuProf }),
           ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }),
         },
         (line) => void process.stderr.write(line + '\n'),

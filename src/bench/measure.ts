@@ -39,6 +39,8 @@ export interface LoadPlan {
   readonly durationSec: number;
   readonly readOnly: boolean;
   readonly logLevel?: LogLevel;
+  /** Node.js options of every process started (`--cpu-prof`). */
+  readonly nodeArgs: readonly string[];
 }
 
 /** Where the progress line goes: `line` replaces the last one on a terminal. */
@@ -92,7 +94,7 @@ async function startClients(target: BenchTarget, plan: LoadPlan, sessions: reado
       if (plan.rate !== undefined) args.push('--rate', String((plan.rate * count) / plan.clients));
       if (plan.readOnly) args.push('--read-only');
       if (plan.logLevel !== undefined) args.push('--log-level', plan.logLevel);
-      return ChildChannel.spawn<ClientCommandName>(`client process ${i}`, CLIENT_MAIN, args, CLIENT_START_TIMEOUT_MS);
+      return ChildChannel.spawn<ClientCommandName>(`client process ${i}`, CLIENT_MAIN, args, CLIENT_START_TIMEOUT_MS, plan.nodeArgs);
     }),
   );
   const clients = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));

@@ -6,6 +6,7 @@
  * (docs/BENCHMARKS.md). One target at a time, so the two never share the
  * machine's cores.
  */
+import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
 import { BaselineTarget } from './baseline-target.js';
 import { ClusterTarget } from './cluster-target.js';
@@ -28,7 +29,11 @@ export interface BenchOptions {
   readonly durable: boolean;
   readonly readOnly: boolean;
   readonly baseline: boolean;
+  /** Protocol options over the defaults, for every replica. */
+  readonly protocol?: Partial<ProtocolOptions>;
   readonly logLevel?: LogLevel;
+  /** Write a V8 CPU profile of every process started (replicas, clients, baseline server) into this folder. */
+  readonly cpuProfileDir?: string;
 }
 
 /** Clients one client process runs by default. */
@@ -41,7 +46,9 @@ export function defaultClientProcesses(clients: number): number {
 
 /** Runs the benchmark; `say` gets the lines about what it does, `progress` the live line. */
 export async function runBench(options: BenchOptions, say: (line: string) => void, progress: Progress): Promise<BenchReport> {
+  const nodeArgs = options.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`];
   const plan: LoadPlan = {
+    nodeArgs,
     clients: options.clients,
     clientProcesses: options.clientProcesses ?? defaultClientProcesses(options.clients),
     requestBytes: options.requestBytes,
@@ -58,6 +65,8 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
     replicas: options.replicas,
     replyBytes: options.replyBytes,
     durable: options.durable,
+    nodeArgs,
+    ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
   let replicated;
@@ -70,7 +79,7 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
   let baseline;
   if (options.baseline) {
     say('starting the baseline server (one process, no replication) ...');
-    const server = await BaselineTarget.start({ replyBytes: options.replyBytes, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
+    const server = await BaselineTarget.start({ replyBytes: options.replyBytes, nodeArgs, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) });
     try {
       say(`baseline server up; the same load`);
       baseline = await measureTarget(server, plan, progress);

@@ -46,6 +46,8 @@ export interface LocalClusterOptions {
    * restarted replica starts empty.
    */
   readonly dataDirs?: boolean;
+  /** Node.js options of every replica process, before the script (e.g. `--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** How one replica start differs from the cluster's: a log level of its own, its log lines handed over. */
@@ -160,7 +162,7 @@ export class LocalCluster {
     if (logLevel !== undefined) args.push('--log-level', logLevel);
     const { onLogLine } = start;
     const env = { ...process.env, ...this.options.env?.[id] };
-    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', onLogLine === undefined ? 'inherit' : 'pipe'] });
+    const child = spawn(process.execPath, [...(this.options.nodeArgs ?? []), ...args], { env, stdio: ['pipe', 'pipe', onLogLine === undefined ? 'inherit' : 'pipe'] });
     if (onLogLine !== undefined) this.tapLog(child, onLogLine);
     const replica = new ReplicaProcess(child);
     this.processes[id] = replica;
