@@ -11,6 +11,7 @@
  * behind a slow one counts its wait (no coordinated omission).
  */
 import { performance } from 'node:perf_hooks';
+import { BENCH_READ_MARKER } from '../services/bench.js';
 import { LatencyHistogram } from './histogram.js';
 import type { ClientWindow } from './protocol.js';
 
@@ -22,7 +23,9 @@ export interface BenchLoadOptions {
   readonly replyBytes: number;
   /** Requests per second of the open loop; undefined: closed loop. */
   readonly ratePerSec?: number;
-  /** Sends one request and resolves with its reply (the client's `invoke`, see read-only.ts). */
+  /** Requests are reads (`--read-only`): marked for the bench service, which declares them read-only. */
+  readonly reads: boolean;
+  /** Sends one request and resolves with its reply (the client's `invoke` or `invokeReadOnly`). */
   readonly invoke: (operation: Uint8Array) => Promise<Uint8Array>;
 }
 
@@ -139,6 +142,10 @@ export class BenchLoad {
    */
   private operation(session: number, n: number): Uint8Array {
     const bytes = new Uint8Array(this.options.requestBytes);
+    if (this.options.reads) {
+      bytes[0] = BENCH_READ_MARKER; // what the bench service declares read-only; a read need not be unique
+      return bytes;
+    }
     const view = new DataView(bytes.buffer);
     if (bytes.length >= 4) view.setUint32(0, session, true);
     if (bytes.length >= 12) view.setFloat64(4, n, true);

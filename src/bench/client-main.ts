@@ -18,7 +18,6 @@ import { benchService } from '../services/bench.js';
 import { serveCommands } from './child-serve.js';
 import { BenchLoad } from './client-load.js';
 import type { ClientCommandName, ClientWindow } from './protocol.js';
-import { benchInvoker } from './read-only.js';
 
 const { values } = parseArgs({
   options: {
@@ -44,6 +43,7 @@ if (values.config === undefined) throw new Error('--config is required');
 const sessions = count('sessions');
 const requestBytes = count('request-bytes');
 const replyBytes = count('reply-bytes');
+const reads = values['read-only'] === true;
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 if (rate !== undefined && !(rate > 0)) throw new Error('--rate must be positive');
 
@@ -54,7 +54,8 @@ const load = new BenchLoad({
   sessions,
   requestBytes,
   replyBytes,
-  invoke: benchInvoker(client, values['read-only'] === true),
+  reads,
+  invoke: reads ? (operation) => client.invokeReadOnly(operation) : (operation) => client.invoke(operation),
   ...(rate === undefined ? {} : { ratePerSec: rate }),
 });
 

@@ -6,7 +6,6 @@ import { parseProtocolOption } from '../cli/replica-command.js';
 import type { LogLevel } from '../log.js';
 import { BENCH_REPLY_BYTES_MAX } from '../services/bench.js';
 import type { Progress } from './measure.js';
-import { readOnlyUnsupported } from './read-only.js';
 import { benchFailed, formatTable } from './report.js';
 import { defaultClientProcesses, runBench } from './run.js';
 
@@ -74,15 +73,14 @@ export function addBenchCommand(program: Command): void {
     .option('--duration <s>', 'seconds measured, after the warm-up', seconds(0.1, 86_400), 10)
     .option('--warmup <s>', 'seconds of load before measuring, left out of every figure', seconds(0, 3_600), 2)
     .option('--durable', "give each replica a data directory (journal and checkpoints, fsync'd) in a temporary folder", false)
-    .option('--read-only', 'send read-only requests (Client.invokeReadOnly; not yet supported)', false)
+    .option('--read-only', 'send reads (Client.invokeReadOnly: answered unordered by 2f + 1 matching replicas, ordered otherwise); the state does not change', false)
     .option('--baseline', 'also run the same load on one unreplicated server (same transport, codec, signature checks and executor; no consensus), reported as baseline', false)
     .option('--json', 'print the report as one JSON object on stdout (the table goes to stderr)', false)
     .option('--cpu-prof <dir>', 'write a V8 CPU profile of every process it starts into <dir> (open in Chrome DevTools, or summarise with `npm run bench:profile`)')
     .option('--protocol <json>', 'protocol options of the replicas, a JSON object as for `bafomet replica --protocol`', parseProtocolOption)
     .addOption(new Option('--log-level <level>', 'log level of the replica, server and client processes').choices(LOG_LEVELS))
     .action(async (o: BenchCommandOptions) => {
-      const unsupported = o.readOnly ? readOnlyUnsupported() : undefined;
-      if (unsupported !== undefined) throw new CliError(unsupported.message, EXIT.usage, { cause: unsupported });
+      if (o.readOnly && o.requestBytes === 0) throw new CliError('--read-only needs --request-bytes of at least 1: its first byte marks a read for the bench service', EXIT.usage);
       const processes = o.clientProcesses ?? defaultClientProcesses(o.clients);
       if (processes > o.clients) throw new CliError(`--client-processes ${processes} is more than --clients ${o.clients}: each process runs at least one client`, EXIT.usage);
       if (Math.ceil(o.clients / processes) > SESSIONS_PER_PROCESS_MAX) {

@@ -7,6 +7,10 @@
  * size asked for), and replicas that executed different requests, or the
  * same ones in another order, end with different state digests.
  *
+ * A request whose first byte is {@link BENCH_READ_MARKER} is a read
+ * (`bafomet bench --read-only`): declared read-only, answered by `query`
+ * with the count so far, and leaving the state as it is, ordered or not.
+ *
  * The reply size is a parameter of the module URL, `bench.js?replyBytes=N`
  * (the CLI: `--service 'bench?replyBytes=N'`), as `slots` takes its size:
  * every replica of a cluster names the same one. The request size is the
@@ -20,6 +24,11 @@ import { defineService, type Codec, type Service } from '../service.js';
 export const BENCH_REPLY_BYTES_MAX = 1024 * 1024;
 /** The reply size when the module URL names none. */
 export const BENCH_REPLY_BYTES_DEFAULT = 0;
+
+/** The first byte of a read request. */
+export const BENCH_READ_MARKER = 0xff;
+
+const isRead = (request: Uint8Array): boolean => request[0] === BENCH_READ_MARKER;
 
 /** What a bench replica has executed. */
 export interface BenchState {
@@ -76,15 +85,25 @@ export function benchService(replyBytes: number = BENCH_REPLY_BYTES_DEFAULT): Se
     state: stateCodec,
     initialState: () => ({ count: 0, digest: new Uint8Array(DIGEST_BYTES) }),
     update(state, request) {
+      if (isRead(request)) return countReply(state.count, replyBytes); // ordered (a read that fell back): still no change
       // Never throws: any bytes are a request. The state changes only here, after the hash, so nothing is half done.
       state.digest = createHash('sha256').update(state.digest).update(request).digest();
       state.count++;
-      const reply = new Uint8Array(replyBytes);
-      let count = state.count;
-      for (let i = 0; i < Math.min(8, replyBytes); i++, count = Math.floor(count / 256)) reply[i] = count % 256;
-      return reply;
+      return countReply(state.count, replyBytes);
+    },
+    readOnly: isRead,
+    query: (state, request) => {
+      void request;
+      return countReply(state.count, replyBytes);
     },
   });
+}
+
+/** `replyBytes` bytes: `count`, little-endian, in the first (up to) 8, zeros after. */
+function countReply(count: number, replyBytes: number): Uint8Array {
+  const reply = new Uint8Array(replyBytes);
+  for (let i = 0; i < Math.min(8, replyBytes); i++, count = Math.floor(count / 256)) reply[i] = count % 256;
+  return reply;
 }
 
 /** This module's default export, for `WorkerExecutor`: the reply size its URL names. */

@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { BenchReport, TargetFigures } from '../../src/bench/report.js';
@@ -87,5 +88,25 @@ describe('bench: a short slice (4 replica processes, one client process)', { tim
     checkFigures(report, 4, context);
     assert.ok(report.baseline !== undefined, context);
     checkFigures(report.baseline, 1, context);
+  });
+
+  it('measures reads (--read-only): answered, and the state unchanged by them', async () => {
+    const { code, report, stderr } = await bench(['--duration', '2', '--warmup', '1', '--clients', '4', '--read-only', '--request-bytes', '16', '--reply-bytes', '16']);
+    const context = `${JSON.stringify(report)}\n${stderr}`;
+    assert.equal(code, 0, context);
+    assert.equal(report.readOnly, true, context);
+    assert.ok(report.requests > 0 && report.opsPerSec > 0, context);
+    assert.equal(report.requests, report.clientProcesses.reduce((sum, c) => sum + c.requests, 0), context);
+    assert.equal(report.wrongReplies, 0, context);
+    assert.ok(report.statesEqual, context);
+  });
+
+  it('refuses --read-only with empty requests (the first byte marks a read)', async () => {
+    const child = spawn(process.execPath, [CLI_MAIN, 'bench', '--read-only', '--request-bytes', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const [exitCode] = (await once(child, 'exit')) as [number | null];
+    assert.equal(exitCode, 2, stderr);
+    assert.match(stderr, /--read-only needs --request-bytes/);
   });
 });
