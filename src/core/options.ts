@@ -11,7 +11,14 @@ export interface ProtocolOptions {
   readonly requestBytesMax: number;
   /** Most bytes in one reply. */
   readonly replyBytesMax: number;
-  /** Sequence numbers the primary keeps in flight (proposed, not yet executed). */
+  /**
+   * Sequence numbers the primary keeps in flight (proposed, not yet
+   * executed). Default 1, as BFT-SMaRt orders one batch at a time: under
+   * load the next batch takes what waited meanwhile, and on this project's
+   * 2-core machine fewer, larger batches cost less CPU per request
+   * (docs/BENCHMARKS.md, "Pipeline depth"). Raise it where the round trip
+   * between replicas, not CPU, limits a lightly loaded cluster.
+   */
   readonly pipelineMax: number;
   /** Sequence numbers above the last delivered one a replica accepts messages for. */
   readonly logWindow: number;
@@ -73,7 +80,7 @@ export const defaultProtocolOptions: ProtocolOptions = {
   batchBytesMax: 256 * 1024,
   requestBytesMax: 256 * 1024,
   replyBytesMax: 1024 * 1024,
-  pipelineMax: 4,
+  pipelineMax: 1,
   logWindow: 128,
   executeBacklogMax: 32,
   pendingRequestsMax: 100_000,

@@ -229,9 +229,17 @@ export function newView(v: number, viewChanges: readonly ViewChangeMessage[], pr
   return { type: 'new-view', view: view(v), viewChanges, prePrepares };
 }
 
+/**
+ * The options scenarios run with unless they say otherwise: the protocol's
+ * defaults, but a pipeline of 4, the default until measurement made it 1
+ * (docs/BENCHMARKS.md): the scenarios' interleavings, and the comments that
+ * tell them, were written with several batches in flight.
+ */
+const scenarioDefaults: ProtocolOptions = { ...defaultProtocolOptions, pipelineMax: 4 };
+
 /** The rules the core applies, for a group of n with the harness's crypto (as seen by anybody). */
 export function rulesFor(n: number, options: Partial<ProtocolOptions> = {}, f = maxFaults(n)): ViewChangeRules {
-  return { sizes: quorumSizes(n, f), options: { ...defaultProtocolOptions, ...options }, crypto: fakeCrypto(-1) };
+  return { sizes: quorumSizes(n, f), options: { ...scenarioDefaults, ...options }, crypto: fakeCrypto(-1) };
 }
 
 /** The PRE-PREPAREs an honest primary of `v` puts in its NEW-VIEW for `viewChanges`, signed by `signer` (default primary(v)). */
@@ -508,7 +516,7 @@ export class Cluster {
   constructor(init: ClusterInit) {
     this.n = init.n;
     this.f = init.f ?? maxFaults(init.n);
-    this.options = { ...defaultProtocolOptions, ...init.options };
+    this.options = { ...scenarioDefaults, ...init.options };
     this.byzantine = new Set(init.byzantine ?? []);
     this.decisions = init.decisions;
     for (let i = 0; i < this.n; i++) {
