@@ -13,7 +13,7 @@
 export { type Codec, type Service, type StateStream, type StateOf, type RequestOf, type ReplyOf, defineService } from './service.js';
 export { jsonCodec, bytesCodec, utf8Codec } from './codecs.js';
 export { type ClusterConfig, type ReplicaAddress, parseClusterConfig, loadClusterConfig } from './config.js';
-export { Replica, type ReplicaOptions, type ReplicaCounters, type ReplicaStop } from './runtime/replica.js';
+export { Replica, type ExecutorKind, type ReplicaOptions, type ReplicaCounters, type ReplicaStop } from './runtime/replica.js';
 export type { ReadOnlyLimits } from './runtime/read-only.js';
 export { ClusterFilesExistError } from './cluster/init.js';
 export {

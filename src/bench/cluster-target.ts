@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { LocalCluster } from '../cluster/local-cluster.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 import type { BenchTarget, TargetSample } from './target.js';
 
 export interface ClusterTargetOptions {
@@ -11,6 +12,7 @@ export interface ClusterTargetOptions {
   /** Each replica keeps a data directory (journal and checkpoints, fsync'd). */
   readonly durable: boolean;
   readonly protocol?: Partial<ProtocolOptions>;
+  readonly executor?: ExecutorKind;
   readonly logLevel?: LogLevel;
   /** Node.js options of the replica processes (`--cpu-prof`). */
   readonly nodeArgs: readonly string[];
@@ -33,6 +35,7 @@ export class ClusterTarget implements BenchTarget {
       dataDirs: options.durable,
       nodeArgs: options.nodeArgs,
       ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+      ...(options.executor === undefined ? {} : { executor: options.executor }),
       ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
     });
     return new ClusterTarget(cluster);

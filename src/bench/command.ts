@@ -4,6 +4,7 @@ import { CliError, EXIT } from '../cli/fatal.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js';
 import { parseProtocolOption } from '../cli/replica-command.js';
 import type { LogLevel } from '../log.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 import { BENCH_REPLY_BYTES_MAX } from '../services/bench.js';
 import type { Progress } from './measure.js';
 import { benchFailed, formatTable } from './report.js';
@@ -55,6 +56,7 @@ interface BenchCommandOptions {
   baseline: boolean;
   json: boolean;
   protocol?: Partial<ProtocolOptions>;
+  executor?: ExecutorKind;
   cpuProf?: string;
   logLevel?: LogLevel;
 }
@@ -76,6 +78,7 @@ export function addBenchCommand(program: Command): void {
     .option('--read-only', 'send reads (Client.invokeReadOnly: answered unordered by 2f + 1 matching replicas, ordered otherwise); the state does not change', false)
     .option('--baseline', 'also run the same load on one unreplicated server (same transport, codec, signature checks and executor; no consensus), reported as baseline', false)
     .option('--json', 'print the report as one JSON object on stdout (the table goes to stderr)', false)
+    .addOption(new Option('--executor <where>', "where the replicas run the service: 'worker' (default) or 'inline' (bafomet replica --executor)").choices(['worker', 'inline']))
     .option('--cpu-prof <dir>', 'write a V8 CPU profile of every process it starts into <dir> (open in Chrome DevTools, or summarise with `npm run bench:profile`)')
     .option('--protocol <json>', 'protocol options of the replicas, a JSON object as for `bafomet replica --protocol`', parseProtocolOption)
     .addOption(new Option('--log-level <level>', 'log level of the replica, server and client processes').choices(LOG_LEVELS))
@@ -100,6 +103,7 @@ export function addBenchCommand(program: Command): void {
           baseline: o.baseline,
           ...(o.rate === undefined ? {} : { rate: o.rate }),
           ...(o.protocol === undefined ? {} : { protocol: o.protocol }),
+          ...(o.executor === undefined ? {} : { executor: o.executor }),
           ...(o.cpuProf === undefined ? {} : { cpuProfileDir: o.cpuProf }),
           ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }),
         },

@@ -4,6 +4,8 @@
  * for the unreplicated server; as a table for people and as one JSON object
  * (docs/BENCHMARKS.md lists its fields).
  */
+import type { ProtocolOptions } from '../core/options.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 
 /** Latency percentiles over every request completed in the window, all client processes together, ms. */
 export interface LatencyFigures {
@@ -58,6 +60,10 @@ export interface BenchReport extends TargetFigures {
   readonly replyBytes: number;
   readonly durable: boolean;
   readonly readOnly: boolean;
+  /** Where the replicas ran the service. */
+  readonly executor: ExecutorKind;
+  /** Protocol options given over the defaults (`--protocol`). */
+  readonly protocol: Partial<ProtocolOptions>;
   readonly warmupSec: number;
   /** The unreplicated server under the same load, with `--baseline`. */
   readonly baseline?: TargetFigures;

@@ -8,6 +8,7 @@
  */
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 import { BaselineTarget } from './baseline-target.js';
 import { ClusterTarget } from './cluster-target.js';
 import { measureTarget, type LoadPlan, type Progress } from './measure.js';
@@ -31,6 +32,8 @@ export interface BenchOptions {
   readonly baseline: boolean;
   /** Protocol options over the defaults, for every replica. */
   readonly protocol?: Partial<ProtocolOptions>;
+  /** Where every replica runs the service; default a worker thread. */
+  readonly executor?: ExecutorKind;
   readonly logLevel?: LogLevel;
   /** Write a V8 CPU profile of every process started (replicas, clients, baseline server) into this folder. */
   readonly cpuProfileDir?: string;
@@ -67,6 +70,7 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
     durable: options.durable,
     nodeArgs,
     ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
+    ...(options.executor === undefined ? {} : { executor: options.executor }),
     ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
   });
   let replicated;
@@ -96,6 +100,8 @@ export async function runBench(options: BenchOptions, say: (line: string) => voi
     replyBytes: options.replyBytes,
     durable: options.durable,
     readOnly: options.readOnly,
+    executor: options.executor ?? 'worker',
+    protocol: options.protocol ?? {},
     warmupSec: options.warmupSec,
     ...replicated,
     ...(baseline === undefined ? {} : { baseline }),

@@ -7,6 +7,7 @@ import { addSoakCommand } from '../chaos/soak-command.js';
 import type { ProtocolOptions } from '../core/options.js';
 import { initCluster } from '../cluster/init.js';
 import type { LogLevel } from '../log.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 import { printSummary, runDemo } from './demo.js';
 import { EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
 import { writeKeyFile } from './keygen.js';
@@ -72,13 +73,14 @@ program
   .option('--key <file>', 'private key file (default: replica-<id>.key.pem beside the config)')
   .option('--service <name|module>', "built-in service (kv, counter, 'slots?bytes=N', 'bench?replyBytes=N') or a module exporting a Service", 'kv')
   .option('--protocol <json>', 'protocol options over the defaults, e.g. \'{"checkpointInterval":1024,"logWindow":2048}\'; the same on every replica', parseProtocolOption)
+  .addOption(new Option('--executor <where>', "where the service runs: 'worker' (a thread of its own) or 'inline' (on the protocol thread: less latency, for cheap services only)").choices(['worker', 'inline']))
   .option('--data-dir <dir>', "this replica's own directory for its journal and checkpoints: it survives a power cut and restarts from it (without it, the replica is in memory only)")
   .option('--rejoin', 'this replica lost its data (a new disk or machine): catch up without voting until that is safe (docs/DURABILITY.md D15)', false)
   .option('--control', 'answer status/digest commands on stdin (for local tooling); exit when stdin closes', false)
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
   .addHelpText('after', EXIT_CODES_HELP)
   .action(
-    async (o: { config: string; id: number; key?: string; service: string; protocol?: Partial<ProtocolOptions>; dataDir?: string; rejoin: boolean; control: boolean; logLevel?: LogLevel }) => {
+    async (o: { config: string; id: number; key?: string; service: string; executor?: ExecutorKind; protocol?: Partial<ProtocolOptions>; dataDir?: string; rejoin: boolean; control: boolean; logLevel?: LogLevel }) => {
       await runReplicaCommand(o);
     },
   );

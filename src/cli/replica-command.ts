@@ -10,7 +10,7 @@ import { resolveServiceModule } from '../cluster/service-module.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js';
 import { ConfigError } from '../errors.js';
 import { createLogger, type LogLevel } from '../log.js';
-import { Replica } from '../runtime/replica.js';
+import { Replica, type ExecutorKind } from '../runtime/replica.js';
 import { CliError, EXIT, exitWith, explainStop, inReplicaContext, report, setCrashLogger, unreadableFile, type StopReason } from './fatal.js';
 
 export interface ReplicaCommandOptions {
@@ -18,6 +18,8 @@ export interface ReplicaCommandOptions {
   readonly id: number;
   readonly key?: string;
   readonly service: string;
+  /** Where the service runs (`ReplicaOptions.executor`). */
+  readonly executor?: ExecutorKind;
   readonly control: boolean;
   readonly logLevel?: LogLevel;
   /** Protocol options over the defaults; every replica of a cluster must be given the same. */
@@ -85,6 +87,7 @@ export async function runReplicaCommand(options: ReplicaCommandOptions): Promise
       id: options.id,
       identity: keyPath,
       service: resolveServiceModule(options.service),
+      ...(options.executor === undefined ? {} : { executor: options.executor }),
       logger,
       ...(options.protocol === undefined ? {} : { protocol: options.protocol }),
       ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),

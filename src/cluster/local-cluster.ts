@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { ClusterConfig } from '../config.js';
 import type { ProtocolOptions } from '../core/options.js';
 import type { LogLevel } from '../log.js';
+import type { ExecutorKind } from '../runtime/replica.js';
 import type { ControlAnswer, ControlCommand, CpuAnswer, DigestAnswer, MemoryAnswer, ReadyLine, StatusAnswer } from './control.js';
 import { freePorts } from './free-ports.js';
 import { initCluster } from './init.js';
@@ -46,6 +47,8 @@ export interface LocalClusterOptions {
    * restarted replica starts empty.
    */
   readonly dataDirs?: boolean;
+  /** Where every replica runs its service (`bafomet replica --executor`); default the replica's own (a worker). */
+  readonly executor?: ExecutorKind;
   /** Node.js options of every replica process, before the script (e.g. `--cpu-prof`). */
   readonly nodeArgs?: readonly string[];
 }
@@ -157,6 +160,7 @@ export class LocalCluster {
     const dataDir = this.dataDir(id);
     if (dataDir !== undefined) args.push('--data-dir', dataDir);
     args.push('--service', this.options.service ?? 'kv');
+    if (this.options.executor !== undefined) args.push('--executor', this.options.executor);
     if (this.options.protocol !== undefined) args.push('--protocol', JSON.stringify(this.options.protocol));
     const logLevel = start.logLevel ?? this.options.logLevel;
     if (logLevel !== undefined) args.push('--log-level', logLevel);

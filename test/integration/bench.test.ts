@@ -73,6 +73,8 @@ describe('bench: a short slice (4 replica processes, one client process)', { tim
     assert.equal(report.replyBytes, 1024);
     assert.equal(report.durable, false);
     assert.equal(report.rate, null);
+    assert.equal(report.executor, 'worker');
+    assert.deepEqual(report.protocol, {});
     assert.equal(report.baseline, undefined);
     checkFigures(report, 4, context);
     assert.match(stderr, /replicated: measuring/, 'a progress line');
@@ -90,11 +92,12 @@ describe('bench: a short slice (4 replica processes, one client process)', { tim
     checkFigures(report.baseline, 1, context);
   });
 
-  it('measures reads (--read-only): answered, and the state unchanged by them', async () => {
-    const { code, report, stderr } = await bench(['--duration', '2', '--warmup', '1', '--clients', '4', '--read-only', '--request-bytes', '16', '--reply-bytes', '16']);
+  it('measures reads (--read-only) with the service inline (--executor inline): answered, and the state unchanged by them', async () => {
+    const { code, report, stderr } = await bench(['--duration', '2', '--warmup', '1', '--clients', '4', '--read-only', '--request-bytes', '16', '--reply-bytes', '16', '--executor', 'inline']);
     const context = `${JSON.stringify(report)}\n${stderr}`;
     assert.equal(code, 0, context);
     assert.equal(report.readOnly, true, context);
+    assert.equal(report.executor, 'inline', context);
     assert.ok(report.requests > 0 && report.opsPerSec > 0, context);
     assert.equal(report.requests, report.clientProcesses.reduce((sum, c) => sum + c.requests, 0), context);
     assert.equal(report.wrongReplies, 0, context);
