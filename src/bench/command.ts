@@ -1,5 +1,5 @@
 /** `bafomet bench` (what `npm run bench` runs): the throughput/latency benchmark of run.ts. */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { CliError, EXIT } from '../cli/fatal.js';
 import { defaultProtocolOptions, type ProtocolOptions } from '../core/options.js';
 import { parseProtocolOption } from '../cli/replica-command.js';
@@ -9,38 +9,14 @@ import { BENCH_REPLY_BYTES_MAX } from '../services/bench.js';
 import type { Progress } from './measure.js';
 import { benchFailed, formatTable } from './report.js';
 import { defaultClientProcesses, runBench } from './run.js';
+import { integer, LOG_LEVELS, positive, seconds } from '../cli/option-parsers.js';
 
-const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 /**
  * Sessions one client process (one client key) may run: the replicas hold
  * at most clientSessionsPerKeyMax sessions and pendingRequestsPerKeyMax
  * requests of one key (the defaults, both 4096).
  */
 const SESSIONS_PER_PROCESS_MAX = Math.min(defaultProtocolOptions.clientSessionsPerKeyMax, defaultProtocolOptions.pendingRequestsPerKeyMax);
-
-function integer(min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
-    return value;
-  };
-}
-
-function seconds(min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value < min || value > max) throw new InvalidArgumentError(`expected a number of seconds in ${min}..${max}`);
-    return value;
-  };
-}
-
-function positive(max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0 || value > max) throw new InvalidArgumentError(`expected a number in (0, ${max}]`);
-    return value;
-  };
-}
 
 interface BenchCommandOptions {
   replicas: number;

@@ -6,24 +6,7 @@ import { LOSSY_DEFAULT_DURATION_SEC } from './scenarios/lossy-network.js';
 import { RESTART_ALL_RECOVERY_LIMIT_MS } from './scenarios/restart-all.js';
 import { formatReport, runChaos } from './runner.js';
 import { defaultChaosOptions, type ChaosOptions } from './types.js';
-
-const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-
-function integer(min: number, max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
-    return value;
-  };
-}
-
-function positive(max: number) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isFinite(value) || value <= 0 || value > max) throw new InvalidArgumentError(`expected a number in (0, ${max}]`);
-    return value;
-  };
-}
+import { integer, LOG_LEVELS, positive } from '../cli/option-parsers.js';
 
 function nonNegative(max: number) {
   return (text: string): number => {

@@ -2,8 +2,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { LogLevel } from '../log.js';
 import { defaultSoakOptions, formatSoakReport, runSoak } from './soak.js';
-
-const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+import { LOG_LEVELS } from '../cli/option-parsers.js';
 
 function number(min: number, max: number, integerOnly: boolean) {
   return (text: string): number => {

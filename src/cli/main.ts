@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `bafomet` command line: a thin layer over the library. */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { addBenchCommand } from '../bench/command.js';
 import { addChaosCommand } from '../chaos/command.js';
 import { addSoakCommand } from '../chaos/soak-command.js';
@@ -12,18 +12,7 @@ import { printSummary, runDemo } from './demo.js';
 import { EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
 import { writeKeyFile } from './keygen.js';
 import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
-
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (text: string): number => {
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
-    }
-    return value;
-  };
-}
-
-const LOG_LEVELS: LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+import { integer, LOG_LEVELS } from './option-parsers.js';
 
 installCrashHandlers();
 
