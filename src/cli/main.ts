@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `bafomet` command line: a thin layer over the library. */
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { addBenchCommand } from '../bench/command.js';
 import { addChaosCommand } from '../chaos/command.js';
@@ -16,8 +17,12 @@ import { integer, LOG_LEVELS } from './option-parsers.js';
 
 installCrashHandlers();
 
+/** The installed package's version: this file runs as dist/src/cli/main.js, three folders below package.json. */
+const { version } = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
 const program = new Command('bafomet')
   .description('Byzantine-fault-tolerant state machine replication')
+  .version(version, '-V, --version', 'print the version')
   .addHelpText('after', EXIT_CODES_HELP)
   // Commander has printed its one line (unknown command or option, bad value) or the help; subcommands inherit this.
   .exitOverride((error) => process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage));

@@ -282,7 +282,11 @@ export class ReplicaCore {
       agreement.resendVotes(); // [R7]
     }
     const oldest = pending.oldestArrival();
-    if (oldest === undefined || transfer.holdsRequestTimerOff) return;
+    if (oldest === undefined) return;
+    if (transfer.holdsRequestTimerOff) {
+      viewChange.requestTimersHeldOff();
+      return;
+    }
     if (!ctx.isPrimary) {
       // [T1, A9] Only requests whose signature this backup checked: a client that sends a badly signed
       // request to backups only must not make them suspect a correct primary that refuses it.

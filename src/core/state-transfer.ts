@@ -455,12 +455,12 @@ export class StateTransfer {
   }
 }
 
-/** Why a manifest cannot describe an image within the limits, or undefined. */
 /** The manifest of an empty image: the initial state's, and what a summary without an image carries [S6]. */
 export function emptyManifest(chunkBytes: number): CheckpointManifest {
   return { chunkBytes, clientTableBytes: 0, serviceStateBytes: 0, chunkDigests: [] };
 }
 
+/** Why a manifest cannot describe an image within the limits, or undefined. */
 export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): PeerFault | undefined {
   const { clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
   if (manifest.chunkBytes !== chunkBytes) return 'manifest-chunk-size';

@@ -34,6 +34,8 @@ export class ViewChangeMachine {
   /** Tick of the last delivery, checkpoint install or view install: T2 counts from it. */
   private lastProgress = 0;
   private viewInstalledAt = 0;
+  /** Last tick at which catching up held T1 and T2 off [S5]: both count from it too. */
+  private heldOffAt = 0;
   /** Latest VIEW-CHANGE of each replica, own included. */
   private readonly viewChanges = new Map<ReplicaId, ViewChangeMessage>();
   /** The NEW-VIEW this replica sent as primary of the view, to resend to replicas that missed it [V8]. */
@@ -124,9 +126,20 @@ export class ViewChangeMachine {
    */
   suspectPrimaryIfLate(oldest: number): void {
     const { now, view } = this.parts.ctx;
-    const waited = this.requestTimer.firedSince(Math.max(oldest, this.lastProgress), now);
-    const starved = this.starvationTimer.firedSince(Math.max(oldest, this.viewInstalledAt), now);
+    const waited = this.requestTimer.firedSince(Math.max(oldest, this.lastProgress, this.heldOffAt), now);
+    const starved = this.starvationTimer.firedSince(Math.max(oldest, this.viewInstalledAt, this.heldOffAt), now);
     if (waited || starved) this.start(next(view));
+  }
+
+  /**
+   * [S5] Catching up holds T1 and T2 off now. When it ends, the primary gets
+   * a whole T2 from then: a request that waited here during a long transfer
+   * says nothing about the primary before the log fetched at install has
+   * arrived (an adversarial review: starvation fired on the tick after an
+   * install and voted a correct primary out).
+   */
+  requestTimersHeldOff(): void {
+    this.heldOffAt = this.parts.ctx.now;
   }
 
   /** While changing view: resend the own VIEW-CHANGE [T3]; give up on a view whose NEW-VIEW does not come [T4]. */

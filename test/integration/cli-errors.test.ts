@@ -161,6 +161,13 @@ describe('bafomet command-line errors', { timeout: 60_000 }, () => {
     assert.deepEqual(await readFile(file), damaged);
   });
 
+  it('--version prints the package version, exit 0', async () => {
+    const run = bafomet(['--version']);
+    assert.equal(await exitCode(run), 0, run.stderr);
+    const { version } = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    assert.equal(run.stdout.trim(), version);
+  });
+
   it('init into a folder with keys: refuses in one line, exit 2, files untouched', async () => {
     const before = await filesOf(clusterDir);
     const run = bafomet(['init', '--out', clusterDir, '--base-port', '20000']);
