@@ -182,6 +182,13 @@ export class PendingRequests {
     return arrived;
   }
 
+  /** Drops `request` if it is its session's waiting one: a forgery the primary found on arrival [A5]. */
+  drop(request: Request): void {
+    if (this.unproposed.get(request.clientId)?.request !== request) return;
+    this.unqueue(request.clientId);
+    this.release(request);
+  }
+
   /** Arrival tick of the oldest request waiting here, if any. */
   oldestArrival(): number | undefined {
     const a = this.unproposed.values().next().value?.arrived;

@@ -205,8 +205,9 @@ export class ReplicaCore {
     if (from === 'client' && (added === 'added' || added === 'replaced')) {
       ctx.auth.received(request); // [A3]
       // [A5] The primary checks the signature on arrival, while earlier batches are in agreement,
-      // rather than all of a batch's at once when it proposes, where they delay the round (docs/BENCHMARKS.md).
-      if (ctx.isPrimary) ctx.auth.signatureValid(request);
+      // rather than all of a batch's at once when it proposes, where they delay the round (docs/BENCHMARKS.md);
+      // a forgery is refused (and counted) once, here, and takes no place.
+      if (ctx.isPrimary && !agreement.proposable(request)) pending.drop(request);
     }
     agreement.propose(); // [R6]
   }

@@ -115,5 +115,9 @@ describe('client authentication: who verifies', () => {
     for (const i of ALL) assert.equal(c.status(i).view, 0, `r${i} stays in view 0: the backup dropped it when it would forward it [A9]`);
     assert.equal(c.status(1).pendingRequests, 0);
     assert.equal(c.sentBy(1, 'forward').length, 0, 'the backup never blames the primary for it');
+    // The primary checks it on arrival [A5] and drops it there: refused and counted once, holding no place.
+    assert.equal(c.status(0).forgedRequestsRejected, 1);
+    assert.equal(c.rejectionsAt(0).filter((r) => r.reason === 'forged-request').length, 1);
+    assert.equal(c.status(0).pendingRequests, 0);
   });
 });
