@@ -2,12 +2,11 @@
  * Ed25519 node identities. A node's public key is its identity on the wire:
  * TLS certificates are self-signed and only their public key matters.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, webcrypto, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
 import { SESSIONS_PER_CLIENT_KEY } from '../core/ids.js';
+import { selfSignedCertificatePem } from './self-signed-certificate.js';
 
 /** Bytes in a raw Ed25519 public key. */
 export const PUBLIC_KEY_BYTES = 32;
@@ -27,7 +26,8 @@ export interface TlsCredentials {
 
 
 
-const ED25519 = { name: 'Ed25519' };
+/** Subject and issuer of every certificate: only the key in it identifies a node. */
+const CERT_COMMON_NAME = 'bafomet';
 /** Nobody checks certificate validity (only the key is compared), so make it long. */
 const CERT_LIFETIME_MS = 10 * 365 * 24 * 3600 * 1000;
 /** Tolerate peers whose clocks are behind ours. */
@@ -86,23 +86,21 @@ export async function loadIdentity(path: string): Promise<NodeIdentity> {
   return identity;
 }
 
+/**
+ * A self-signed certificate (self-signed-certificate.ts, built with
+ * node:crypto alone) and the PKCS#8 key. Async so a failure is a rejection
+ * that {@link tlsCredentials} does not cache.
+ */
 async function createCredentials(identity: NodeIdentity): Promise<TlsCredentials> {
-  const pkcs8 = identity.privateKey.export({ format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(identity.privateKey).export({ format: 'der', type: 'spki' });
-  const keys = {
-    privateKey: await webcrypto.subtle.importKey('pkcs8', pkcs8, ED25519, false, ['sign']),
-    publicKey: await webcrypto.subtle.importKey('spki', spki, ED25519, true, ['verify']),
-  };
   const now = Date.now();
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    name: 'CN=bafomet',
-    keys,
-    signingAlgorithm: ED25519,
+  const certPem = selfSignedCertificatePem({
+    privateKey: identity.privateKey,
+    commonName: CERT_COMMON_NAME,
     notBefore: new Date(now - CERT_BACKDATE_MS),
     notAfter: new Date(now + CERT_LIFETIME_MS),
   });
   return Object.freeze({
-    certPem: cert.toString('pem'),
+    certPem,
     keyPem: identity.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
   });
 }
