@@ -10,10 +10,10 @@ import { initCluster } from '../cluster/init.js';
 import type { LogLevel } from '../log.js';
 import type { ExecutorKind } from '../runtime/replica.js';
 import { printSummary, runDemo } from './demo.js';
-import { EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
+import { CliError, EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
 import { writeKeyFile } from './keygen.js';
 import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
-import { integer, LOG_LEVELS } from './option-parsers.js';
+import { hostList, integer, LOG_LEVELS, type HostPort } from './option-parsers.js';
 
 installCrashHandlers();
 
@@ -34,20 +34,25 @@ program
   .option('--f <f>', 'faults tolerated (default: the most n allows)', integer(0))
   .option('--host <host>', 'host every replica listens on', '127.0.0.1')
   .option('--base-port <port>', 'replica i listens on base-port + i', integer(1, 65535), 10000)
+  .option('--hosts <list>', "each replica's host:port, comma-separated, replica 0 first (e.g. a:7000,b:7000,c:7000,d:7000): one replica per entry, instead of --host and --base-port", hostList)
   .option('--client-keys <n>', 'also write n client key files (client-<i>.key.pem) and admit only those clients', integer(0, 100_000), 0)
   .requiredOption('--out <dir>', 'folder for cluster.json and the key files; init never overwrites them')
   .addHelpText('after', EXIT_CODES_HELP)
-  .action(async (o: { replicas: number; f?: number; host: string; basePort: number; clientKeys: number; out: string }) => {
+  .action(async (o: { replicas: number; f?: number; host: string; basePort: number; hosts?: HostPort[]; clientKeys: number; out: string }, command: Command) => {
+    if (o.hosts !== undefined && command.getOptionValueSource('replicas') === 'cli' && o.replicas !== o.hosts.length) {
+      throw new CliError(`--replicas ${o.replicas} but --hosts names ${o.hosts.length}: give one of them`, EXIT.usage);
+    }
     const { configPath } = await initCluster({
-      replicas: o.replicas,
+      replicas: o.hosts?.length ?? o.replicas,
       host: o.host,
       basePort: o.basePort,
       out: o.out,
       clientKeys: o.clientKeys,
+      ...(o.hosts === undefined ? {} : { hosts: o.hosts.map((h) => h.host), ports: o.hosts.map((h) => h.port) }),
       ...(o.f === undefined ? {} : { f: o.f }),
     });
     const clients = o.clientKeys === 0 ? '' : ` and ${o.clientKeys} client key files`;
-    process.stdout.write(`wrote ${configPath}, ${o.replicas} replica key files${clients}\n`);
+    process.stdout.write(`wrote ${configPath}, ${o.hosts?.length ?? o.replicas} replica key files${clients}\n`);
   });
 
 program

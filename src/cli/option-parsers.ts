@@ -14,6 +14,25 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): (text: stri
   };
 }
 
+/** A replica's address on the command line. */
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** `host:port,host:port,...` (an IPv6 host in brackets: `[::1]:7000`). */
+export function hostList(text: string): HostPort[] {
+  return text.split(',').map((entry) => {
+    const at = entry.lastIndexOf(':');
+    const host = entry.slice(0, at).replace(/^\[(.*)\]$/, '$1');
+    const port = Number(entry.slice(at + 1));
+    if (at <= 0 || host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+      throw new InvalidArgumentError(`expected host:port entries separated by commas, got "${entry}"`);
+    }
+    return { host, port };
+  });
+}
+
 /** A number in (0, max]. */
 export function positive(max: number): (text: string) => number {
   return (text) => {

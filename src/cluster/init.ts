@@ -20,6 +20,8 @@ export interface InitOptions {
   /** Replica i listens on basePort + i, unless `ports` lists each port. */
   readonly basePort: number;
   readonly ports?: readonly number[];
+  /** The host of each replica, by id (replicas on several machines); default `host` for every one. */
+  readonly hosts?: readonly string[];
   readonly out: string;
   /** Faults tolerated; default the most `replicas` allows. */
   readonly f?: number;
@@ -77,7 +79,7 @@ export async function initCluster(options: InitOptions): Promise<{ config: Clust
   const clientIdentities = Array.from({ length: options.clientKeys ?? 0 }, () => generateIdentity());
   const replicas = identities.map((identity, id) => ({
     id,
-    host: options.host,
+    host: options.hosts?.[id] ?? options.host,
     port: options.ports?.[id] ?? options.basePort + id,
     publicKey: publicKeyBase64(identity),
   }));
