@@ -12,6 +12,7 @@ import type { ExecutorKind } from '../runtime/replica.js';
 import { printSummary, runDemo } from './demo.js';
 import { CliError, EXIT, EXIT_CODES_HELP, exitWith, installCrashHandlers } from './fatal.js';
 import { writeKeyFile } from './keygen.js';
+import { runClientCommand, type ClientCommandOptions } from './client-command.js';
 import { parseProtocolOption, runReplicaCommand } from './replica-command.js';
 import { hostList, integer, LOG_LEVELS, type HostPort } from './option-parsers.js';
 
@@ -101,5 +102,21 @@ program
 addChaosCommand(program);
 addSoakCommand(program);
 addBenchCommand(program);
+
+program
+  .command('client')
+  .description('send requests to a running cluster, JSON in and out: from the arguments, else one per line from stdin (a prompt on a terminal); one JSON line per reply')
+  .argument('[requests...]', `requests as JSON, e.g. '{"op":"put","key":"a","value":"1"}' '{"op":"get","key":"a"}' for kv`)
+  .requiredOption('--config <file>', 'cluster config (bafomet init)')
+  .option('--service <name|module>', "the service's codecs: built-in (kv, counter) or a module exporting a Service, as the replicas run it", 'kv')
+  .option('--key <file>', 'client key file (bafomet keygen; needed when the config lists admitted clients); default a fresh key')
+  .option('--read-only', 'send each request with invokeReadOnly (answered without ordering by a quorum, ordered otherwise)', false)
+  .option('--timeout <ms>', 'deadline of each request', integer(1, 3_600_000), 10_000)
+  .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS))
+  .addHelpText('after', '\nExit codes:\n  0  every request answered\n  1  a request failed or was not JSON (its line says why)\n  2  a bad option, or a config or key file missing or invalid\n  3  the service module could not be loaded\n')
+  .action(async (requests: string[], o: ClientCommandOptions) => {
+    const failed = await runClientCommand(o, requests);
+    process.exit(failed > 0 ? EXIT.failure : EXIT.ok);
+  });
 
 program.parseAsync().catch(exitWith);
