@@ -13,7 +13,7 @@ import { bytesEqual, type Digest, type ReplicaId } from './ids.js';
 import type { CheckpointCertificate, CheckpointManifest, CheckpointMessage } from './messages.js';
 import type { SeqNo } from './ordering.js';
 import { ignore, rejectPeer, type Rejection } from './rejection.js';
-import { emptyManifest } from './state-transfer.js';
+import { emptyManifest } from './manifest.js';
 
 export class Checkpointing {
   private readonly votes = new CheckpointVotes();

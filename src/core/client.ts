@@ -26,7 +26,8 @@
  * order and exactly-once holds; a late reply to the cancelled one is not
  * outstanding any more and is ignored.
  *
- * Read-only invocations (docs/PROTOCOL.md, "Read-only requests", Q1-Q12) go
+ * Read-only invocations (docs/PROTOCOL.md, "Read-only requests", Q1-Q12;
+ * src/core/client-reads.ts) go
  * to every replica unordered, numbered by the client's own read ids, at most
  * `readOnlyInFlightMax` at once (more wait in a queue of their own). One
  * resolves when a quorum of replicas (2f + 1 of 3f + 1) return identical
@@ -36,7 +37,9 @@
  * or fails as one.
  */
 import { assert, assertNever } from './assert.js';
-import { bytesEqual, type ClientId, type ReplicaId } from './ids.js';
+import { sameAnswer, type Answer } from './answer.js';
+import { ClientReads } from './client-reads.js';
+import type { ClientId, ReplicaId } from './ids.js';
 import type {
   ReadReplyMessage,
   ReadReplyStatus,
@@ -46,7 +49,7 @@ import type {
   RequestStatement,
   Signature,
 } from './messages.js';
-import { next, ORDINAL_MAX, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
+import { next, requestNo as toRequestNo, type RequestNo, type View } from './ordering.js';
 import { quorumSizes, VoteSet } from './quorum.js';
 
 /**
@@ -157,45 +160,12 @@ export interface Progress {
   readonly needed: number;
 }
 
-/** What a replica answered: its reply's status (undefined: executed) and result. */
-interface Answer {
-  readonly status: ReplyMessage['status'];
-  readonly result: Uint8Array;
-}
-
-const sameAnswer = (a: Answer, b: Answer): boolean => a.status === b.status && bytesEqual(a.result, b.result);
-
 interface Outstanding {
   readonly token: number;
   readonly message: RequestMessage;
-  readonly replies: VoteSet<Answer>;
+  readonly replies: VoteSet<Answer<ReplyMessage['status']>>;
   ticksLeft: number;
   backoff: number;
-}
-
-/** A read-only request's answer from one replica: `status` undefined for a `query` result [Q7]. */
-interface ReadAnswer {
-  readonly status: ReadReplyStatus | undefined;
-  readonly result: Uint8Array;
-}
-
-const sameReadAnswer = (a: ReadAnswer, b: ReadAnswer): boolean => a.status === b.status && bytesEqual(a.result, b.result);
-
-/** A read-only request on the wire. */
-interface OutstandingRead {
-  readonly token: number;
-  readonly operation: Uint8Array;
-  readonly answers: VoteSet<ReadAnswer>;
-  /** The distinct answers received, each once (at most n). */
-  readonly distinct: ReadAnswer[];
-  ticksLeft: number;
-}
-
-/** A read-only invocation waiting for room on the wire. */
-interface QueuedRead {
-  readonly token: number;
-  readonly operation: Uint8Array;
-  readonly timeoutTicks: number;
 }
 
 interface Session {
@@ -212,14 +182,8 @@ export class ClientCore {
   private retired = 0;
   private readonly queue: { token: number; operation: Uint8Array }[] = [];
   private readonly weak: number;
-  /** Matching answers a read-only request needs: a quorum, 2f + 1 when n = 3f + 1 [Q8]. */
-  private readonly readQuorum: number;
   private readonly readTimeoutTicks: number;
-  private readonly readsMax: number;
-  /** Read-only requests on the wire, by read id. */
-  private readonly reads = new Map<number, OutstandingRead>();
-  private readonly readQueue: QueuedRead[] = [];
-  private lastReadId = 0;
+  private readonly reads: ClientReads;
   private effects: ClientEffect[] = [];
 
   constructor(private readonly init: ClientCoreInit) {
@@ -228,11 +192,18 @@ export class ClientCore {
     assert(init.firstRequestNo >= 1, 'firstRequestNo must be >= 1');
     assert(init.retransmitTicks >= 1 && init.retransmitTicksMax >= init.retransmitTicks, 'bad retransmission ticks');
     this.weak = init.f + 1;
-    this.readQuorum = quorumSizes(init.n, init.f).quorum;
     this.readTimeoutTicks = init.readOnlyTimeoutTicks ?? init.retransmitTicks;
-    this.readsMax = init.readOnlyInFlightMax ?? READ_ONLY_IN_FLIGHT_MAX;
     assert(Number.isSafeInteger(this.readTimeoutTicks) && this.readTimeoutTicks >= 1, 'bad read-only timeout ticks');
-    assert(Number.isSafeInteger(this.readsMax) && this.readsMax >= 1, 'bad read-only in-flight bound');
+    this.reads = new ClientReads({
+      n: init.n,
+      weak: this.weak,
+      quorum: quorumSizes(init.n, init.f).quorum,
+      inFlightMax: init.readOnlyInFlightMax ?? READ_ONLY_IN_FLIGHT_MAX,
+      queueMax: init.queueMax,
+      emit: (effect) => this.effects.push(effect),
+      order: (token, operation) => this.onInvoke(token, operation),
+      reject: (from, reason) => this.reject(from, reason),
+    });
     const last = toRequestNo(init.firstRequestNo - 1);
     this.sessions = init.sessions.map((id) => ({ id, lastRequestNo: last, outstanding: undefined }));
     for (const s of this.sessions) this.byId.set(s.id, s);
@@ -245,7 +216,7 @@ export class ClientCore {
         this.onInvoke(event.token, event.operation);
         break;
       case 'invoke-read-only':
-        this.onInvokeReadOnly(event.token, event.operation, event.timeoutTicks ?? this.readTimeoutTicks);
+        this.reads.invoke(event.token, event.operation, event.timeoutTicks ?? this.readTimeoutTicks);
         break;
       case 'reply':
         this.onReply(event.from, event.message);
@@ -269,69 +240,12 @@ export class ClientCore {
 
   /** Invocations sent and not yet resolved, plus those queued (read-only ones included). */
   get inFlight(): number {
-    return this.sessions.length - this.retired - this.idle.length + this.queue.length + this.reads.size + this.readQueue.length;
+    return this.sessions.length - this.retired - this.idle.length + this.queue.length + this.reads.size;
   }
 
-  /** [Q3] Sends a read-only request to every replica, or queues it while `readOnlyInFlightMax` are on the wire. */
-  private onInvokeReadOnly(token: number, operation: Uint8Array, timeoutTicks: number): void {
-    assert(Number.isSafeInteger(timeoutTicks) && timeoutTicks >= 1, 'bad read-only timeout ticks');
-    if (this.reads.size < this.readsMax) this.sendRead(token, operation, timeoutTicks);
-    else if (this.readQueue.length < this.init.queueMax) this.readQueue.push({ token, operation, timeoutTicks });
-    else this.effects.push({ type: 'overloaded', token });
-  }
-
-  private sendRead(token: number, operation: Uint8Array, timeoutTicks: number): void {
-    assert(this.lastReadId < ORDINAL_MAX, 'read ids exhausted');
-    const readId = ++this.lastReadId;
-    this.reads.set(readId, { token, operation, answers: new VoteSet(sameReadAnswer), distinct: [], ticksLeft: timeoutTicks });
-    this.effects.push({ type: 'broadcast-read', message: { type: 'read-request', readId, operation } });
-  }
-
-  /** [Q8] A quorum of identical executed answers resolves; once none can form, the request is ordered. */
   private onReadReply(from: ReplicaId, reply: ReadReplyMessage): void {
     if (from < 0 || from >= this.init.n) return this.reject(from, 'unknown-replica');
-    const read = this.reads.get(reply.readId);
-    if (read === undefined) return this.reject(from, 'not-outstanding'); // late, after a fallback, or never ours
-    const answer: ReadAnswer = { status: reply.status, result: reply.result };
-    const vote = read.answers.add(from, answer);
-    if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
-    if (vote === 'duplicate') return;
-    if (!read.distinct.some((a) => sameReadAnswer(a, answer))) read.distinct.push(answer);
-    let best = 0; // the most replicas behind one executed answer
-    for (const a of read.distinct) if (a.status === undefined) best = Math.max(best, read.answers.count(a));
-    if (answer.status === undefined && read.answers.count(answer) >= this.readQuorum) {
-      this.endRead(reply.readId);
-      this.effects.push({ type: 'read-resolve', token: read.token, result: reply.result, replicas: this.readQuorum });
-      return;
-    }
-    const silent = this.init.n - read.answers.size;
-    if (best + silent >= this.readQuorum) return; // a quorum may still form
-    // [Q8] f + 1 alike refusals or failures mean a correct replica gave one: name it; otherwise the answers disagree.
-    const refusal = read.distinct.find((a) => a.status !== undefined && read.answers.count(a) >= this.weak);
-    this.fallBack(reply.readId, refusal?.status ?? 'disagreement');
-  }
-
-  /** [Q8, Q9] Read-only request `readId` becomes an ordered invocation of the same operation and token. */
-  private fallBack(readId: number, reason: ReadOnlyFallbackReason): void {
-    const read = this.reads.get(readId);
-    assert(read !== undefined, 'fallback of a read that is not outstanding');
-    this.endRead(readId);
-    this.effects.push({ type: 'read-fallback', token: read.token, reason, seen: this.readProgress(read) });
-    this.onInvoke(read.token, read.operation);
-  }
-
-  /** Read-only request `readId` is off the wire: the next queued one takes its place. */
-  private endRead(readId: number): void {
-    this.reads.delete(readId);
-    const waiting = this.readQueue.shift();
-    if (waiting !== undefined) this.sendRead(waiting.token, waiting.operation, waiting.timeoutTicks);
-  }
-
-  private readProgress(read: OutstandingRead): Progress {
-    let matching = 0;
-    for (const a of read.distinct) matching = Math.max(matching, read.answers.count(a));
-    const answered = read.answers.allVoters().sort((a, b) => a - b);
-    return { queued: false, answered, matching, needed: this.readQuorum };
+    this.reads.onReply(from, reply);
   }
 
   private onInvoke(token: number, operation: Uint8Array): void {
@@ -374,7 +288,7 @@ export class ClientCore {
     if (session === undefined || outstanding === undefined || reply.requestNo !== session.lastRequestNo) {
       return this.reject(from, 'not-outstanding'); // late duplicate or never ours
     }
-    const answer: Answer = { status: reply.status, result: reply.result };
+    const answer: Answer<ReplyMessage['status']> = { status: reply.status, result: reply.result };
     const vote = outstanding.replies.add(from, answer);
     if (vote === 'equivocation') return this.reject(from, 'equivocating-reply');
     if (vote === 'duplicate') return;
@@ -410,18 +324,7 @@ export class ClientCore {
   }
 
   private onCancel(token: number): void {
-    const queuedRead = this.readQueue.findIndex((w) => w.token === token);
-    if (queuedRead >= 0) {
-      this.readQueue.splice(queuedRead, 1);
-      this.effects.push({ type: 'cancelled', token, seen: { queued: true, answered: [], matching: 0, needed: this.readQuorum } });
-      return;
-    }
-    for (const [readId, read] of this.reads) {
-      if (read.token !== token) continue;
-      this.endRead(readId);
-      this.effects.push({ type: 'cancelled', token, seen: this.readProgress(read) });
-      return;
-    }
+    if (this.reads.cancel(token)) return;
     const queued = this.queue.findIndex((w) => w.token === token);
     if (queued >= 0) {
       this.queue.splice(queued, 1);
@@ -445,8 +348,7 @@ export class ClientCore {
   }
 
   private onTick(): void {
-    // [Q9] A read-only request without a quorum in time is ordered.
-    for (const [readId, read] of [...this.reads]) if (--read.ticksLeft <= 0) this.fallBack(readId, 'timeout');
+    this.reads.onTick(); // [Q9]
     for (const session of this.sessions) {
       const o = session.outstanding;
       if (o === undefined || --o.ticksLeft > 0) continue;

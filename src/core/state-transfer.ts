@@ -22,7 +22,8 @@ import type {
   StateSummaryMessage,
 } from './messages.js';
 import { next, type SeqNo, type View } from './ordering.js';
-import { ignore, rejectPeer, type PeerFault, type Rejection } from './rejection.js';
+import { emptyManifest, manifestProblem } from './manifest.js';
+import { ignore, rejectPeer, type Rejection } from './rejection.js';
 import type { ViewChangeRules } from './view-change.js';
 
 /** What state transfer needs from the replica. */
@@ -453,19 +454,4 @@ export class StateTransfer {
     answered.set(from, now);
     return true;
   }
-}
-
-/** The manifest of an empty image: the initial state's, and what a summary without an image carries [S6]. */
-export function emptyManifest(chunkBytes: number): CheckpointManifest {
-  return { chunkBytes, clientTableBytes: 0, serviceStateBytes: 0, chunkDigests: [] };
-}
-
-/** Why a manifest cannot describe an image within the limits, or undefined. */
-export function manifestProblem(manifest: CheckpointManifest, chunkBytes: number, checkpointBytesMax: number): PeerFault | undefined {
-  const { clientTableBytes, serviceStateBytes, chunkDigests } = manifest;
-  if (manifest.chunkBytes !== chunkBytes) return 'manifest-chunk-size';
-  if (clientTableBytes + serviceStateBytes > checkpointBytesMax) return 'manifest-too-large';
-  const expected = Math.ceil(clientTableBytes / chunkBytes) + Math.ceil(serviceStateBytes / chunkBytes);
-  if (chunkDigests.length !== expected) return 'manifest-chunk-count';
-  return undefined;
 }
